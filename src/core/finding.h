@@ -1,0 +1,33 @@
+// finding.h - one thing an inspector noticed about a message (virus, limit hit, banned name, rule).
+// Inspectors only add Findings; the policy stage alone turns them into a Verdict.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace avsink {
+
+enum class FindingKind {
+  kVirus,             // an engine matched a signature
+  kUnscannable,       // could not inspect fully: limit hit, encrypted, parse failure, deadline
+  kBannedAttachment,  // attachment policy: extension, true type, archive member
+  kRule,              // a block/allow rule matched (issue: rules)
+  kMalformed,         // MIME parsed as far as possible, but something was wrong (informational)
+  kEngineError,       // an engine failed (unreachable, crashed, timed out)
+};
+
+std::string_view to_string(FindingKind kind);
+
+struct Finding {
+  FindingKind kind = FindingKind::kMalformed;
+  std::string inspector;  // "mime", "clamav", "clamd", "hashlist", "attachments", "rules"
+  std::string name;       // signature or rule name, e.g. "Eicar-Signature", "Limits.Exceeded.Depth"
+  std::string part_path;  // "1.2.3"; empty = the whole message
+  std::string filename;   // decoded filename of the part (or archive member path), if any
+  std::string detail;     // one human-readable line
+};
+
+using Findings = std::vector<Finding>;
+
+}  // namespace avsink

@@ -1,0 +1,42 @@
+// limits.h - every bound on attacker-controlled input, with its default (the sqlite3_limit idea).
+// Exceeding any of them is a Finding of kind kUnscannable, never a crash and never a silent "clean".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace avsink {
+
+// Defaults (DESIGN.md §7):
+//   max_message_bytes       100 MiB   whole raw message
+//   max_mime_depth          64        nesting of multipart and message/rfc822 (rspamd 64)
+//   max_rfc822_depth        17        nested message/rfc822 chains (ClamAV MaxRecursion)
+//   max_parts               1024      entities per message (ClamAV)
+//   max_header_fields       1024      header fields per entity (ClamAV)
+//   max_header_bytes        256 KiB   header block of one entity, and any one field
+//   max_params              256       parameters on one header field
+//   max_boundary_length     2048      (Postfix)
+//   max_archive_recursion   17        (ClamAV)
+//   max_archive_files       10000     members per archive
+//   max_decoded_bytes       400 MiB   all decoded bodies of one message
+//   max_file_bytes          100 MiB   one extracted file or decoded part
+//   scan_deadline_ms        120000    per message, below Postfix's 300 s content timeout
+//   spool_memory_bytes      8 MiB     a message bigger than this spools to a temp file
+struct Limits {
+  uint64_t max_message_bytes = 100ull << 20;
+  uint32_t max_mime_depth = 64;
+  uint32_t max_rfc822_depth = 17;
+  uint32_t max_parts = 1024;
+  uint32_t max_header_fields = 1024;
+  uint32_t max_header_bytes = 256u << 10;
+  uint32_t max_params = 256;
+  uint32_t max_boundary_length = 2048;
+  uint32_t max_archive_recursion = 17;
+  uint32_t max_archive_files = 10000;
+  uint64_t max_decoded_bytes = 400ull << 20;
+  uint64_t max_file_bytes = 100ull << 20;
+  uint32_t scan_deadline_ms = 120000;
+  uint64_t spool_memory_bytes = 8ull << 20;
+};
+
+}  // namespace avsink

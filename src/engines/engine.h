@@ -1,0 +1,60 @@
+// engine.h - the scanning-engine interface: libclamav in process, clamd, the SHA-256 hash list.
+// Engines are shared by all scanning threads; scan() must be safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/deadline.h"
+#include "core/finding.h"
+#include "core/result.h"
+
+namespace avsink::engines {
+
+// A file an engine met while unpacking a container (archive member, embedded object).
+// Engines that can see into containers report each member through ScanItem::on_member.
+struct ContainerMember {
+  std::string path;       // member path inside the part, outer to inner: "inner.zip/setup.exe"
+  std::string file_type;  // engine's detected type, e.g. "CL_TYPE_MSEXE", "CL_TYPE_ZIP"
+  uint32_t depth = 0;     // 1 = direct member of the part
+  uint64_t size = 0;
+};
+
+// What the on_member callback tells the engine to do next.
+enum class MemberDecision { kContinue, kStop };
+
+// One thing to scan: a decoded part, or the raw message (whole_message = true).
+struct ScanItem {
+  std::string_view data;
+  std::string_view part_path;  // "" for the whole message
+  std::string_view filename;   // decoded filename, "" when none
+  bool whole_message = false;
+  // Optional: called for every container member the engine unpacks, on the scanning thread.
+  // Findings the callback wants recorded go into the Findings the caller owns, not here.
+  std::function<MemberDecision(const ContainerMember &)> on_member;
+};
+
+// Status of an engine, for `avsink status` and the C ABI.
+struct EngineStatus {
+  std::string name;
+  uint64_t signatures = 0;
+  std::string db_version;  // e.g. "daily 27000" or "" when unknown
+  int64_t db_time = 0;     // unix time of the newest database file, 0 when unknown
+  uint64_t generation = 0; // increments on every successful (re)load
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string_view name() const = 0;
+  // A required engine's failure makes the verdict TEMPFAIL (fail closed).
+  virtual bool required() const = 0;
+  // Scans one item. Returns the findings (kVirus, kUnscannable), or an Error when the engine
+  // itself failed (then the caller applies the fail-closed policy). Thread-safe.
+  virtual Result<Findings> scan(const ScanItem &item, const Deadline &deadline) = 0;
+  virtual EngineStatus status() const = 0;
+};
+
+}  // namespace avsink::engines
