@@ -11,8 +11,8 @@ struct Envelope {
   std::string client_address;  // "192.0.2.1" or "2001:db8::1"; "" when unknown
   std::string client_name;     // reverse DNS name as the MTA has it
   std::string helo;
-  std::string auth_user;       // SASL login; non-empty = authenticated submission
-  std::string mail_from;       // envelope sender without <>; "" for the null sender
+  std::string auth_user;  // SASL login; non-empty = authenticated submission
+  std::string mail_from;  // envelope sender without <>; "" for the null sender
   std::vector<std::string> rcpt_to;
   std::string queue_id;
 };

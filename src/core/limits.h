@@ -1,5 +1,6 @@
 // limits.h - every bound on attacker-controlled input, with its default (the sqlite3_limit idea).
-// Exceeding any of them is a Finding of kind kUnscannable, never a crash and never a silent "clean".
+// Exceeding any of them is a Finding of kind kUnscannable, never a crash and never a silent
+// "clean".
 #pragma once
 
 #include <cstddef>

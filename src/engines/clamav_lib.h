@@ -1,5 +1,6 @@
 // clamav_lib.h - libclamav in process: loads signature directories, compiles once, scans parts.
-// The compiled engine is an immutable snapshot shared by all threads; reload builds aside and swaps.
+// The compiled engine is an immutable snapshot shared by all threads; reload builds aside and
+// swaps.
 #pragma once
 
 #include <memory>
@@ -20,10 +21,10 @@ struct ClamavOptions {
   std::string system_db_dir;  // "" = cl_retdbdir()
   bool required = true;       // fail closed when this engine errors
   // Heuristics that turn "cannot inspect" into a finding instead of "clean".
-  bool heuristic_exceeds_max = true;      // CL_SCAN_HEURISTIC_EXCEEDS_MAX
-  bool heuristic_encrypted = true;        // encrypted archives and documents
-  bool scan_raw_message = true;           // also hand libclamav the raw message once (its mail parser)
-  Limits limits;                          // scan size, file size, recursion, files, time
+  bool heuristic_exceeds_max = true;  // CL_SCAN_HEURISTIC_EXCEEDS_MAX
+  bool heuristic_encrypted = true;    // encrypted archives and documents
+  bool scan_raw_message = true;       // also hand libclamav the raw message once (its mail parser)
+  Limits limits;                      // scan size, file size, recursion, files, time
 };
 
 class ClamavEngine final : public Engine {

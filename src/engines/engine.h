@@ -40,9 +40,9 @@ struct ScanItem {
 struct EngineStatus {
   std::string name;
   uint64_t signatures = 0;
-  std::string db_version;  // e.g. "daily 27000" or "" when unknown
-  int64_t db_time = 0;     // unix time of the newest database file, 0 when unknown
-  uint64_t generation = 0; // increments on every successful (re)load
+  std::string db_version;   // e.g. "daily 27000" or "" when unknown
+  int64_t db_time = 0;      // unix time of the newest database file, 0 when unknown
+  uint64_t generation = 0;  // increments on every successful (re)load
 };
 
 class Engine {

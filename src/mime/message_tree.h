@@ -23,17 +23,17 @@ enum class PartOrigin {
 };
 
 struct Part {
-  std::string path;  // "1" is the message itself; children "1.1", "1.2"; nested "1.2.1".
-                     // Embedded uuencode blocks of part P are "P.u1", "P.u2", ...
-  uint32_t depth = 0;        // 0 for the message, +1 per multipart / message/rfc822 level
-  int parent = -1;           // index into MessageTree::parts, -1 for the root
+  std::string path;    // "1" is the message itself; children "1.1", "1.2"; nested "1.2.1".
+                       // Embedded uuencode blocks of part P are "P.u1", "P.u2", ...
+  uint32_t depth = 0;  // 0 for the message, +1 per multipart / message/rfc822 level
+  int parent = -1;     // index into MessageTree::parts, -1 for the root
   PartOrigin origin = PartOrigin::kMime;
 
-  std::string media_type;         // lowercased "type/subtype"; the RFC default when absent
-  std::string transfer_encoding;  // lowercased CTE token as given ("" when absent)
-  std::string charset;            // lowercased charset parameter, "" when absent
-  std::string disposition;        // lowercased "attachment" / "inline" / "" when absent
-  std::string filename_raw;       // filename (or name=) exactly as written, "" when none
+  std::string media_type;              // lowercased "type/subtype"; the RFC default when absent
+  std::string transfer_encoding;       // lowercased CTE token as given ("" when absent)
+  std::string charset;                 // lowercased charset parameter, "" when absent
+  std::string disposition;             // lowercased "attachment" / "inline" / "" when absent
+  std::string filename_raw;            // filename (or name=) exactly as written, "" when none
   std::vector<std::string> filenames;  // every decoded candidate (UTF-8), best first; the
                                        // attachment policy judges each one
   std::vector<HeaderField> headers;    // this entity's header fields, in order
@@ -46,8 +46,8 @@ struct Part {
 };
 
 struct MessageTree {
-  std::vector<Part> parts;   // parts[0] is the message itself; depth-first, document order
-  Findings findings;         // kMalformed (what was wrong) and kUnscannable (a limit was hit)
+  std::vector<Part> parts;     // parts[0] is the message itself; depth-first, document order
+  Findings findings;           // kMalformed (what was wrong) and kUnscannable (a limit was hit)
   uint64_t decoded_bytes = 0;  // sum of all decoded bodies
 
   // Convenience accessors on the top-level header (parts[0].headers); "" when absent.
