@@ -1,0 +1,64 @@
+// audit.cpp - append-only JSON-lines audit log: O_APPEND, one write per record, fdatasync.
+// A record is never split across writes, so concurrent writers (threads or processes) never
+// interleave.
+#include "core/audit.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace avsink {
+
+std::string rfc3339_now() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+Result<std::shared_ptr<AuditLog>> AuditLog::open(const std::string &path) {
+  int fd = -1;
+  if (!path.empty()) {
+    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return make_error(ErrorCode::kIo, "cannot open audit log: " + std::string(strerror(errno)),
+                        path);
+  }
+  return std::shared_ptr<AuditLog>(new AuditLog(fd, path));
+}
+
+AuditLog::~AuditLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<void> AuditLog::record(std::string_view event, const nlohmann::json &fields) {
+  if (fd_ < 0) return {};
+  nlohmann::json rec = nlohmann::json::object();
+  rec["time"] = rfc3339_now();
+  rec["event"] = std::string(event);
+  if (fields.is_object())
+    for (auto it = fields.begin(); it != fields.end(); ++it) rec[it.key()] = it.value();
+  // Invalid UTF-8 from a message-derived string is replaced, never allowed to throw.
+  std::string line = rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  ssize_t n = ::write(fd_, line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size()))
+    return make_error(ErrorCode::kIo,
+                      "audit write failed: " + std::string(n < 0 ? strerror(errno) : "short write"),
+                      path_);
+  ::fdatasync(fd_);
+  return {};
+}
+
+}  // namespace avsink
