@@ -1,0 +1,274 @@
+// decode.cpp - base64, quoted-printable and uuencode decoders, and the uuencode block finder.
+// Every loop advances by at least one input byte; output is capped; no input byte is read twice.
+#include "mime/decode.h"
+
+#include <array>
+#include <cstring>
+
+namespace avsink::mime {
+namespace {
+
+constexpr std::array<int8_t, 256> make_b64_table() {
+  std::array<int8_t, 256> t{};
+  for (auto &v : t) v = -1;
+  const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alpha[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr std::array<int8_t, 256> kB64 = make_b64_table();
+
+int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+// Appends one byte unless the cap is reached; returns false when it was dropped.
+inline bool put(std::string *out, uint64_t cap, char c) {
+  if (out->size() >= cap) return false;
+  out->push_back(c);
+  return true;
+}
+
+std::string_view trim_line(std::string_view line) {
+  while (!line.empty() &&
+         (line.back() == '\r' || line.back() == '\n' || line.back() == ' ' || line.back() == '\t'))
+    line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+TransferEncoding classify_transfer_encoding(std::string_view cte) {
+  if (cte.empty() || cte == "7bit" || cte == "8bit" || cte == "binary")
+    return TransferEncoding::kIdentity;
+  if (cte == "base64") return TransferEncoding::kBase64;
+  if (cte == "quoted-printable") return TransferEncoding::kQuotedPrintable;
+  if (cte == "x-uuencode" || cte == "uuencode" || cte == "x-uue" || cte == "uue")
+    return TransferEncoding::kUuencode;
+  return TransferEncoding::kUnknown;
+}
+
+DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) {
+  DecodeStatus st;
+  uint32_t acc = 0;
+  int n = 0;            // sextets in the current quad
+  bool padded = false;  // saw "=" since the last data byte
+  const uint64_t want = out->size() + in.size() / 4 * 3 + 3;
+  out->reserve(static_cast<size_t>(want < cap ? want : cap));
+  for (unsigned char c : in) {
+    int v = kB64[c];
+    if (v >= 0) {
+      if (padded) st.malformed = true;  // data after padding: keep decoding (Thunderbird)
+      padded = false;
+      acc = (acc << 6) | static_cast<uint32_t>(v);
+      if (++n == 4) {
+        if (!put(out, cap, static_cast<char>(acc >> 16)) ||
+            !put(out, cap, static_cast<char>(acc >> 8)) || !put(out, cap, static_cast<char>(acc))) {
+          st.truncated = true;
+          return st;
+        }
+        n = 0;
+        acc = 0;
+      }
+    } else if (c == '=') {
+      // Padding closes a partial quad; a stray "=" elsewhere is only noted.
+      if (n == 2 || n == 3) {
+        bool ok = put(out, cap, static_cast<char>(acc >> (n == 2 ? 4 : 10)));
+        if (ok && n == 3) ok = put(out, cap, static_cast<char>(acc >> 2));
+        if (!ok) {
+          st.truncated = true;
+          return st;
+        }
+      } else if (n == 1) {
+        st.malformed = true;
+      }
+      n = 0;
+      acc = 0;
+      padded = true;
+    } else if (!is_space(c)) {
+      st.malformed = true;
+    }
+  }
+  if (n == 1) {
+    st.malformed = true;
+  } else if (n == 2 || n == 3) {
+    st.malformed = true;  // missing padding: decode what is there
+    bool ok = put(out, cap, static_cast<char>(acc >> (n == 2 ? 4 : 10)));
+    if (ok && n == 3) ok = put(out, cap, static_cast<char>(acc >> 2));
+    if (!ok) st.truncated = true;
+  }
+  return st;
+}
+
+DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out) {
+  DecodeStatus st;
+  out->reserve(static_cast<size_t>(out->size() + in.size() < cap ? out->size() + in.size() : cap));
+  const size_t len = in.size();
+  size_t i = 0;
+  while (i < len) {
+    // Copy the run up to the next "=" in one go.
+    const void *eq = std::memchr(in.data() + i, '=', len - i);
+    size_t stop = eq ? static_cast<size_t>(static_cast<const char *>(eq) - in.data()) : len;
+    if (stop > i) {
+      uint64_t room = cap > out->size() ? cap - out->size() : 0;
+      size_t take = stop - i;
+      if (take > room) {
+        out->append(in.data() + i, static_cast<size_t>(room));
+        st.truncated = true;
+        return st;
+      }
+      out->append(in.data() + i, take);
+      i = stop;
+    }
+    if (i >= len) break;
+    // in[i] == '='
+    int h1 = i + 1 < len ? hex_value(static_cast<unsigned char>(in[i + 1])) : -1;
+    int h2 = i + 2 < len ? hex_value(static_cast<unsigned char>(in[i + 2])) : -1;
+    if (h1 >= 0 && h2 >= 0) {
+      if (!put(out, cap, static_cast<char>(h1 * 16 + h2))) {
+        st.truncated = true;
+        return st;
+      }
+      i += 3;
+      continue;
+    }
+    // Soft line break: "=" [WSP...] (CR)LF, or "=" at the very end.
+    size_t j = i + 1;
+    while (j < len && (in[j] == ' ' || in[j] == '\t')) ++j;
+    if (j >= len) {
+      i = len;  // trailing "=" (and padding): nothing to emit
+      break;
+    }
+    if (in[j] == '\n') {
+      i = j + 1;
+      continue;
+    }
+    if (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n') {
+      i = j + 2;
+      continue;
+    }
+    if (in[j] == '\r' && j + 1 >= len) {
+      i = len;
+      break;
+    }
+    // Invalid "=": keep it literally.
+    st.malformed = true;
+    if (!put(out, cap, '=')) {
+      st.truncated = true;
+      return st;
+    }
+    ++i;
+  }
+  return st;
+}
+
+DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out) {
+  DecodeStatus st;
+  size_t pos = 0;
+  while (pos < in.size()) {
+    size_t nl = in.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? in.size() : nl;
+    std::string_view line = in.substr(pos, end - pos);
+    pos = nl == std::string_view::npos ? in.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (trim_line(line) == "end") break;
+    if (line.empty()) continue;
+    int count = (static_cast<unsigned char>(line[0]) - 32) & 63;
+    if (count == 0) continue;  // the "`" line before "end"
+    size_t need = (static_cast<size_t>(count) + 2) / 3 * 4;
+    if (line.size() - 1 < need) st.malformed = true;  // short line: missing chars read as 0
+    int emitted = 0;
+    for (size_t g = 0; emitted < count; g += 4) {
+      uint32_t acc = 0;
+      for (size_t k = 0; k < 4; ++k) {
+        size_t idx = 1 + g + k;
+        unsigned char c = idx < line.size() ? static_cast<unsigned char>(line[idx]) : ' ';
+        acc = (acc << 6) | (static_cast<uint32_t>(c - 32) & 63u);
+      }
+      for (int b = 2; b >= 0 && emitted < count; --b, ++emitted) {
+        if (!put(out, cap, static_cast<char>(acc >> (8 * b)))) {
+          st.truncated = true;
+          return st;
+        }
+      }
+    }
+  }
+  return st;
+}
+
+DecodeStatus decode_transfer(TransferEncoding te, std::string_view in, uint64_t cap,
+                             std::string *out) {
+  switch (te) {
+    case TransferEncoding::kBase64:
+      return decode_base64(in, cap, out);
+    case TransferEncoding::kQuotedPrintable:
+      return decode_quoted_printable(in, cap, out);
+    case TransferEncoding::kUuencode: {
+      // A whole body in x-uuencode: decode the first block, or the body as data lines.
+      auto blocks = find_uuencode_blocks(in, 1);
+      if (!blocks.empty())
+        return decode_uuencode_lines(
+            in.substr(blocks[0].data_begin, blocks[0].data_end - blocks[0].data_begin), cap, out);
+      return decode_uuencode_lines(in, cap, out);
+    }
+    case TransferEncoding::kIdentity:
+    case TransferEncoding::kUnknown:
+    default:
+      break;
+  }
+  DecodeStatus st;
+  uint64_t room = cap > out->size() ? cap - out->size() : 0;
+  if (in.size() > room) {
+    out->append(in.data(), static_cast<size_t>(room));
+    st.truncated = true;
+  } else {
+    out->append(in.data(), in.size());
+  }
+  return st;
+}
+
+std::vector<UuBlock> find_uuencode_blocks(std::string_view text, size_t max_blocks) {
+  std::vector<UuBlock> blocks;
+  size_t pos = 0;
+  UuBlock *open = nullptr;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? text.size() : nl;
+    size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view line = trim_line(text.substr(pos, end - pos));
+    if (open) {
+      if ((!open->base64 && line == "end") || (open->base64 && line == "====")) {
+        open->data_end = pos;
+        open->has_end = true;
+        open = nullptr;
+      }
+    } else if (line.size() > 6 && line.substr(0, 5) == "begin" &&
+               (line[5] == ' ' || line.substr(0, 13) == "begin-base64 ")) {
+      bool b64 = line[5] == '-';
+      size_t p = b64 ? 13 : 6;
+      size_t digits = 0;
+      while (p < line.size() && line[p] >= '0' && line[p] <= '7' && digits < 5) ++p, ++digits;
+      if (digits >= 1 && digits <= 4 && p < line.size() && line[p] == ' ') {
+        if (blocks.size() >= max_blocks) break;
+        UuBlock b;
+        b.begin = pos;
+        b.data_begin = next;
+        b.data_end = text.size();
+        b.name = std::string(line.substr(p + 1));
+        b.base64 = b64;
+        blocks.push_back(std::move(b));
+        open = &blocks.back();
+      }
+    }
+    pos = next;
+  }
+  return blocks;
+}
+
+}  // namespace avsink::mime

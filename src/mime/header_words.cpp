@@ -1,0 +1,589 @@
+// header_words.cpp - the one RFC 2045 tokenizer used for every MIME field, plus RFC 2231/2047.
+// Every scan is a single forward pass (linear time); at most max_params parameters are kept.
+#include "mime/header_words.h"
+
+#include <iconv.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "mime/decode.h"
+
+namespace avsink::mime {
+namespace {
+
+bool is_wsp(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool is_tspecial(char c) {
+  switch (c) {
+    case '(':
+    case ')':
+    case '<':
+    case '>':
+    case '@':
+    case ',':
+    case ';':
+    case ':':
+    case '\\':
+    case '"':
+    case '/':
+    case '[':
+    case ']':
+    case '?':
+    case '=':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_token_char(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u > 0x20 && u < 0x7f && !is_tspecial(c);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void add_problem(std::vector<std::string> *problems, const char *name) {
+  if (std::find(problems->begin(), problems->end(), name) == problems->end())
+    problems->emplace_back(name);
+}
+
+// The tokenizer's cursor over one field value.
+class Cursor {
+ public:
+  Cursor(std::string_view v, std::vector<std::string> *problems) : v_(v), problems_(problems) {}
+  bool done() const { return i_ >= v_.size(); }
+  char peek() const { return v_[i_]; }
+  size_t pos() const { return i_; }
+  void advance() { ++i_; }
+
+  // Skips whitespace and comments; returns true if any whitespace was seen.
+  bool skip_cfws() {
+    bool ws = false;
+    while (i_ < v_.size()) {
+      if (is_wsp(v_[i_])) {
+        ws = true;
+        ++i_;
+      } else if (v_[i_] == '(') {
+        skip_comment();
+      } else {
+        break;
+      }
+    }
+    return ws;
+  }
+
+  void skip_comment() {
+    int depth = 0;
+    while (i_ < v_.size()) {
+      char c = v_[i_++];
+      if (c == '\\') {
+        if (i_ < v_.size()) ++i_;
+      } else if (c == '(') {
+        ++depth;
+      } else if (c == ')') {
+        if (--depth == 0) return;
+      }
+    }
+    add_problem(problems_, "MIME.Malformed.UnbalancedComment");
+  }
+
+  // At a '"': reads the quoted string; returns false when unbalanced (content runs to the end).
+  bool read_quoted(std::string *out) {
+    ++i_;
+    while (i_ < v_.size()) {
+      char c = v_[i_++];
+      if (c == '\\' && i_ < v_.size()) {
+        out->push_back(v_[i_++]);
+      } else if (c == '"') {
+        return true;
+      } else if (c != '\r' && c != '\n') {
+        out->push_back(c);
+      }
+    }
+    add_problem(problems_, "MIME.Malformed.UnbalancedQuote");
+    return false;
+  }
+
+  // Skips to the next top-level ';' (respecting quotes and comments).
+  void skip_to_semicolon() {
+    while (i_ < v_.size() && v_[i_] != ';') {
+      if (v_[i_] == '"') {
+        std::string ignored;
+        read_quoted(&ignored);
+      } else if (v_[i_] == '(') {
+        skip_comment();
+      } else {
+        ++i_;
+      }
+    }
+  }
+
+  std::string_view slice(size_t from, size_t to) const { return v_.substr(from, to - from); }
+
+ private:
+  std::string_view v_;
+  size_t i_ = 0;
+  std::vector<std::string> *problems_;
+};
+
+// "As written" reading of a value span: quotes dropped, comments kept, trimmed.
+std::string written_form(std::string_view span) {
+  std::string s;
+  for (char c : trim(span))
+    if (c != '"') s.push_back(c);
+  return s;
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(len) > n) return false;
+    for (int k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+std::string latin1_to_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+    }
+  }
+  return out;
+}
+
+// UTF-8 with each invalid byte replaced by U+FFFD.
+std::string sanitize_utf8(std::string_view s) {
+  if (valid_utf8(s)) return std::string(s);
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len && i + len <= s.size() && valid_utf8(s.substr(i, len))) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xef\xbf\xbd");
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int h1 = hex(s[i + 1]);
+      int h2 = hex(s[i + 2]);
+      if (h1 >= 0 && h2 >= 0) {
+        out.push_back(static_cast<char>(h1 * 16 + h2));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// Splits an RFC 2231 initial segment "charset'lang'data"; returns false when not in that shape.
+bool split_charset_lang(std::string_view v, std::string *charset, std::string_view *data) {
+  size_t q1 = v.find('\'');
+  if (q1 == std::string_view::npos) return false;
+  size_t q2 = v.find('\'', q1 + 1);
+  if (q2 == std::string_view::npos) return false;
+  *charset = ascii_lower(v.substr(0, q1));
+  *data = v.substr(q2 + 1);
+  return true;
+}
+
+void push_unique(std::vector<std::string> *v, const std::string &s) {
+  if (s.empty()) return;
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+}  // namespace
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char &c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), is_token_char);
+}
+
+StructuredValue parse_structured(std::string_view value, uint32_t max_params) {
+  StructuredValue sv;
+  Cursor cur(value, &sv.problems);
+  cur.skip_cfws();
+  // The leading token: token chars and '/', whitespace allowed only around '/'.
+  std::string tok;
+  bool junk = false;
+  while (!cur.done() && cur.peek() != ';') {
+    char c = cur.peek();
+    if (is_wsp(c) || c == '(') {
+      bool ws = cur.skip_cfws();
+      if (ws && !cur.done() && cur.peek() != ';' && !tok.empty() && tok.back() != '/' &&
+          cur.peek() != '/')
+        junk = true;
+      continue;
+    }
+    if (!junk && (is_token_char(c) || c == '/')) {
+      tok.push_back(c);
+      cur.advance();
+      continue;
+    }
+    junk = true;
+    if (c == '"') {
+      std::string ignored;
+      cur.read_quoted(&ignored);
+    } else {
+      cur.advance();
+    }
+  }
+  if (junk) add_problem(&sv.problems, "MIME.Malformed.FieldJunk");
+  sv.token = ascii_lower(tok);
+
+  while (!cur.done()) {
+    cur.advance();  // the ';'
+    cur.skip_cfws();
+    if (cur.done()) break;
+    if (cur.peek() == ';') continue;
+    std::string name;
+    while (!cur.done() && !is_wsp(cur.peek()) && cur.peek() != '(' && cur.peek() != '=' &&
+           cur.peek() != ';' && cur.peek() != '"')
+      name.push_back(cur.peek()), cur.advance();
+    cur.skip_cfws();
+    if (cur.done() || cur.peek() != '=' || name.empty()) {
+      add_problem(&sv.problems, "MIME.Malformed.Param");
+      cur.skip_to_semicolon();
+      continue;
+    }
+    cur.advance();  // '='
+    cur.skip_cfws();
+    const size_t value_start = cur.pos();
+    std::string val, alt;
+    if (!cur.done() && cur.peek() == '"') {
+      if (!cur.read_quoted(&val)) {
+        // Unbalanced quote: the other reading stops at the first ';'.
+        size_t semi = val.find(';');
+        if (semi != std::string::npos) alt = val.substr(0, semi);
+      }
+    } else {
+      while (!cur.done() && !is_wsp(cur.peek()) && cur.peek() != ';' && cur.peek() != '(' &&
+             cur.peek() != '"')
+        val.push_back(cur.peek()), cur.advance();
+    }
+    cur.skip_cfws();
+    if (!cur.done() && cur.peek() != ';') {
+      // Junk after the value (`"a"b.exe`, `a b`): the joined reading wins, the first is kept.
+      add_problem(&sv.problems, "MIME.Malformed.ParamJunk");
+      alt = val;
+      while (!cur.done() && cur.peek() != ';') {
+        if (cur.peek() == '"') {
+          std::string more;
+          cur.read_quoted(&more);
+          val += more;
+        } else if (cur.peek() == '(') {
+          cur.skip_comment();
+        } else {
+          if (!is_wsp(cur.peek())) val.push_back(cur.peek());
+          cur.advance();
+        }
+      }
+    }
+    if (alt.empty()) {
+      std::string written = written_form(cur.slice(value_start, cur.pos()));
+      if (written != val) alt = std::move(written);
+    }
+    if (sv.params.size() >= max_params) {
+      sv.params_exceeded = true;
+      break;
+    }
+    sv.params.push_back(Param{ascii_lower(name), std::move(val), std::move(alt)});
+  }
+  return sv;
+}
+
+std::string normalize_token(std::string_view value) {
+  return parse_structured(value, 0).token;
+}
+
+ParamLookup find_param(const std::vector<Param> &params, std::string_view name) {
+  ParamLookup r;
+  const Param *plain = nullptr;
+  // RFC 2231 pieces: segment number -> (param, extended). -1 = the single `name*` form.
+  std::map<long, std::pair<const Param *, bool>> segments;
+  bool segment_dup = false;
+  for (const Param &p : params) {
+    std::string_view n = p.name;
+    if (n == name) {
+      if (plain) {
+        add_problem(&r.problems, "MIME.Ambiguous.DuplicateParam");
+        push_unique(&r.alternates, decode_rfc2047(p.value));
+      } else {
+        plain = &p;
+      }
+      continue;
+    }
+    if (n.size() <= name.size() || n.substr(0, name.size()) != name || n[name.size()] != '*')
+      continue;
+    std::string_view rest = n.substr(name.size() + 1);
+    bool extended = false;
+    long seg = -1;
+    if (rest.empty()) {
+      extended = true;
+    } else {
+      if (rest.back() == '*') {
+        extended = true;
+        rest.remove_suffix(1);
+      }
+      if (rest.empty() || rest.size() > 6 ||
+          !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
+      seg = std::stol(std::string(rest));
+    }
+    if (!segments.emplace(seg, std::make_pair(&p, extended)).second) segment_dup = true;
+  }
+  if (segment_dup) add_problem(&r.problems, "MIME.Ambiguous.DuplicateParam");
+
+  std::string plain_value;
+  if (plain) {
+    plain_value = decode_rfc2047(plain->value);
+    if (!plain->alt.empty()) push_unique(&r.alternates, decode_rfc2047(plain->alt));
+  }
+  if (!segments.empty()) {
+    std::string charset;
+    std::string bytes, raw, first;
+    bool have_charset = false;
+    long expect = segments.begin()->first == -1 ? -1 : 0;
+    for (const auto &[seg, pe] : segments) {
+      const Param &p = *pe.first;
+      bool extended = pe.second;
+      if (seg == -1 && segments.size() > 1) {
+        add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
+        continue;  // `name*` mixed with numbered segments: the segments win
+      }
+      if (seg >= 0 && seg != expect) add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
+      expect = seg + 1;
+      raw += p.value;
+      std::string_view data = p.value;
+      if (extended && !have_charset && (seg <= 0)) {
+        if (split_charset_lang(p.value, &charset, &data))
+          have_charset = true;
+        else
+          add_problem(&r.problems, "MIME.Malformed.Rfc2231Charset");
+      }
+      std::string piece = extended ? percent_decode(data) : std::string(data);
+      if (first.empty()) first = piece;
+      bytes += piece;
+    }
+    std::string decoded;
+    if (!charset_to_utf8(bytes, charset, &decoded) && !charset.empty())
+      add_problem(&r.problems, "MIME.Malformed.UnknownCharset");
+    r.found = true;
+    r.value = decoded;
+    r.raw = raw;
+    std::string first_utf8;
+    charset_to_utf8(first, charset, &first_utf8);
+    push_unique(&r.alternates, first_utf8);
+    push_unique(&r.alternates, to_utf8_lenient(raw));
+    if (plain) {
+      push_unique(&r.alternates, plain_value);
+      push_unique(&r.alternates, to_utf8_lenient(plain->value));
+    }
+  } else if (plain) {
+    r.found = true;
+    r.value = plain_value;
+    r.raw = plain->value;
+    push_unique(&r.alternates, to_utf8_lenient(plain->value));
+  }
+  // Alternates never repeat the best reading.
+  r.alternates.erase(std::remove(r.alternates.begin(), r.alternates.end(), r.value),
+                     r.alternates.end());
+  return r;
+}
+
+std::string to_utf8_lenient(std::string_view bytes) {
+  if (valid_utf8(bytes)) return std::string(bytes);
+  return latin1_to_utf8(bytes);
+}
+
+bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::string *out) {
+  std::string charset = ascii_lower(trim(charset_in));
+  if (charset.empty()) {
+    *out = to_utf8_lenient(bytes);
+    return true;
+  }
+  if (charset == "utf-8" || charset == "utf8" || charset == "us-ascii" || charset == "ascii") {
+    *out = sanitize_utf8(bytes);
+    return true;
+  }
+  if (charset == "ks_c_5601-1987") charset = "cp949";
+  if (charset.size() > 64) {
+    *out = to_utf8_lenient(bytes);
+    return false;
+  }
+  iconv_t cd = iconv_open("UTF-8", charset.c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1)) {
+    *out = to_utf8_lenient(bytes);
+    return false;
+  }
+  out->clear();
+  out->reserve(bytes.size() * 2);
+  char buf[4096];
+  char *in = const_cast<char *>(bytes.data());  // iconv's API is not const-correct
+  size_t in_left = bytes.size();
+  while (in_left > 0) {
+    char *o = buf;
+    size_t o_left = sizeof buf;
+    size_t rc = iconv(cd, &in, &in_left, &o, &o_left);
+    out->append(buf, static_cast<size_t>(o - buf));
+    if (rc != static_cast<size_t>(-1)) break;
+    if (errno == E2BIG) continue;
+    // EILSEQ or EINVAL: mark the byte and go on.
+    out->append("\xef\xbf\xbd");
+    ++in;
+    --in_left;
+  }
+  // Flush any shift state.
+  char *o = buf;
+  size_t o_left = sizeof buf;
+  iconv(cd, nullptr, nullptr, &o, &o_left);
+  out->append(buf, static_cast<size_t>(o - buf));
+  iconv_close(cd);
+  *out = sanitize_utf8(*out);
+  return true;
+}
+
+std::string decode_rfc2047(std::string_view text) {
+  if (text.find("=?") == std::string_view::npos) return to_utf8_lenient(text);
+  std::string out;
+  std::string pending, pending_cs;
+  bool have_pending = false;
+  auto flush = [&] {
+    if (!have_pending) return;
+    std::string s;
+    charset_to_utf8(pending, pending_cs, &s);
+    out += s;
+    pending.clear();
+    have_pending = false;
+  };
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    size_t s = text.find("=?", i);
+    if (s == std::string_view::npos) break;
+    // charset: up to 64 chars, no whitespace or '?'
+    size_t q1 = s + 2;
+    while (q1 < n && q1 - s < 66 && text[q1] != '?' && !is_wsp(text[q1])) ++q1;
+    bool ok = q1 < n && text[q1] == '?' && q1 > s + 2 && q1 + 2 < n && text[q1 + 2] == '?';
+    char enc = ok ? text[q1 + 1] : 0;
+    ok = ok && (enc == 'b' || enc == 'B' || enc == 'q' || enc == 'Q');
+    if (!ok) {
+      flush();
+      out += to_utf8_lenient(text.substr(i, s + 2 - i));
+      i = s + 2;
+      continue;
+    }
+    size_t data = q1 + 3;
+    size_t e = text.find("?=", data);
+    if (e == std::string_view::npos) break;  // no word can end any more: rest is plain
+    std::string_view gap = text.substr(i, s - i);
+    if (!(have_pending && trim(gap).empty())) {
+      flush();
+      out += to_utf8_lenient(gap);
+    }
+    std::string cs = ascii_lower(text.substr(s + 2, q1 - s - 2));
+    if (size_t star = cs.find('*'); star != std::string::npos) cs.resize(star);
+    std::string_view payload = text.substr(data, e - data);
+    std::string bytes;
+    if (enc == 'b' || enc == 'B') {
+      decode_base64(payload, payload.size(), &bytes);
+    } else {
+      for (size_t k = 0; k < payload.size(); ++k) {
+        char c = payload[k];
+        if (c == '_') {
+          bytes.push_back(' ');
+        } else if (c == '=' && k + 2 < payload.size()) {
+          std::string dec;
+          decode_quoted_printable(payload.substr(k, 3), 3, &dec);
+          bytes += dec;
+          k += 2;
+        } else {
+          bytes.push_back(c);
+        }
+      }
+    }
+    if (have_pending && cs != pending_cs) flush();
+    pending_cs = cs;
+    pending += bytes;
+    have_pending = true;
+    i = e + 2;
+  }
+  flush();
+  if (i < n) out += to_utf8_lenient(text.substr(i));
+  return out;
+}
+
+}  // namespace avsink::mime
