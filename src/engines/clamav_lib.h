@@ -15,8 +15,10 @@ namespace avsink::engines {
 
 struct ClamavOptions {
   // Directories (or single database files) loaded in order with cl_load(); every ClamAV format.
+  // Entries that do not exist are skipped; open() fails with kConfig when nothing is left to load.
   std::vector<std::string> signature_dirs;
-  // Also load the system database (cl_retdbdir(), usually /var/lib/clamav) when it holds one.
+  // Also load the system database (cl_retdbdir(), usually /var/lib/clamav) when it holds one;
+  // it is loaded after signature_dirs, and skipped when missing or without database files.
   bool load_system_db = true;
   std::string system_db_dir;  // "" = cl_retdbdir()
   bool required = true;       // fail closed when this engine errors
@@ -39,6 +41,12 @@ class ClamavEngine final : public Engine {
 
   std::string_view name() const override { return "clamav"; }
   bool required() const override;
+  // Findings: kVirus per signature name (as written in the database, without libclamav's
+  // ".UNOFFICIAL"); kUnscannable for "Heuristics.Encrypted.*", "Heuristics.Limits.Exceeded.*"
+  // (also raised by avsink for a member larger than max_file_bytes, which libclamav's zip
+  // unpacker would silently truncate), "Limits.Exceeded.ScanTime" (deadline), and libclamav's
+  // limit errors. Never "clean" for content that was not fully inspected. Errors: kEngine or
+  // kNoMemory when libclamav failed and found nothing; kInternal when on_member threw.
   Result<Findings> scan(const ScanItem &item, const Deadline &deadline) override;
   EngineStatus status() const override;
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/deadline.h"
 #include "core/finding.h"
@@ -16,7 +17,8 @@ namespace avsink::engines {
 // A file an engine met while unpacking a container (archive member, embedded object).
 // Engines that can see into containers report each member through ScanItem::on_member.
 struct ContainerMember {
-  std::string path;       // member path inside the part, outer to inner: "inner.zip/setup.exe"
+  std::string path;       // member path inside the part, outer to inner: "inner.zip/setup.exe";
+                          // unnamed layers (the tar inside a .tar.gz) add no component
   std::string file_type;  // engine's detected type, e.g. "CL_TYPE_MSEXE", "CL_TYPE_ZIP"
   uint32_t depth = 0;     // 1 = direct member of the part
   uint64_t size = 0;
@@ -36,13 +38,28 @@ struct ScanItem {
   std::function<MemberDecision(const ContainerMember &)> on_member;
 };
 
+// One database file an engine loaded, for status and the audit line of a (re)load.
+struct SignatureFile {
+  std::string path;
+  std::string sha256;  // lowercase hex, hashed right after the file was loaded
+  int64_t mtime = 0;   // unix time
+};
+
+// One directory or file handed to an engine's loader, and what it yielded.
+struct SignatureSource {
+  std::string path;
+  uint64_t signatures = 0;
+  std::vector<SignatureFile> files;  // every database file in it, sorted by path
+};
+
 // Status of an engine, for `avsink status` and the C ABI.
 struct EngineStatus {
   std::string name;
   uint64_t signatures = 0;
-  std::string db_version;   // e.g. "daily 27000" or "" when unknown
-  int64_t db_time = 0;      // unix time of the newest database file, 0 when unknown
-  uint64_t generation = 0;  // increments on every successful (re)load
+  std::string db_version;                // e.g. "daily 27000" or "" when unknown
+  int64_t db_time = 0;                   // unix time of the newest database file, 0 when unknown
+  uint64_t generation = 0;               // increments on every successful (re)load
+  std::vector<SignatureSource> sources;  // in load order; empty when the engine has none
 };
 
 class Engine {

@@ -1,0 +1,642 @@
+// clamav_lib.cpp - libclamav in process: database loading, the swappable engine snapshot, scanning.
+// A scan never reports "clean" for content libclamav could not fully inspect: limits, the deadline
+// and engine errors become kUnscannable findings or an Error (DESIGN.md §7).
+#include "engines/clamav_lib.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <clamav.h>
+
+#include "core/sha256.h"
+
+namespace avsink::engines {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- process-wide libclamav state: cl_init and the log callback, set once ----
+
+// While a database load runs on this thread, libclamav's error messages are collected here so the
+// Error can name the file and line; at all other times they go to stderr as libclamav would.
+thread_local std::vector<std::string> *t_load_messages = nullptr;
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
+    s.remove_suffix(1);
+  }
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  return std::string(s);
+}
+
+void on_clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *) {
+  if (t_load_messages != nullptr) {
+    if (severity == CL_MSG_ERROR && msg != nullptr) t_load_messages->push_back(trim(msg));
+    return;
+  }
+  if ((severity == CL_MSG_ERROR || severity == CL_MSG_WARN) && fullmsg != nullptr) {
+    std::fputs(fullmsg, stderr);
+  }
+}
+
+Result<void> init_libclamav() {
+  static std::once_flag once;
+  static cl_error_t rc = CL_SUCCESS;
+  std::call_once(once, [] {
+    cl_set_clcb_msg(on_clamav_message);
+    rc = cl_init(CL_INIT_DEFAULT);
+  });
+  if (rc != CL_SUCCESS) {
+    return make_error(ErrorCode::kEngine, std::string("cl_init: ") + cl_strerror(rc));
+  }
+  return {};
+}
+
+// Collects libclamav's error messages for the lifetime of the object (one load or compile).
+class MessageCapture {
+ public:
+  MessageCapture() { t_load_messages = &messages_; }
+  ~MessageCapture() { t_load_messages = nullptr; }
+  MessageCapture(const MessageCapture &) = delete;  // registers itself in a thread_local
+  MessageCapture &operator=(const MessageCapture &) = delete;
+  const std::vector<std::string> &messages() const { return messages_; }
+
+ private:
+  std::vector<std::string> messages_;
+};
+
+// ---- database files ----
+
+// Every extension cl_load() reads from a directory (libclamav's CLI_DBEXT, without the legacy
+// ".db" catch-all), plus ".info".
+bool is_database_file(const fs::path &p) {
+  static const char *const kExtensions[] = {
+      ".cvd", ".cld",  ".cud", ".ndb", ".ndu", ".hdb",  ".hdu",  ".hsb", ".hsu", ".mdb",
+      ".mdu", ".msb",  ".msu", ".ldb", ".ldu", ".idb",  ".cdb",  ".cfg", ".crb", ".cat",
+      ".cbc", ".ftm",  ".fp",  ".sfp", ".gdb", ".wdb",  ".pdb",  ".sdb", ".zmd", ".rmd",
+      ".ign", ".ign2", ".imp", ".ioc", ".yar", ".yara", ".pwdb", ".info"};
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char *e : kExtensions) {
+    if (ext == e) return true;
+  }
+  return false;
+}
+
+// Database files directly in `path` (a directory), or `path` itself (a file); sorted.
+std::vector<fs::path> database_files(const fs::path &path) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto &entry : fs::directory_iterator(path, ec)) {
+      std::error_code ec2;
+      if (entry.is_regular_file(ec2) && is_database_file(entry.path())) out.push_back(entry.path());
+    }
+  } else if (fs::is_regular_file(path, ec)) {
+    out.push_back(path);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t mtime_of(const fs::path &p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtime);
+}
+
+std::string sha256_of_file(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return {};
+  Sha256 h;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h.update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+  }
+  return h.final_hex();
+}
+
+// "daily 27000, main 62" from the CVD/CLD headers among `files`; "" when there are none.
+std::string cvd_versions(const std::vector<SignatureSource> &sources) {
+  std::string out;
+  for (const char *base : {"daily", "main", "bytecode"}) {
+    for (const auto &src : sources) {
+      bool found = false;
+      for (const auto &f : src.files) {
+        fs::path p(f.path);
+        std::string ext = p.extension().string();
+        if (p.stem() != base || (ext != ".cvd" && ext != ".cld")) continue;
+        struct cl_cvd *cvd = cl_cvdhead(f.path.c_str());
+        if (cvd == nullptr) continue;
+        if (!out.empty()) out += ", ";
+        out += std::string(base) + " " + std::to_string(cvd->version);
+        cl_cvdfree(cvd);
+        found = true;
+        break;
+      }
+      if (found) break;
+    }
+  }
+  return out;
+}
+
+// Turns libclamav's load messages into an Error naming the file (and line) at fault.
+//   "Problem parsing database at line 3", "Can't load /x/bad.ndb: Malformed database",
+//   "cli_loaddbdir: error loading database /x/bad.ndb"
+Error load_error(const std::string &source, cl_error_t rc, const std::vector<std::string> &msgs) {
+  std::string file;
+  uint32_t line = 0;
+  std::vector<std::string> reasons;
+  for (const auto &m : msgs) {
+    static constexpr std::string_view kDirLoad = "error loading database ";
+    static constexpr std::string_view kCantLoad = "Can't load ";
+    if (auto pos = m.find(kDirLoad); pos != std::string::npos) {
+      file = m.substr(pos + kDirLoad.size());
+      continue;
+    }
+    if (m.rfind(kCantLoad, 0) == 0) {
+      auto colon = m.rfind(": ");
+      if (file.empty() && colon != std::string::npos && colon > kCantLoad.size()) {
+        file = m.substr(kCantLoad.size(), colon - kCantLoad.size());
+      }
+      continue;
+    }
+    unsigned n = 0;
+    if (std::sscanf(m.c_str(), "Problem parsing database at line %u", &n) == 1) line = n;
+    reasons.push_back(m);
+  }
+  if (file.empty()) file = source;
+  std::string message;
+  for (const auto &r : reasons) message += r + "; ";
+  message += cl_strerror(rc);
+  return make_error(ErrorCode::kEngine, message, file, line);
+}
+
+// ---- the compiled engine ----
+
+struct EngineFree {
+  void operator()(cl_engine *e) const {
+    if (e != nullptr) cl_engine_free(e);
+  }
+};
+using EnginePtr = std::unique_ptr<cl_engine, EngineFree>;
+
+// One compiled libclamav engine and what was loaded into it. Immutable once published; shared by
+// every scan that started while it was current, freed when the last of them ends.
+struct ClamavSnapshot {
+  EnginePtr engine;
+  EngineStatus status;
+};
+
+using SnapshotPtr = std::shared_ptr<const ClamavSnapshot>;
+
+// Per-scan state, handed to libclamav as the callback context. Lives on the scanning thread.
+struct ScanContext {
+  const ScanItem *item = nullptr;
+  const Deadline *deadline = nullptr;
+  std::vector<std::string> names;  // every signature libclamav reported, in order, unique
+  bool deadline_hit = false;       // a callback saw the deadline pass and skipped the rest
+  bool stopped = false;            // on_member said kStop: skip everything after
+  uint64_t max_file_bytes = 0;     // 0 = do not check member sizes
+  bool oversize = false;           // some file was larger than max_file_bytes (see apply_limits)
+  std::string oversize_path;       // the first such file, "" for the item itself
+  uint64_t oversize_bytes = 0;
+  std::string callback_error;  // on_member threw; the scan fails with kInternal
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+ScanContext *context_of(void *p) {
+  return static_cast<ScanContext *>(p);
+}
+
+// Common gate for the per-file callbacks: skip (CL_BREAK) once stopped or past the deadline.
+// CL_BREAK alone would mark the file clean; the flags make scan() report it instead.
+bool should_skip(ScanContext *ctx) {
+  if (ctx->stopped || !ctx->callback_error.empty()) return true;
+  if (ctx->deadline != nullptr && ctx->deadline->expired()) {
+    ctx->deadline_hit = true;
+    return true;
+  }
+  return false;
+}
+
+// libclamav names content it extracted without a name after its temp file:
+// "clamav-<32 hex>.tmp". That name is not the sender's, so it is not part of a member path.
+bool is_clamav_temp_name(std::string_view name) {
+  static constexpr std::string_view kPrefix = "clamav-";
+  static constexpr std::string_view kSuffix = ".tmp";
+  if (name.size() != kPrefix.size() + 32 + kSuffix.size()) return false;
+  if (!starts_with(name, kPrefix) || name.substr(name.size() - kSuffix.size()) != kSuffix) {
+    return false;
+  }
+  return std::all_of(name.begin() + kPrefix.size(), name.end() - kSuffix.size(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+cl_error_t on_pre_scan(int, const char *, void *context) {
+  ScanContext *ctx = context_of(context);
+  if (ctx == nullptr) return CL_CLEAN;
+  return should_skip(ctx) ? CL_BREAK : CL_CLEAN;
+}
+
+// The member name libclamav reports for a file at recursion_level > 0: ancestors[0] is the
+// scanned item itself, so members are named relative to it. Unnamed layers (the tar inside a
+// .tar.gz, a decoded stream) and libclamav's own temp-file names add no path component.
+std::string member_path(const char **ancestors, const char *file_name, uint32_t recursion_level) {
+  std::string path;
+  auto append = [&path](const char *component) {
+    if (component == nullptr || *component == '\0' || is_clamav_temp_name(component)) return;
+    if (!path.empty()) path += '/';
+    path += component;
+  };
+  for (uint32_t i = 1; i < recursion_level && ancestors != nullptr; ++i) append(ancestors[i]);
+  append(file_name);
+  return path;
+}
+
+cl_error_t on_file_inspection(int, const char *type, const char **ancestors, size_t,
+                              const char *file_name, size_t file_size, const char *,
+                              uint32_t recursion_level, uint32_t, void *context) {
+  ScanContext *ctx = context_of(context);
+  if (ctx == nullptr) return CL_CLEAN;
+  if (should_skip(ctx)) return CL_BREAK;
+  const bool report = recursion_level > 0 && static_cast<bool>(ctx->item->on_member);
+  const bool oversize = ctx->max_file_bytes > 0 && file_size > ctx->max_file_bytes;
+  if (!report && !oversize) return CL_CLEAN;
+  try {  // nothing may unwind through libclamav's C frames
+    ContainerMember m;
+    if (recursion_level > 0) m.path = member_path(ancestors, file_name, recursion_level);
+    m.file_type = type != nullptr ? type : "";
+    m.depth = recursion_level;
+    m.size = file_size;
+    if (oversize && !ctx->oversize) {
+      ctx->oversize = true;
+      ctx->oversize_path = m.path;
+      ctx->oversize_bytes = file_size;
+    }
+    if (report && ctx->item->on_member(m) == MemberDecision::kStop) {
+      ctx->stopped = true;
+      return CL_BREAK;
+    }
+  } catch (const std::exception &e) {
+    ctx->callback_error = e.what();
+    return CL_BREAK;
+  } catch (...) {
+    ctx->callback_error = "unknown exception";
+    return CL_BREAK;
+  }
+  return CL_CLEAN;
+}
+
+void on_virus_found(int, const char *virname, void *context) {
+  ScanContext *ctx = context_of(context);
+  if (ctx == nullptr || virname == nullptr) return;
+  try {
+    std::string name(virname);
+    if (std::find(ctx->names.begin(), ctx->names.end(), name) == ctx->names.end()) {
+      ctx->names.push_back(std::move(name));
+    }
+  } catch (...) {
+    ctx->callback_error = "out of memory recording a signature name";
+  }
+}
+
+Result<void> set_num(cl_engine *e, cl_engine_field field, long long value, const char *what) {
+  cl_error_t rc = cl_engine_set_num(e, field, value);
+  if (rc != CL_SUCCESS) {
+    return make_error(ErrorCode::kConfig,
+                      std::string("cl_engine_set_num(") + what + "): " + cl_strerror(rc));
+  }
+  return {};
+}
+
+constexpr uint64_t kMaxNum = 1ull << 62;  // cl_engine_set_num takes a long long
+constexpr uint64_t kFileSizeHeadroom = 1 << 20;
+
+Result<void> apply_limits(cl_engine *e, const Limits &l) {
+  struct Setting {
+    cl_engine_field field;
+    long long value;
+    const char *what;
+  };
+  const uint64_t file_bytes = l.max_file_bytes;
+  const Setting settings[] = {
+      {CL_ENGINE_MAX_SCANSIZE,
+       static_cast<long long>(std::min<uint64_t>(l.max_decoded_bytes, kMaxNum)), "MAX_SCANSIZE"},
+      // libclamav's zip unpacker does not skip a member over MAX_FILESIZE: it truncates it to
+      // a multiple of 8 KiB at or below the limit, scans that prefix and raises no heuristic
+      // (gzip, bzip2 and tar do raise one). With headroom above max_file_bytes, a truncated
+      // member is still larger than max_file_bytes, so the file-inspection callback sees it and
+      // scan() reports it as unscannable; a member at exactly the limit is scanned whole.
+      {CL_ENGINE_MAX_FILESIZE,
+       static_cast<long long>(std::min<uint64_t>(file_bytes, kMaxNum) + kFileSizeHeadroom),
+       "MAX_FILESIZE"},
+      // ClamAV's meaning, kept: with MaxRecursion N, files at depth < N are scanned (measured).
+      {CL_ENGINE_MAX_RECURSION, l.max_archive_recursion, "MAX_RECURSION"},
+      // libclamav counts every file of one scan, the scanned item itself included, across all
+      // nesting levels; max_archive_files counts members.
+      {CL_ENGINE_MAX_FILES, static_cast<long long>(l.max_archive_files) + 1, "MAX_FILES"},
+      {CL_ENGINE_MAX_SCANTIME, l.scan_deadline_ms, "MAX_SCANTIME"},
+      // clamd.conf defaults, each capped by the per-file limit.
+      {CL_ENGINE_MAX_EMBEDDEDPE, static_cast<long long>(std::min<uint64_t>(file_bytes, 40 << 20)),
+       "MAX_EMBEDDEDPE"},
+      {CL_ENGINE_MAX_HTMLNORMALIZE,
+       static_cast<long long>(std::min<uint64_t>(file_bytes, 40 << 20)), "MAX_HTMLNORMALIZE"},
+      {CL_ENGINE_MAX_HTMLNOTAGS, static_cast<long long>(std::min<uint64_t>(file_bytes, 8 << 20)),
+       "MAX_HTMLNOTAGS"},
+      {CL_ENGINE_MAX_SCRIPTNORMALIZE,
+       static_cast<long long>(std::min<uint64_t>(file_bytes, 20 << 20)), "MAX_SCRIPTNORMALIZE"},
+      {CL_ENGINE_MAX_ZIPTYPERCG, static_cast<long long>(std::min<uint64_t>(file_bytes, 1 << 20)),
+       "MAX_ZIPTYPERCG"},
+      {CL_ENGINE_PCRE_MATCH_LIMIT, 100000, "PCRE_MATCH_LIMIT"},
+      {CL_ENGINE_PCRE_RECMATCH_LIMIT, 2000, "PCRE_RECMATCH_LIMIT"},
+      {CL_ENGINE_PCRE_MAX_FILESIZE,
+       static_cast<long long>(std::min<uint64_t>(file_bytes, 100ull << 20)), "PCRE_MAX_FILESIZE"},
+      {CL_ENGINE_MAX_PARTITIONS, 50, "MAX_PARTITIONS"},
+      {CL_ENGINE_MAX_ICONSPE, 100, "MAX_ICONSPE"},
+      {CL_ENGINE_MAX_RECHWP3, 16, "MAX_RECHWP3"},
+      // The clean-file cache would skip files it saw before, and with them the on_member walk,
+      // and could remember a file skipped at the deadline as clean. Every scan walks everything.
+      {CL_ENGINE_DISABLE_CACHE, 1, "DISABLE_CACHE"},
+  };
+  for (const auto &s : settings) {
+    if (auto r = set_num(e, s.field, s.value, s.what); !r) return r;
+  }
+  return {};
+}
+
+// Loads one directory or file into `engine`; names the file at fault on error.
+Result<SignatureSource> load_source(cl_engine *engine, const std::string &path) {
+  SignatureSource src;
+  src.path = path;
+  unsigned int signo = 0;
+  cl_error_t rc;
+  std::vector<std::string> messages;
+  {
+    MessageCapture capture;
+    rc = cl_load(path.c_str(), engine, &signo, CL_DB_STDOPT);
+    messages = capture.messages();
+  }
+  if (rc != CL_SUCCESS) return load_error(path, rc, messages);
+  src.signatures = signo;
+  for (const auto &p : database_files(path)) {
+    src.files.push_back(SignatureFile{p.string(), sha256_of_file(p), mtime_of(p)});
+  }
+  return src;
+}
+
+Result<SnapshotPtr> build_snapshot(const ClamavOptions &options, uint64_t generation) {
+  if (auto r = init_libclamav(); !r) return r.error();
+  EnginePtr engine(cl_engine_new());
+  if (!engine) return make_error(ErrorCode::kNoMemory, "cl_engine_new failed");
+  if (auto r = apply_limits(engine.get(), options.limits); !r) return r.error();
+  cl_engine_set_clcb_pre_scan(engine.get(), on_pre_scan);
+  cl_engine_set_clcb_file_inspection(engine.get(), on_file_inspection);
+  cl_engine_set_clcb_virus_found(engine.get(), on_virus_found);
+
+  std::vector<std::string> paths;
+  std::string missing;
+  for (const auto &dir : options.signature_dirs) {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) {
+      paths.push_back(dir);
+    } else {
+      missing += (missing.empty() ? "" : ", ") + dir;
+    }
+  }
+  if (options.load_system_db) {
+    std::string dir = options.system_db_dir.empty() ? cl_retdbdir() : options.system_db_dir;
+    std::error_code ec;
+    if (fs::is_directory(dir, ec) && !database_files(dir).empty()) paths.push_back(dir);
+  }
+  if (paths.empty()) {
+    return make_error(ErrorCode::kConfig,
+                      "no signature directory exists" +
+                          (missing.empty() ? std::string(" (none configured)") : ": " + missing));
+  }
+
+  auto snap = std::make_shared<ClamavSnapshot>();
+  snap->status.name = "clamav";
+  snap->status.generation = generation;
+  for (const auto &p : paths) {
+    auto src = load_source(engine.get(), p);
+    if (!src) return src.error();
+    snap->status.signatures += src->signatures;
+    for (const auto &f : src->files) snap->status.db_time = std::max(snap->status.db_time, f.mtime);
+    snap->status.sources.push_back(std::move(*src));
+  }
+  {
+    MessageCapture capture;
+    cl_error_t rc = cl_engine_compile(engine.get());
+    if (rc != CL_SUCCESS) {
+      std::string message = "cl_engine_compile: ";
+      for (const auto &m : capture.messages()) message += m + "; ";
+      message += cl_strerror(rc);
+      return make_error(ErrorCode::kEngine, message);
+    }
+  }
+  snap->status.db_version = cvd_versions(snap->status.sources);
+  if (snap->status.db_version.empty()) snap->status.db_version = "avsink-shipped";
+  snap->engine = std::move(engine);
+  return SnapshotPtr(std::move(snap));
+}
+
+// ---- turning libclamav's answer into findings ----
+
+constexpr std::string_view kUnofficial = ".UNOFFICIAL";
+constexpr std::string_view kMaxFileSize = "Heuristics.Limits.Exceeded.MaxFileSize";
+
+Finding make_finding(const ScanItem &item, FindingKind kind, std::string name, std::string detail) {
+  Finding f;
+  f.kind = kind;
+  f.inspector = "clamav";
+  f.name = std::move(name);
+  f.part_path = std::string(item.part_path);
+  f.filename = std::string(item.filename);
+  f.detail = std::move(detail);
+  return f;
+}
+
+// One finding per signature name. libclamav suffixes names from unsigned databases with
+// ".UNOFFICIAL"; the finding carries the name as written in the database, the detail the raw one.
+Finding finding_for_signature(const ScanItem &item, const std::string &raw) {
+  std::string name = raw;
+  if (name.size() > kUnofficial.size() &&
+      std::string_view(name).substr(name.size() - kUnofficial.size()) == kUnofficial) {
+    name.resize(name.size() - kUnofficial.size());
+  }
+  const bool unscannable =
+      starts_with(name, "Heuristics.Encrypted") || starts_with(name, "Heuristics.Limits.Exceeded");
+  return make_finding(item, unscannable ? FindingKind::kUnscannable : FindingKind::kVirus,
+                      std::move(name), "libclamav reported " + raw);
+}
+
+// The kUnscannable name for a scan that libclamav ended with `rc`, or "" when rc is not a limit.
+std::string_view limit_name(cl_error_t rc) {
+  switch (rc) {
+    case CL_ETIMEOUT:
+      return "Limits.Exceeded.ScanTime";
+    case CL_EMAXSIZE:
+      return "Limits.Exceeded.Size";
+    case CL_EMAXFILES:
+      return "Limits.Exceeded.Files";
+    case CL_EMAXREC:
+      return "Limits.Exceeded.Recursion";
+    case CL_EFORMAT:
+      return "Unscannable.Format";
+    default:
+      return {};
+  }
+}
+
+bool has_name(const Findings &findings, std::string_view name) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [&](const Finding &f) { return f.name == name; });
+}
+
+}  // namespace
+
+struct ClamavEngine::Impl {
+  ClamavOptions options;
+  mutable std::mutex mu;  // guards current (copying a shared_ptr is not atomic)
+  SnapshotPtr current;
+  std::mutex reload_mu;  // one reload at a time, so generations are strictly increasing
+  uint64_t generation = 0;
+
+  SnapshotPtr snapshot() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return current;
+  }
+};
+
+ClamavEngine::ClamavEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClamavEngine::~ClamavEngine() = default;
+
+Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const ClamavOptions &options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto snap = build_snapshot(options, 1);
+  if (!snap) return snap.error();
+  impl->current = std::move(*snap);
+  impl->generation = 1;
+  return std::unique_ptr<ClamavEngine>(new ClamavEngine(std::move(impl)));
+}
+
+bool ClamavEngine::required() const {
+  return impl_->options.required;
+}
+
+Result<void> ClamavEngine::reload() {
+  std::lock_guard<std::mutex> lock(impl_->reload_mu);
+  auto snap = build_snapshot(impl_->options, impl_->generation + 1);
+  if (!snap) return snap.error();
+  {
+    std::lock_guard<std::mutex> guard(impl_->mu);
+    impl_->current.swap(*snap);
+  }
+  ++impl_->generation;
+  return {};  // the old snapshot (now in *snap) is released here unless a scan still holds it
+}
+
+EngineStatus ClamavEngine::status() const {
+  return impl_->snapshot()->status;
+}
+
+std::string ClamavEngine::library_version() {
+  const char *v = cl_retver();
+  return v != nullptr ? v : "";
+}
+
+Result<Findings> ClamavEngine::scan(const ScanItem &item, const Deadline &deadline) {
+  Findings findings;
+  const Finding scan_time =
+      make_finding(item, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime",
+                   "the scan deadline passed before libclamav finished");
+  if (deadline.expired()) {
+    findings.push_back(scan_time);
+    return findings;
+  }
+  if (item.data.empty()) return findings;
+  SnapshotPtr snap = impl_->snapshot();  // keeps this engine alive until the scan ends
+  const ClamavOptions &o = impl_->options;
+
+  struct cl_scan_options opts {};
+  opts.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+  opts.parse = ~0u;
+  if (o.heuristic_exceeds_max) opts.heuristic |= CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+  if (o.heuristic_encrypted) {
+    opts.heuristic |= CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+  }
+  if (item.whole_message) opts.mail |= CL_SCAN_MAIL_PARTIAL_MESSAGE;
+
+  ScanContext ctx;
+  ctx.item = &item;
+  ctx.deadline = &deadline;
+  if (o.heuristic_exceeds_max) ctx.max_file_bytes = o.limits.max_file_bytes;
+  cl_fmap_t *map = cl_fmap_open_memory(item.data.data(), item.data.size());
+  if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_memory failed");
+  const std::string filename(item.filename);
+  const char *virname = nullptr;
+  unsigned long scanned = 0;
+  cl_error_t rc = cl_scanmap_callback(map, filename.empty() ? nullptr : filename.c_str(), &virname,
+                                      &scanned, snap->engine.get(), &opts, &ctx);
+  cl_fmap_close(map);
+
+  if (!ctx.callback_error.empty()) {
+    return make_error(ErrorCode::kInternal, "scan callback failed: " + ctx.callback_error);
+  }
+  if (rc == CL_VIRUS && ctx.names.empty() && virname != nullptr) ctx.names.emplace_back(virname);
+  for (const auto &n : ctx.names) findings.push_back(finding_for_signature(item, n));
+
+  switch (rc) {
+    case CL_CLEAN:
+    case CL_VIRUS:
+      break;
+    case CL_BREAK:  // a callback ended the scan: the flags below say why
+      break;
+    default: {
+      std::string_view limit = limit_name(rc);
+      if (!limit.empty()) {
+        if (!has_name(findings, limit)) {
+          findings.push_back(make_finding(item, FindingKind::kUnscannable, std::string(limit),
+                                          std::string("libclamav: ") + cl_strerror(rc)));
+        }
+      } else if (!findings.empty()) {
+        // Something was found before the engine failed: keep it, and say the rest was not seen.
+        findings.push_back(make_finding(item, FindingKind::kUnscannable, "Unscannable.EngineError",
+                                        std::string("libclamav: ") + cl_strerror(rc)));
+      } else {
+        return make_error(rc == CL_EMEM ? ErrorCode::kNoMemory : ErrorCode::kEngine,
+                          std::string("libclamav: ") + cl_strerror(rc));
+      }
+    }
+  }
+  if (ctx.deadline_hit && !has_name(findings, scan_time.name)) findings.push_back(scan_time);
+  if (ctx.oversize && !has_name(findings, kMaxFileSize)) {
+    std::string what = ctx.oversize_path.empty() ? "the part" : "member " + ctx.oversize_path;
+    findings.push_back(make_finding(item, FindingKind::kUnscannable, std::string(kMaxFileSize),
+                                    what + " (" + std::to_string(ctx.oversize_bytes) +
+                                        " bytes seen) is larger than max_file_bytes (" +
+                                        std::to_string(o.limits.max_file_bytes) + ")"));
+  }
+  return findings;
+}
+
+}  // namespace avsink::engines
