@@ -2,9 +2,12 @@
 // Inspectors only add Findings; the policy stage alone turns them into a Verdict.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/action.h"
 
 namespace avsink {
 
@@ -26,6 +29,10 @@ struct Finding {
   std::string part_path;  // "1.2.3"; empty = the whole message
   std::string filename;   // decoded filename of the part (or archive member path), if any
   std::string detail;     // one human-readable line
+  // What the inspector's own configuration asks for (a rule's action, the attachment policy's
+  // action); nullopt = let the policy stage's default for this kind decide.
+  std::optional<Action> action;
+  std::string reply_text;  // SMTP reply text a rule asks for ("" = policy default)
 };
 
 using Findings = std::vector<Finding>;
