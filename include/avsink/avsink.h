@@ -1,0 +1,296 @@
+/* avsink.h - the public C ABI of avsink, an anti-virus event sink for SMTP gateways.
+ * An MTA adapter opens one engine, then hands it every message and acts on the verdict.
+ *
+ * If a function, type or constant is not declared in this file, it is not part of the API.
+ *
+ * RULES THAT HOLD FOR EVERY FUNCTION BELOW (each function's doc refers back to them)
+ *
+ * Ownership. Three phrases are used, and only these:
+ *   "copied before return"  - avsink copies the input; the caller may free it as soon as the call returns.
+ *   "owned by H, valid until H is freed" - avsink owns it; do not free it; it dies with handle H.
+ *   "caller frees with avsink_X_free()" - the caller owns the handle and must release it that way.
+ *   avsink never returns memory for the caller to free() itself, and never keeps a caller's pointer.
+ *
+ * Threads. An avsink_engine may be used from any number of threads at once (scan_begin, scan_buffer,
+ *   engine_reload, engine_info), except avsink_engine_free(), which must be the last call, after every
+ *   avsink_scan of that engine is freed. An avsink_scan is used by one thread at a time; it may move
+ *   between threads. A reload is atomic: scans already begun finish on the rules and signatures they
+ *   started with. The log callback may run on any thread, concurrently, must not block, and may call only
+ *   avsink_strerror().
+ *
+ * Errors. Every function that can fail returns avsink_status; avsink_strerror() names it. A verdict is
+ *   not an error: a message with a virus returns AVSINK_OK and a verdict whose action is
+ *   AVSINK_ACTION_REJECT. A status other than AVSINK_OK means avsink could not decide; the adapter must
+ *   then fail closed (tempfail the message). Detail for engine-level calls goes into a caller-owned
+ *   avsink_error (may be NULL); detail for a scan comes from avsink_scan_errmsg(). There is no
+ *   thread-local "last error". No function aborts or exits the process.
+ *
+ * Versions. AVSINK_ABI_MAJOR changes only on an incompatible change (and the SONAME with it);
+ *   AVSINK_ABI_MINOR grows when functions or struct fields are added. Check at start-up that
+ *   avsink_abi_version() has the same major and a minor >= the one you compiled against.
+ *   Caller-filled structs begin with `size_t size`, set by their AVSINK_*_INIT macro; avsink reads only
+ *   the fields that fit in `size` and defaults the rest, so old callers keep working.
+ */
+#ifndef AVSINK_AVSINK_H
+#define AVSINK_AVSINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AVSINK_API __attribute__((visibility("default")))
+#else
+#define AVSINK_API
+#endif
+
+#define AVSINK_ABI_MAJOR 1
+#define AVSINK_ABI_MINOR 0
+
+/* Status codes. Values are never renumbered or reused; new ones may be added, so a switch over
+ * avsink_status must have a default. */
+typedef enum avsink_status {
+  AVSINK_OK = 0,
+  AVSINK_EINVAL = 1,    /* a NULL or otherwise invalid argument */
+  AVSINK_ENOMEM = 2,    /* out of memory */
+  AVSINK_ECONFIG = 3,   /* the configuration file is invalid (file, line, reason in avsink_error) */
+  AVSINK_ERULES = 4,    /* a rule or list file is invalid (file, line, reason in avsink_error) */
+  AVSINK_EIO = 5,       /* a file or socket operation failed (spool, quarantine, database) */
+  AVSINK_ETIMEOUT = 6,  /* a deadline passed */
+  AVSINK_EENGINE = 7,   /* a scanning engine failed (database load, libclamav, clamd) */
+  AVSINK_ELIMIT = 8,    /* a hard limit on the caller's input was exceeded (e.g. message size) */
+  AVSINK_ESTATE = 9,    /* a call out of order (write after end, end twice, ...) */
+  AVSINK_EINTERNAL = 10 /* an internal inconsistency; logged at panic severity */
+} avsink_status;
+
+/* What the MTA should do with the message. */
+typedef enum avsink_action {
+  AVSINK_ACTION_ACCEPT = 0,     /* deliver (headers to add may be present) */
+  AVSINK_ACTION_REJECT = 1,     /* refuse with the 5xx reply in the verdict */
+  AVSINK_ACTION_TEMPFAIL = 2,   /* refuse with the 4xx reply; the sender retries */
+  AVSINK_ACTION_QUARANTINE = 3, /* stored in the avsink quarantine; accept and do not deliver */
+  AVSINK_ACTION_DISCARD = 4,    /* accept and drop silently */
+  AVSINK_ACTION_REWRITE = 5     /* deliver the rewritten message in the verdict instead */
+} avsink_action;
+
+/* Log severities passed to the log callback. */
+typedef enum avsink_log_level {
+  AVSINK_LOG_DEBUG = 0,
+  AVSINK_LOG_INFO = 1,
+  AVSINK_LOG_WARN = 2,
+  AVSINK_LOG_ERROR = 3,
+  AVSINK_LOG_PANIC = 4
+} avsink_log_level;
+
+typedef void (*avsink_log_fn)(void *payload, avsink_log_level level, const char *message);
+
+/* Opaque handles, created and freed only by avsink. */
+typedef struct avsink_engine avsink_engine;
+typedef struct avsink_scan avsink_scan;
+typedef struct avsink_verdict avsink_verdict;
+
+/* Error detail for calls that have no scan handle. Caller-owned; initialise with AVSINK_ERROR_INIT.
+ * On failure avsink fills message (always NUL-terminated), and file/line when a file is to blame
+ * (line 0 = no line). On success it is left untouched. */
+typedef struct avsink_error {
+  size_t size;
+  char message[512];
+  char file[256];
+  uint32_t line;
+} avsink_error;
+#define AVSINK_ERROR_INIT {sizeof(avsink_error), {0}, {0}, 0}
+
+/* Flags for avsink_engine_options.flags. */
+#define AVSINK_ENGINE_DRY_RUN 0x1u /* decide verdicts only: never write to the quarantine */
+
+/* Options for avsink_engine_open(). Caller-filled; initialise with AVSINK_ENGINE_OPTIONS_INIT. */
+typedef struct avsink_engine_options {
+  size_t size;
+  const char *config_path; /* avsink.toml; NULL = the embedded defaults */
+  uint32_t flags;          /* AVSINK_ENGINE_* bits */
+  avsink_log_fn log;       /* NULL = no log output */
+  void *log_payload;
+  avsink_log_level log_level; /* the least severe level passed to log */
+} avsink_engine_options;
+#define AVSINK_ENGINE_OPTIONS_INIT \
+  {sizeof(avsink_engine_options), NULL, 0u, NULL, NULL, AVSINK_LOG_INFO}
+
+/* The SMTP envelope. Caller-filled; initialise with AVSINK_ENVELOPE_INIT; NULL fields are unknown. */
+typedef struct avsink_envelope {
+  size_t size;
+  const char *client_address; /* "192.0.2.1" or "2001:db8::1" */
+  const char *client_name;
+  const char *helo;
+  const char *auth_user; /* non-NULL and non-empty = authenticated */
+  const char *mail_from; /* without <>; "" = null sender */
+  const char *const *rcpt_to;
+  size_t rcpt_count;
+  const char *queue_id;
+} avsink_envelope;
+#define AVSINK_ENVELOPE_INIT {sizeof(avsink_envelope), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL}
+
+/* One finding of a verdict. Library-filled, read-only for the caller; grows only at the end. */
+typedef struct avsink_finding {
+  size_t size;           /* sizeof as avsink built it; fields past your sizeof are newer */
+  const char *kind;      /* "virus", "unscannable", "banned-attachment", "rule", "malformed",
+                            "engine-error" (new kinds may be added) */
+  const char *inspector; /* "clamav", "mime", "attachments", "rules", ... */
+  const char *name;      /* signature, limit or rule name */
+  const char *part_path; /* "1.2"; "" = the whole message */
+  const char *filename;  /* decoded filename or archive member path; "" = none */
+  const char *detail;    /* one human-readable line */
+} avsink_finding;
+
+/* ---- Versions and names ---- */
+
+/* Returns (AVSINK_ABI_MAJOR << 16) | AVSINK_ABI_MINOR of the library actually loaded.
+ * Ownership: none. Thread-safety: any thread. Errors: none. Since: 1.0 */
+AVSINK_API uint32_t avsink_abi_version(void);
+
+/* Returns the library's release version, e.g. "0.1.0".
+ * Ownership: static string. Thread-safety: any thread. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_version_string(void);
+
+/* Returns a short English name for a status; never NULL (unknown codes give "unknown status").
+ * Ownership: static string. Thread-safety: any thread. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_strerror(avsink_status status);
+
+/* Returns "accept", "reject", "tempfail", "quarantine", "discard" or "rewrite"; never NULL.
+ * Ownership: static string. Thread-safety: any thread. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_action_name(avsink_action action);
+
+/* ---- Engine ---- */
+
+/* Opens an engine: reads the configuration, loads rules, lists and signatures, compiles them.
+ * out: receives the engine (NULL on failure). opts: may be NULL (= AVSINK_ENGINE_OPTIONS_INIT).
+ * err: may be NULL; receives the detail on failure.
+ * Returns: AVSINK_OK, or the failure status.
+ * Ownership: opts and its strings copied before return; caller frees *out with avsink_engine_free().
+ * Thread-safety: any thread; engines are independent of each other.
+ * Errors: AVSINK_EINVAL (out is NULL), AVSINK_ECONFIG (bad config: file, line, reason),
+ *   AVSINK_ERULES (bad rule or list file), AVSINK_EENGINE (signatures failed to load),
+ *   AVSINK_EIO (quarantine or audit log unusable), AVSINK_ENOMEM.
+ * Since: 1.0 */
+AVSINK_API avsink_status avsink_engine_open(avsink_engine **out, const avsink_engine_options *opts,
+                                            avsink_error *err);
+
+/* Reloads rule files, attachment lists and signature databases, each built aside and swapped in.
+ * A part that fails keeps its last good generation (and is logged and audited); the others reload.
+ * Returns: AVSINK_OK when everything reloaded, else the status of the first failure.
+ * Ownership: none. Thread-safety: any thread, concurrently with scans.
+ * Errors: AVSINK_EINVAL, AVSINK_ERULES, AVSINK_EENGINE (detail in err). Since: 1.0 */
+AVSINK_API avsink_status avsink_engine_reload(avsink_engine *engine, avsink_error *err);
+
+/* Summary of what the engine has loaded, as a JSON object (engines with signature counts, database
+ * versions and ages, rule and list generations).
+ * Returns: AVSINK_OK; *json_out points to a NUL-terminated string.
+ * Ownership: owned by the engine, valid until the next avsink_engine_info() call on the same engine
+ *   or until the engine is freed. Thread-safety: any thread; concurrent callers each get a string
+ *   that stays valid until that thread calls again (one string per calling thread is kept).
+ * Errors: AVSINK_EINVAL. Since: 1.0 */
+AVSINK_API avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine);
+
+/* Frees an engine. NULL is a harmless no-op.
+ * Ownership: releases everything the engine owns. Thread-safety: must be the last call on the engine,
+ *   after all its scans are freed. Errors: none. Since: 1.0 */
+AVSINK_API void avsink_engine_free(avsink_engine *engine);
+
+/* ---- One message ---- */
+
+/* Begins a scan of one message.
+ * out: receives the scan. env: may be NULL (nothing known about the envelope).
+ * Ownership: env and its strings copied before return; caller frees *out with avsink_scan_free().
+ * Thread-safety: any thread. Errors: AVSINK_EINVAL, AVSINK_ENOMEM, AVSINK_EIO (spool). Since: 1.0 */
+AVSINK_API avsink_status avsink_scan_begin(avsink_scan **out, avsink_engine *engine,
+                                           const avsink_envelope *env);
+
+/* Appends message bytes (RFC 5322: headers, blank line, body), in any chunking, NULs allowed.
+ * Bytes past the configured message-size limit are counted but not kept; the verdict then reports
+ * the limit (never a scan of a prefix called clean).
+ * Ownership: data copied before return. Thread-safety: one thread at a time per scan.
+ * Errors: AVSINK_EINVAL, AVSINK_ESTATE (after end), AVSINK_EIO (spool file: disk full...). Since: 1.0 */
+AVSINK_API avsink_status avsink_scan_write(avsink_scan *scan, const void *data, size_t len);
+
+/* Ends the message, scans it and returns the verdict.
+ * Returns: AVSINK_OK with *out set; any other status means no decision (fail closed).
+ * Ownership: *out owned by the scan, valid until the scan is freed.
+ * Thread-safety: one thread at a time per scan.
+ * Errors: AVSINK_EINVAL, AVSINK_ESTATE (end twice), AVSINK_EIO (spool or quarantine write failed),
+ *   AVSINK_EINTERNAL. Detail: avsink_scan_errmsg(). Since: 1.0 */
+AVSINK_API avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan);
+
+/* One call: begin, write all of data, end.
+ * verdict_out: receives the verdict; scan_out: receives the scan that owns it.
+ * Ownership: env and data copied before return; caller frees *scan_out with avsink_scan_free()
+ *   (also on failure, when *scan_out is non-NULL, to read avsink_scan_errmsg()).
+ * Thread-safety: any thread. Errors: as avsink_scan_begin/write/end. Since: 1.0 */
+AVSINK_API avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out,
+                                            avsink_scan **scan_out, avsink_engine *engine,
+                                            const avsink_envelope *env, const void *data,
+                                            size_t len);
+
+/* The detail of the last failed call on this scan; "" when none. Never NULL for a non-NULL scan.
+ * Ownership: owned by the scan, valid until the next call on that scan. Thread-safety: as the scan.
+ * Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_scan_errmsg(const avsink_scan *scan);
+
+/* Frees a scan and its verdict. NULL is a harmless no-op. Removes any spool file.
+ * Ownership: releases the scan and everything it owns. Thread-safety: as the scan. Errors: none.
+ * Since: 1.0 */
+AVSINK_API void avsink_scan_free(avsink_scan *scan);
+
+/* ---- Verdict accessors (all: Ownership: strings owned by the scan, valid until the scan is freed;
+ *      Thread-safety: as the scan; a NULL verdict gives 0 / "" / NULL as stated). ---- */
+
+/* The action. NULL verdict: AVSINK_ACTION_TEMPFAIL (fail closed). Errors: none. Since: 1.0 */
+AVSINK_API avsink_action avsink_verdict_action(const avsink_verdict *verdict);
+
+/* SMTP reply code: 250 for accept/quarantine/discard/rewrite, 5xx for reject, 4xx for tempfail.
+ * NULL verdict: 451. Errors: none. Since: 1.0 */
+AVSINK_API int avsink_verdict_smtp_code(const avsink_verdict *verdict);
+
+/* Enhanced status code, e.g. "5.7.1"; never NULL. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_verdict_enhanced_status(const avsink_verdict *verdict);
+
+/* Reply text for the SMTP client, CR/LF-free; never NULL. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_verdict_text(const avsink_verdict *verdict);
+
+/* One line for logs: the reasons, "clean" when none; never NULL. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_verdict_reason(const avsink_verdict *verdict);
+
+/* Number of findings. Errors: none. Since: 1.0 */
+AVSINK_API size_t avsink_verdict_finding_count(const avsink_verdict *verdict);
+
+/* The index-th finding, or NULL when out of range. Errors: none. Since: 1.0 */
+AVSINK_API const avsink_finding *avsink_verdict_finding(const avsink_verdict *verdict,
+                                                        size_t index);
+
+/* Number of header fields the MTA should add. Errors: none. Since: 1.0 */
+AVSINK_API size_t avsink_verdict_header_count(const avsink_verdict *verdict);
+
+/* The index-th header to add: *name_out and *value_out (CR/LF-free). AVSINK_EINVAL when out of
+ * range or an out pointer is NULL. Since: 1.0 */
+AVSINK_API avsink_status avsink_verdict_header(const char **name_out, const char **value_out,
+                                               const avsink_verdict *verdict, size_t index);
+
+/* The quarantine id when the message was stored (QUARANTINE, REWRITE), else "". Never NULL.
+ * Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_verdict_quarantine_id(const avsink_verdict *verdict);
+
+/* For REWRITE: the complete new message (headers and body). Other actions: AVSINK_EINVAL.
+ * Ownership: *data_out owned by the scan, valid until the scan is freed. Since: 1.0 */
+AVSINK_API avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
+                                                  const avsink_verdict *verdict);
+
+/* The structured record of this message as one line of JSON (queue id, envelope, findings, limits hit,
+ * action, quarantine id, time taken), for logs and SIEMs; never NULL. Errors: none. Since: 1.0 */
+AVSINK_API const char *avsink_verdict_json(const avsink_verdict *verdict);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AVSINK_AVSINK_H */

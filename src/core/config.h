@@ -1,0 +1,77 @@
+// config.h - avsink.toml parsed into one immutable Config; every key has a default.
+// Errors name the file, the line and the reason; an unknown key is an error (typos must not pass).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/action.h"
+#include "core/limits.h"
+#include "core/result.h"
+
+namespace avsink {
+
+struct Config {
+  std::string source = "(embedded defaults)";  // the file it came from
+
+  // [scan]
+  bool raw_message_pass = true;  // also give libclamav the raw message once (its mail parser)
+  bool add_header = true;        // add the scanned-by header to accepted mail
+  std::string header_name = "X-Virus-Scanned";
+  std::string spool_dir;  // "" = $TMPDIR or /tmp
+
+  Limits limits;  // [limits]
+
+  // [clamav]
+  bool clamav_enabled = true;
+  bool clamav_required = true;
+  std::vector<std::string> signature_dirs;  // empty = the shipped signatures/ directory
+  bool system_db = true;                    // also /var/lib/clamav when it holds a database
+  std::string system_db_dir;                // "" = libclamav's default
+
+  // [actions] default action per finding kind
+  Action virus_action = Action::kReject;
+  Action unscannable_action = Action::kQuarantine;
+  Action engine_error_action = Action::kTempfail;
+
+  // [attachments]
+  std::vector<std::string> attachment_lists;  // empty = the shipped rules/attachments-*.list
+  std::vector<std::string> attachment_block;  // extra extensions to block
+  std::vector<std::string> attachment_allow;  // extensions to allow
+  bool attachment_replace_defaults = false;
+  Action banned_action = Action::kReject;
+  Action true_type_action = Action::kReject;
+  Action encrypted_action = Action::kQuarantine;
+  uint32_t max_member_depth = 17;
+
+  // [rules]
+  std::vector<std::string> rule_files;
+  std::vector<std::string> internal_domains;
+  std::vector<std::string> trusted_networks = {"127.0.0.0/8", "::1/128"};
+  Action spoof_action = Action::kReject;
+  bool watch_files = true;
+  uint32_t poll_ms = 1000;
+
+  // [quarantine]
+  std::string quarantine_dir = "/var/lib/avsink/quarantine";
+  std::string quarantine_key_file;
+  std::string release_secret_file;
+  uint32_t retention_days = 30;
+
+  // [audit]
+  std::string audit_log;  // "" = no audit log
+
+  // Absolute paths of the shipped data, found at run time (installed copy, else the source tree).
+  static std::string shipped_signatures_dir();
+  static std::string shipped_rules_dir();
+};
+
+// Parses TOML text; `name` is used in error messages. Errors: kConfig with file, line, reason.
+Result<Config> parse_config(std::string_view text, const std::string &name);
+// Reads and parses a file. Errors: kConfig (syntax, unknown key, bad value), kIo (unreadable).
+Result<Config> load_config(const std::string &path);
+// The effective configuration as TOML text (for `avsink config check`).
+std::string dump_config(const Config &config);
+
+}  // namespace avsink
