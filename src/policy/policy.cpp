@@ -1,0 +1,148 @@
+// policy.cpp - turns findings into one verdict by action precedence; builds SMTP replies.
+// Reply texts are sanitised here: nothing from a message reaches the SMTP dialogue unescaped.
+#include "policy/policy.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace avsink::policy {
+
+namespace {
+
+int rank(Action a) {
+  switch (a) {
+    case Action::kReject:
+      return 5;
+    case Action::kDiscard:
+      return 4;
+    case Action::kQuarantine:
+      return 3;
+    case Action::kTempfail:
+      return 2;
+    case Action::kRewrite:
+      return 1;
+    case Action::kAccept:
+      return 0;
+  }
+  return 5;
+}
+
+// The action a finding asks for; nullopt = it decides nothing.
+std::optional<Action> action_for(const Finding &f, const Config &c) {
+  std::optional<Action> a = f.action;
+  if (!a) {
+    switch (f.kind) {
+      case FindingKind::kVirus:
+        a = c.virus_action;
+        break;
+      case FindingKind::kUnscannable:
+        a = c.unscannable_action;
+        break;
+      case FindingKind::kEngineError:
+        a = c.engine_error_action;
+        break;
+      case FindingKind::kBannedAttachment:
+        a = c.banned_action;
+        break;
+      case FindingKind::kRule:
+        a = Action::kReject;
+        break;
+      case FindingKind::kMalformed:
+        return std::nullopt;
+    }
+  }
+  // A strip needs a part to strip; whole-message findings fall back to reject.
+  if (*a == Action::kRewrite && f.part_path.empty()) a = Action::kReject;
+  return a;
+}
+
+std::string describe(const Finding &f) {
+  std::string s = f.name;
+  if (!f.filename.empty()) s += " in " + f.filename;
+  if (!f.part_path.empty()) s += " (part " + f.part_path + ")";
+  return s;
+}
+
+}  // namespace
+
+std::string sanitize_reply_text(std::string_view text, size_t max_len) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= max_len) break;
+    out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+  }
+  return out;
+}
+
+Verdict decide(const Findings &findings, const Config &config) {
+  Verdict v;
+  v.findings = findings;
+
+  bool allow_rule = std::any_of(findings.begin(), findings.end(), [](const Finding &f) {
+    return f.kind == FindingKind::kRule && f.action == Action::kAccept;
+  });
+
+  Action best = Action::kAccept;
+  std::vector<const Finding *> deciding;
+  for (const auto &f : findings) {
+    auto a = action_for(f, config);
+    if (!a) continue;
+    if (allow_rule && f.kind == FindingKind::kRule && *a != Action::kAccept) continue;
+    if (*a == Action::kAccept) continue;
+    if (rank(*a) > rank(best)) {
+      best = *a;
+      deciding.clear();
+    }
+    if (*a == best) deciding.push_back(&f);
+  }
+  v.action = best;
+
+  std::string reason;
+  for (const Finding *f : deciding) {
+    if (!reason.empty()) reason += ", ";
+    reason += describe(*f);
+  }
+  v.reason = reason.empty() ? "clean" : reason;
+  const Finding *first = deciding.empty() ? nullptr : deciding.front();
+
+  switch (best) {
+    case Action::kReject: {
+      v.smtp_code = 554;
+      v.enhanced_status = "5.7.1";
+      if (first->kind == FindingKind::kRule && !first->reply_text.empty())
+        v.text = first->reply_text;
+      else if (first->kind == FindingKind::kVirus)
+        v.text = "Virus found: " + first->name;
+      else if (first->kind == FindingKind::kBannedAttachment)
+        v.text = "Attachment blocked by policy: " +
+                 (first->filename.empty() ? first->name : first->filename);
+      else if (first->kind == FindingKind::kUnscannable)
+        v.text = "Message could not be scanned: " + first->name;
+      else
+        v.text = "Message rejected by policy";
+      break;
+    }
+    case Action::kTempfail:
+      v.smtp_code = 451;
+      v.enhanced_status = "4.7.1";
+      v.text = first->kind == FindingKind::kRule && !first->reply_text.empty()
+                   ? first->reply_text
+                   : "Message could not be scanned now, try again later";
+      break;
+    case Action::kQuarantine:
+    case Action::kDiscard:
+    case Action::kRewrite:
+    case Action::kAccept:
+      v.smtp_code = 250;
+      v.enhanced_status = "2.0.0";
+      v.text = "OK";
+      break;
+  }
+  v.text = sanitize_reply_text(v.text);
+  v.reason = sanitize_reply_text(v.reason, 2000);
+  if (best == Action::kRewrite)
+    for (const Finding *f : deciding) v.strip.emplace_back(f->part_path, describe(*f));
+  return v;
+}
+
+}  // namespace avsink::policy

@@ -1,0 +1,29 @@
+// policy.h - the policy stage's whole interface: Findings + actions configured -> one Verdict.
+// Pure function: no I/O, no parsing; the same findings always give the same verdict.
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "core/finding.h"
+#include "policy/verdict.h"
+
+namespace avsink::policy {
+
+// Precedence (documented in docs/policy.md):
+//  1. Each finding gets an action: its own (finding.action, set by a rule or the attachment policy)
+//     or the configured default for its kind (virus, unscannable, engine-error); kMalformed alone
+//     decides nothing.
+//  2. An allow rule (kRule with action accept) cancels other kRule findings, never a virus,
+//     an unscannable part, a banned attachment or an engine error.
+//  3. The strongest action wins: reject > discard > quarantine > tempfail > rewrite > accept.
+//  4. REWRITE needs every deciding finding to name a part (a part can be stripped); otherwise the
+//     finding's kind default applies (virus -> reject, banned -> reject).
+// Thread-safety: reentrant.
+Verdict decide(const Findings &findings, const Config &config);
+
+// Strips CR, LF and other control characters so a message-derived string is safe in an SMTP
+// reply or a header value (HOSTILE #49). Also caps the length.
+std::string sanitize_reply_text(std::string_view text, size_t max_len = 400);
+
+}  // namespace avsink::policy

@@ -1,0 +1,28 @@
+// verdict.h - the decision for one message: action, SMTP reply, findings, headers, record.
+// Built by policy::decide() and completed by the scan session (quarantine id, rewritten bytes).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/action.h"
+#include "core/finding.h"
+
+namespace avsink {
+
+struct Verdict {
+  Action action = Action::kTempfail;
+  int smtp_code = 451;
+  std::string enhanced_status = "4.7.1";
+  std::string text = "Temporary failure, please try again later";
+  std::string reason = "clean";  // one line for logs: the decisive findings
+  Findings findings;             // every finding, decisive or not
+  std::vector<std::pair<std::string, std::string>> headers;  // to add, CR/LF-free
+  std::vector<std::pair<std::string, std::string>> strip;    // REWRITE: part path, why
+  std::string quarantine_id;
+  std::string rewritten;  // REWRITE: the new message
+  std::string json;       // the structured record (one line)
+};
+
+}  // namespace avsink

@@ -1,0 +1,108 @@
+// policy_decide_test.cpp - findings -> verdict: precedence, defaults per kind, allow rules,
+// replies. Table-driven; each case states the findings and the action/code it must produce.
+#include <gtest/gtest.h>
+
+#include "policy/policy.h"
+
+namespace {
+
+using avsink::Action;
+using avsink::Finding;
+using avsink::FindingKind;
+
+Finding f(FindingKind kind, std::string name, std::string part = "1.2",
+          std::optional<Action> action = std::nullopt) {
+  Finding x;
+  x.kind = kind;
+  x.name = std::move(name);
+  x.part_path = std::move(part);
+  x.action = action;
+  return x;
+}
+
+TEST(Policy, Precedence) {
+  avsink::Config cfg;
+  struct Case {
+    const char *label;
+    avsink::Findings in;
+    Action want;
+    int want_code;
+  } cases[] = {
+      {"nothing", {}, Action::kAccept, 250},
+      {"malformed only", {f(FindingKind::kMalformed, "MIME.Malformed.X")}, Action::kAccept, 250},
+      {"virus", {f(FindingKind::kVirus, "Eicar")}, Action::kReject, 554},
+      {"unscannable",
+       {f(FindingKind::kUnscannable, "Limits.Exceeded.Depth")},
+       Action::kQuarantine,
+       250},
+      {"engine error", {f(FindingKind::kEngineError, "clamd")}, Action::kTempfail, 451},
+      {"virus beats engine error",
+       {f(FindingKind::kEngineError, "clamd"), f(FindingKind::kVirus, "Eicar")},
+       Action::kReject,
+       554},
+      {"quarantine beats tempfail",
+       {f(FindingKind::kEngineError, "clamd"), f(FindingKind::kUnscannable, "Enc")},
+       Action::kQuarantine,
+       250},
+      {"allow rule cancels reject rule",
+       {f(FindingKind::kRule, "r1", "", Action::kReject),
+        f(FindingKind::kRule, "r2", "", Action::kAccept)},
+       Action::kAccept,
+       250},
+      {"allow rule never cancels a virus",
+       {f(FindingKind::kRule, "r2", "", Action::kAccept), f(FindingKind::kVirus, "Eicar")},
+       Action::kReject,
+       554},
+      {"strip",
+       {f(FindingKind::kBannedAttachment, "ext.exe", "1.2", Action::kRewrite)},
+       Action::kRewrite,
+       250},
+      {"strip without part falls back to reject",
+       {f(FindingKind::kBannedAttachment, "ext.exe", "", Action::kRewrite)},
+       Action::kReject,
+       554},
+      {"reject beats strip",
+       {f(FindingKind::kBannedAttachment, "a", "1.2", Action::kRewrite),
+        f(FindingKind::kVirus, "Eicar")},
+       Action::kReject,
+       554},
+      {"rule tempfail",
+       {f(FindingKind::kRule, "r", "", Action::kTempfail)},
+       Action::kTempfail,
+       451},
+      {"rule discard", {f(FindingKind::kRule, "r", "", Action::kDiscard)}, Action::kDiscard, 250},
+  };
+  for (const auto &c : cases) {
+    auto v = avsink::policy::decide(c.in, cfg);
+    EXPECT_EQ(v.action, c.want) << c.label << ": got " << to_string(v.action) << ", want "
+                                << to_string(c.want);
+    EXPECT_EQ(v.smtp_code, c.want_code) << c.label;
+    EXPECT_EQ(v.findings.size(), c.in.size()) << c.label;
+  }
+}
+
+TEST(Policy, RepliesNameTheCauseAndAreSanitised) {
+  avsink::Config cfg;
+  auto v = avsink::policy::decide({f(FindingKind::kVirus, "Eicar-Test-Signature")}, cfg);
+  EXPECT_EQ(v.text, "Virus found: Eicar-Test-Signature");
+  EXPECT_EQ(v.enhanced_status, "5.7.1");
+  Finding r = f(FindingKind::kRule, "outbreak", "", Action::kReject);
+  r.reply_text = "Outbreak\r\n250 fake";
+  v = avsink::policy::decide({r}, cfg);
+  EXPECT_EQ(v.text, "Outbreak  250 fake");
+  EXPECT_EQ(v.reason.find('\n'), std::string::npos);
+}
+
+TEST(Policy, ConfiguredDefaultsApply) {
+  avsink::Config cfg;
+  cfg.unscannable_action = Action::kReject;
+  cfg.virus_action = Action::kRewrite;
+  auto v = avsink::policy::decide({f(FindingKind::kUnscannable, "Enc")}, cfg);
+  EXPECT_EQ(v.action, Action::kReject);
+  v = avsink::policy::decide({f(FindingKind::kVirus, "Eicar", "1.3")}, cfg);
+  EXPECT_EQ(v.action, Action::kRewrite);
+  ASSERT_EQ(v.strip.size(), 1u);
+  EXPECT_EQ(v.strip[0].first, "1.3");
+}
+
+}  // namespace
