@@ -1,1 +1,36 @@
-int main(){}
+// main.cpp - the `avsink` command: dispatches to one subcommand per source file (commands.h).
+// Exit status: 0 success/clean, 1 something found (or a check failed), 2 an error.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: avsink COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  scan [--json] [--config FILE] PATH...|-   scan messages (files, folders, stdin)\n"
+    "  version                                    avsink, libclamav and signature versions\n"
+    "  config check [FILE]                        validate a configuration, print it effective\n"
+    "\n"
+    "Run `avsink COMMAND --help` for a command's options.\n"
+    "Exit status: 0 clean/ok, 1 something found or a check failed, 2 an error.\n";
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  avsink::cli::Args args(argv + 2, argv + argc);
+  if (cmd == "scan") return avsink::cli::cmd_scan(args);
+  if (cmd == "version" || cmd == "--version") return avsink::cli::cmd_version(args);
+  if (cmd == "config") return avsink::cli::cmd_config(args);
+  std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

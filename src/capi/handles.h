@@ -1,0 +1,37 @@
+// handles.h - the structs behind the opaque C handles: thin owners of C++ objects.
+// Defined only here; no other folder sees a C type (STYLE.md §3.3).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "avsink/avsink.h"
+#include "core/envelope.h"
+#include "core/spool.h"
+#include "policy/verdict.h"
+#include "session/scanner.h"
+
+struct avsink_engine {
+  std::unique_ptr<avsink::session::Scanner> scanner;
+  std::mutex info_mu;
+  std::map<std::thread::id, std::string> info_by_thread;  // avsink_engine_info() results
+};
+
+struct avsink_verdict {
+  avsink::Verdict v;
+  std::vector<std::string> kinds;  // storage for avsink_finding::kind
+  std::vector<avsink_finding> findings;
+};
+
+struct avsink_scan {
+  avsink_engine *engine = nullptr;
+  avsink::Envelope envelope;
+  std::unique_ptr<avsink::Spool> spool;
+  enum class State { kOpen, kEnded, kFailed } state = State::kOpen;
+  std::unique_ptr<avsink_verdict> verdict;
+  std::string errmsg;
+};

@@ -1,0 +1,49 @@
+// scanner.h - one configured avsink: config, engines and inspectors, shared by all scanning
+// threads. scan() runs MIME -> inspectors -> engines -> policy for one complete message and never
+// throws.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/envelope.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "policy/verdict.h"
+
+namespace avsink::session {
+
+// What the spool knew about the bytes it was given.
+struct RawMessage {
+  std::string_view bytes;    // what was kept (at most limits.max_message_bytes)
+  uint64_t total_bytes = 0;  // what the MTA sent
+};
+
+class Scanner {
+ public:
+  // Builds every stage from `config`. dry_run: never store anything in the quarantine.
+  // Errors: kConfig, kRules, kEngine, kIo with the file and line to blame.
+  static Result<std::unique_ptr<Scanner>> open(const Config &config, Logger logger, bool dry_run);
+  ~Scanner();
+  Scanner(const Scanner &) = delete;  // owns engines and watcher threads
+  Scanner &operator=(const Scanner &) = delete;
+
+  // Scans one message. Thread-safe. Errors only when no decision is possible (e.g. the quarantine
+  // write failed for a QUARANTINE verdict): the caller must then fail closed.
+  Result<Verdict> scan(const Envelope &envelope, const RawMessage &raw) const;
+
+  // Reloads rules, lists and signatures (each built aside and swapped). Thread-safe.
+  Result<void> reload();
+  // JSON object describing engines, signature counts and generations.
+  std::string info_json() const;
+  const Config &config() const;
+
+ private:
+  struct Impl;
+  explicit Scanner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace avsink::session
