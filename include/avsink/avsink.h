@@ -271,8 +271,8 @@ AVSINK_API const avsink_finding *avsink_verdict_finding(const avsink_verdict *ve
 /* Number of header fields the MTA should add. Errors: none. Since: 1.0 */
 AVSINK_API size_t avsink_verdict_header_count(const avsink_verdict *verdict);
 
-/* The index-th header to add: *name_out and *value_out (CR/LF-free). AVSINK_EINVAL when out of
- * range or an out pointer is NULL. Since: 1.0 */
+/* The index-th header to add: *name_out and *value_out (CR/LF-free).
+ * Errors: AVSINK_EINVAL when index is out of range or a pointer is NULL. Since: 1.0 */
 AVSINK_API avsink_status avsink_verdict_header(const char **name_out, const char **value_out,
                                                const avsink_verdict *verdict, size_t index);
 
@@ -280,8 +280,9 @@ AVSINK_API avsink_status avsink_verdict_header(const char **name_out, const char
  * Errors: none. Since: 1.0 */
 AVSINK_API const char *avsink_verdict_quarantine_id(const avsink_verdict *verdict);
 
-/* For REWRITE: the complete new message (headers and body). Other actions: AVSINK_EINVAL.
- * Ownership: *data_out owned by the scan, valid until the scan is freed. Since: 1.0 */
+/* For REWRITE: the complete new message (headers and body).
+ * Ownership: *data_out owned by the scan, valid until the scan is freed.
+ * Errors: AVSINK_EINVAL for any other action or a NULL pointer. Since: 1.0 */
 AVSINK_API avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
                                                   const avsink_verdict *verdict);
 
