@@ -69,3 +69,16 @@ TEST(Config, DumpRoundTrips) {
 }
 
 }  // namespace
+
+namespace {
+
+// The example shipped in docs/ must stay valid and equal to the defaults it claims to show.
+TEST(Config, DocumentedExampleIsValidAndShowsTheDefaults) {
+  auto c = avsink::load_config(std::string(AVSINK_SOURCE_DIR) + "/docs/avsink.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  avsink::Config defaults;
+  auto strip_source = [](std::string s) { return s.substr(s.find('\n') + 1); };
+  EXPECT_EQ(strip_source(avsink::dump_config(*c)), strip_source(avsink::dump_config(defaults)));
+}
+
+}  // namespace
