@@ -1,0 +1,294 @@
+// filename.cpp - lenient UTF-8 walking, Unicode folding without ICU, and the readings of a name.
+// Linear time in the (bounded) name; never reads outside the input.
+#include "attachments/filename.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace avsink::attachments {
+namespace {
+
+// Decodes one UTF-8 sequence at s[i]. Returns its length (1-4) and sets *cp, or 0 when the bytes
+// there are not a valid, shortest-form sequence.
+size_t utf8_next(std::string_view s, size_t i, uint32_t *cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  size_t len = 0;
+  uint32_t v = 0;
+  uint32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    len = 2, v = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3, v = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4, v = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    v = v << 6 | (b & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+void append_utf8(std::string *out, uint32_t cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | cp >> 6));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | cp >> 12));
+    out->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | cp >> 18));
+    out->push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool is_bidi_override(uint32_t cp) {
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// Invisible "format" characters (and friends) that a display hides but a byte compare sees.
+bool is_invisible(uint32_t cp) {
+  return cp == 0x00AD || cp == 0x034F || cp == 0x061C || cp == 0x180E ||
+         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206F) ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
+
+bool is_lookalike_dot(uint32_t cp) {
+  return cp == 0xFF0E || cp == 0x2024 || cp == 0x3002 || cp == 0xFE52 || cp == 0xFF61;
+}
+
+bool is_unicode_space(uint32_t cp) {
+  return cp == 0x00A0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+std::string bounded(std::string_view name) {
+  if (name.size() <= kMaxNameBytes) return std::string(name);
+  std::string s(name.substr(0, kMaxNameBytes / 2));
+  s.append(name.substr(name.size() - kMaxNameBytes / 2));
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "%XX" decoded; an RFC 2231 "charset'language'" prefix is dropped first when present.
+std::string percent_decode(std::string_view s) {
+  const size_t q1 = s.find('\'');
+  if (q1 != std::string_view::npos && q1 <= 64) {
+    const size_t q2 = s.find('\'', q1 + 1);
+    bool charset_ok = true;
+    for (size_t i = 0; i < q1 && charset_ok; ++i) {
+      const char c = s[i];
+      charset_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_' || c == '.' || c == ':';
+    }
+    if (charset_ok && q2 != std::string_view::npos && q2 - q1 <= 36) s = s.substr(q2 + 1);
+  }
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string remove_comments(std::string_view s) {
+  std::string out;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void add_unique(std::vector<std::string> *out, std::string reading) {
+  if (reading.empty()) return;
+  for (const auto &r : *out) {
+    if (r == reading) return;
+  }
+  out->push_back(std::move(reading));
+}
+
+}  // namespace
+
+std::string normalize_name(std::string_view name) {
+  const std::string in = bounded(name);
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size();) {
+    uint32_t cp = 0;
+    size_t len = utf8_next(in, i, &cp);
+    if (len == 0) {  // not UTF-8: keep the byte (only ASCII matters to the extension test)
+      out.push_back(in[i]);
+      ++i;
+      continue;
+    }
+    i += len;
+    if (is_invisible(cp)) continue;
+    if (cp == '\t' || cp == '\r' || cp == '\n' || is_unicode_space(cp)) {
+      out.push_back(' ');
+    } else if ((cp > 0 && cp < 0x20) || (cp >= 0x7F && cp <= 0x9F)) {
+      continue;  // other controls: a Windows name cannot hold them; MUAs drop them
+    } else if (is_lookalike_dot(cp)) {
+      out.push_back('.');
+    } else if (cp >= 0xFF01 && cp <= 0xFF5E) {
+      char c = static_cast<char>(cp - 0xFEE0);
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      out.push_back(c);
+    } else if (cp >= 'A' && cp <= 'Z') {
+      out.push_back(static_cast<char>(cp - 'A' + 'a'));
+    } else {
+      append_utf8(&out, cp);
+    }
+  }
+  const size_t slash = out.find_last_of("/\\");
+  if (slash != std::string::npos) out.erase(0, slash + 1);
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::vector<std::string> name_readings(std::string_view name) {
+  const std::string in = bounded(name);
+  std::vector<std::string> out;
+  auto add_with_nul_cut = [&out](std::string_view s) {
+    add_unique(&out, normalize_name(s));
+    const size_t nul = s.find('\0');
+    if (nul != std::string_view::npos) add_unique(&out, normalize_name(s.substr(0, nul)));
+  };
+  add_with_nul_cut(in);
+  if (in.find('%') != std::string::npos) add_with_nul_cut(percent_decode(in));
+  if (in.find('(') != std::string::npos) add_with_nul_cut(remove_comments(in));
+  const size_t cut = in.find_first_of(";\"");
+  if (cut != std::string::npos) add_with_nul_cut(std::string_view(in).substr(0, cut));
+  return out;
+}
+
+std::string_view extension_of(std::string_view normalized) {
+  const size_t dot = normalized.rfind('.');
+  if (dot == std::string_view::npos) return {};
+  return normalized.substr(dot + 1);
+}
+
+std::string_view previous_extension(std::string_view normalized) {
+  const size_t last = normalized.rfind('.');
+  if (last == std::string_view::npos || last == 0) return {};
+  const size_t prev = normalized.rfind('.', last - 1);
+  if (prev == std::string_view::npos) return {};
+  std::string_view seg = normalized.substr(prev + 1, last - prev - 1);
+  while (!seg.empty() && seg.back() == ' ') seg.remove_suffix(1);
+  while (!seg.empty() && seg.front() == ' ') seg.remove_prefix(1);
+  return seg;
+}
+
+bool has_padded_extension(std::string_view normalized) {
+  const size_t last = normalized.rfind('.');
+  if (last == std::string_view::npos || last < 3) return false;
+  return normalized.compare(last - 3, 3, "   ") == 0;
+}
+
+bool is_clsid(std::string_view ext) {
+  // {8-4-4-4-12}
+  static constexpr std::string_view kShape = "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}";
+  if (ext.size() != kShape.size()) return false;
+  for (size_t i = 0; i < ext.size(); ++i) {
+    if (kShape[i] == 'x') {
+      if (hex_value(ext[i]) < 0) return false;
+    } else if (ext[i] != kShape[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool has_bidi_override(std::string_view name) {
+  const std::string in = bounded(name);
+  for (const std::string &s : {in, percent_decode(in)}) {
+    for (size_t i = 0; i < s.size();) {
+      uint32_t cp = 0;
+      const size_t len = utf8_next(s, i, &cp);
+      if (len == 0) {
+        ++i;
+        continue;
+      }
+      if (is_bidi_override(cp)) return true;
+      i += len;
+    }
+  }
+  return false;
+}
+
+std::string display_name(std::string_view name) {
+  static constexpr size_t kMax = 512;
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < name.size();) {
+    if (out.size() >= kMax) {
+      out += "...";
+      break;
+    }
+    uint32_t cp = 0;
+    const size_t len = utf8_next(name, i, &cp);
+    if (len == 0) {
+      const auto b = static_cast<unsigned char>(name[i]);
+      out += "<0x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+      out += '>';
+      ++i;
+      continue;
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || is_invisible(cp) || cp == 0x2028 ||
+        cp == 0x2029) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(name.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string_view member_basename(std::string_view path) {
+  const size_t slash = path.find_last_of("/\\");
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace avsink::attachments
