@@ -1,0 +1,201 @@
+// crypto.cpp - AES-256-GCM, HMAC-SHA256 and the CSPRNG through OpenSSL 3's EVP interfaces.
+// Every context is freed on every path (unique_ptr with the EVP free function).
+#include "quarantine/crypto.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+namespace avsink::quarantine {
+
+namespace {
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX *c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+const unsigned char *bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char *>(s.data());
+}
+
+}  // namespace
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char *>(out.data()), static_cast<int>(n)) != 1)
+    throw std::bad_alloc();
+  return out;
+}
+
+std::string random_id() {
+  return to_hex(random_bytes(16));
+}
+
+std::string to_hex(std::string_view data) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(data.size() * 2, '0');
+  for (size_t i = 0; i < data.size(); ++i) {
+    auto b = static_cast<unsigned char>(data[i]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 15];
+  }
+  return out;
+}
+
+bool from_hex(std::string_view hex, std::string *out) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return false;
+  std::string r(hex.size() / 2, '\0');
+  for (size_t i = 0; i < r.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    r[i] = static_cast<char>(hi << 4 | lo);
+  }
+  *out = std::move(r);
+  return true;
+}
+
+Result<Key> load_key_file(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return make_error(ErrorCode::kConfig, "cannot open key file: " + std::string(strerror(errno)),
+                      path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::kConfig, "key file is not a regular file", path);
+  }
+  if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
+    ::close(fd);
+    return make_error(ErrorCode::kConfig,
+                      "key file is accessible by others or writable by its group (chmod 600)",
+                      path);
+  }
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n < 0)
+    return make_error(ErrorCode::kConfig, "cannot read key file: " + std::string(strerror(errno)),
+                      path);
+  std::string_view data(buf, static_cast<size_t>(n));
+  Key key{};
+  if (data.size() == key.size()) {
+    std::memcpy(key.data(), data.data(), key.size());
+    OPENSSL_cleanse(buf, sizeof buf);
+    return key;
+  }
+  while (!data.empty() && std::isspace(static_cast<unsigned char>(data.back())))
+    data.remove_suffix(1);
+  while (!data.empty() && std::isspace(static_cast<unsigned char>(data.front())))
+    data.remove_prefix(1);
+  std::string raw;
+  bool ok = data.size() == 64 && from_hex(data, &raw);
+  OPENSSL_cleanse(buf, sizeof buf);
+  if (!ok)
+    return make_error(ErrorCode::kConfig,
+                      "key file must hold exactly 32 raw bytes or 64 hex characters", path);
+  std::memcpy(key.data(), raw.data(), key.size());
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return key;
+}
+
+std::string seal(const Key &key, std::string_view plain, std::string_view aad) {
+  std::string out = random_bytes(kNonceBytes);
+  out.resize(kNonceBytes + plain.size() + kTagBytes);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) throw std::bad_alloc();
+  auto *o = reinterpret_cast<unsigned char *>(out.data());
+  int len = 0;
+  bool ok =
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), o) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
+  // EVP takes int lengths: feed large messages in chunks.
+  size_t done = 0;
+  while (ok && done < plain.size()) {
+    size_t chunk = std::min<size_t>(plain.size() - done, 1u << 30);
+    ok = EVP_EncryptUpdate(ctx.get(), o + kNonceBytes + done, &len, bytes(plain) + done,
+                           static_cast<int>(chunk)) == 1;
+    done += chunk;
+  }
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), o + kNonceBytes + done, &len) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
+                           o + kNonceBytes + plain.size()) == 1;
+  if (!ok) throw std::bad_alloc();  // only reachable when OpenSSL itself is broken
+  return out;
+}
+
+Result<std::string> open_sealed(const Key &key, std::string_view sealed, std::string_view aad) {
+  if (sealed.size() < kSealOverhead)
+    return make_error(ErrorCode::kIo, "tampered: sealed section too short");
+  size_t n = sealed.size() - kSealOverhead;
+  std::string out(n, '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) throw std::bad_alloc();
+  auto *o = reinterpret_cast<unsigned char *>(out.data());
+  const unsigned char *in = bytes(sealed);
+  int len = 0;
+  bool ok =
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), in) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
+  size_t done = 0;
+  while (ok && done < n) {
+    size_t chunk = std::min<size_t>(n - done, 1u << 30);
+    ok = EVP_DecryptUpdate(ctx.get(), o + done, &len, in + kNonceBytes + done,
+                           static_cast<int>(chunk)) == 1;
+    done += chunk;
+  }
+  unsigned char tag[kTagBytes];
+  std::memcpy(tag, in + kNonceBytes + n, kTagBytes);
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
+       EVP_DecryptFinal_ex(ctx.get(), o + n, &len) == 1;
+  if (!ok) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return make_error(ErrorCode::kIo,
+                      "tampered: authentication tag does not verify (altered bytes or wrong key)");
+  }
+  return out;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes(data), data.size(), md,
+           &len) == nullptr)
+    throw std::bad_alloc();
+  return std::string(reinterpret_cast<char *>(md), len);
+}
+
+void wipe(Key *key) {
+  OPENSSL_cleanse(key->data(), key->size());
+}
+void wipe(std::string *secret) {
+  OPENSSL_cleanse(secret->data(), secret->size());
+}
+
+bool equal_ct(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace avsink::quarantine
