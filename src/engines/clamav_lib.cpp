@@ -513,6 +513,10 @@ bool has_name(const Findings &findings, std::string_view name) {
 
 }  // namespace
 
+bool is_clamav_database_name(std::string_view name) {
+  return is_database_file(fs::path(name));
+}
+
 struct ClamavEngine::Impl {
   ClamavOptions options;
   mutable std::mutex mu;  // guards current (copying a shared_ptr is not atomic)
@@ -546,7 +550,14 @@ bool ClamavEngine::required() const {
 Result<void> ClamavEngine::reload() {
   std::lock_guard<std::mutex> lock(impl_->reload_mu);
   auto snap = build_snapshot(impl_->options, impl_->generation + 1);
-  if (!snap) return snap.error();
+  if (!snap) {
+    // At reload every failure is the databases' (a directory that vanished included): the engine
+    // keeps serving the previous generation, and the C ABI reports AVSINK_EENGINE.
+    Error e = snap.error();
+    e.code = ErrorCode::kEngine;
+    e.message += " (keeping generation " + std::to_string(impl_->generation) + ")";
+    return e;
+  }
   {
     std::lock_guard<std::mutex> guard(impl_->mu);
     impl_->current.swap(*snap);
@@ -556,7 +567,18 @@ Result<void> ClamavEngine::reload() {
 }
 
 EngineStatus ClamavEngine::status() const {
-  return impl_->snapshot()->status;
+  EngineStatus s = impl_->snapshot()->status;
+  s.required = impl_->options.required;
+  return s;
+}
+
+std::vector<std::string> ClamavEngine::watch_paths() const {
+  std::vector<std::string> out = impl_->options.signature_dirs;
+  if (impl_->options.load_system_db) {
+    out.push_back(impl_->options.system_db_dir.empty() ? cl_retdbdir()
+                                                       : impl_->options.system_db_dir);
+  }
+  return out;
 }
 
 std::string ClamavEngine::library_version() {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/limits.h"
@@ -28,6 +29,11 @@ struct ClamavOptions {
   bool scan_raw_message = true;       // also hand libclamav the raw message once (its mail parser)
   Limits limits;                      // scan size, file size, recursion, files, time
 };
+
+// True when cl_load() reads a file of this name from a directory: its extension is a ClamAV
+// database format (.cvd .cld .cud .ndb .hdb .hsb .ldb .ign2 ... and .info), in any case. Hidden
+// files count too (libclamav does not skip them). For signature watchers. Thread-safe.
+bool is_clamav_database_name(std::string_view name);
 
 class ClamavEngine final : public Engine {
  public:
@@ -53,6 +59,11 @@ class ClamavEngine final : public Engine {
   // Loads and compiles a fresh engine from the same options on the calling thread, then swaps it
   // in atomically. Scans in flight finish on the old one. On error the old engine stays.
   Result<void> reload();
+
+  // What a signature watcher should watch: signature_dirs, then the system database directory
+  // when load_system_db is on (even while it is missing or empty: freshclam may fill it later).
+  // Thread-safe; the options do not change after open().
+  std::vector<std::string> watch_paths() const;
 
   // libclamav's version string (cl_retver()).
   static std::string library_version();

@@ -60,7 +60,25 @@ struct EngineStatus {
   int64_t db_time = 0;                   // unix time of the newest database file, 0 when unknown
   uint64_t generation = 0;               // increments on every successful (re)load
   std::vector<SignatureSource> sources;  // in load order; empty when the engine has none
+  bool required = true;                  // a failure of this engine fails the message closed
+  bool signatures_known = true;          // false when the engine cannot tell (clamd)
+  std::string error;                     // "" while the engine can scan; else why it cannot now
 };
+
+// Age of the newest database in seconds at unix time `now`; -1 when db_time is unknown (0).
+inline int64_t db_age_seconds(const EngineStatus &s, int64_t now) {
+  return s.db_time > 0 ? (now > s.db_time ? now - s.db_time : 0) : -1;
+}
+
+// The warning `avsink status` prints for one engine, or "" when none is due: unreachable, or a
+// database older than `max_age_seconds` (0 = no age check). An unknown age is not warned about.
+inline std::string db_age_warning(const EngineStatus &s, int64_t now, int64_t max_age_seconds) {
+  if (!s.error.empty()) return s.name + ": " + s.error;
+  const int64_t age = db_age_seconds(s, now);
+  if (max_age_seconds <= 0 || age < 0 || age <= max_age_seconds) return {};
+  return s.name + ": signature database is " + std::to_string(age / 3600) + " h old (limit " +
+         std::to_string(max_age_seconds / 3600) + " h)";
+}
 
 class Engine {
  public:
