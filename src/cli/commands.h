@@ -9,9 +9,10 @@ namespace avsink::cli {
 
 using Args = std::vector<std::string>;
 
-int cmd_scan(const Args &args);     // cmd_scan.cpp: scan files, folders, stdin
-int cmd_version(const Args &args);  // cmd_version.cpp
-int cmd_rules(const Args &args);    // cmd_rules.cpp: rules check FILE...
-int cmd_config(const Args &args);   // cmd_config.cpp: config check [FILE]
+int cmd_scan(const Args &args);        // cmd_scan.cpp: scan files, folders, stdin
+int cmd_version(const Args &args);     // cmd_version.cpp
+int cmd_rules(const Args &args);       // cmd_rules.cpp: rules check FILE...
+int cmd_config(const Args &args);      // cmd_config.cpp: config check [FILE]
+int cmd_quarantine(const Args &args);  // cmd_quarantine.cpp: list, show, release, verify, ...
 
 }  // namespace avsink::cli

@@ -15,6 +15,8 @@ const char kUsage[] =
     "  scan [--json] [--config FILE] PATH...|-   scan messages (files, folders, stdin)\n"
     "  version                                    avsink, libclamav and signature versions\n"
     "  config check [FILE]                        validate a configuration, print it effective\n"
+    "  rules check FILE...                        check rule files: file:line: reason per error\n"
+    "  quarantine list|show|extract|release|delete|purge|verify|export|import ...\n"
     "\n"
     "Run `avsink COMMAND --help` for a command's options.\n"
     "Exit status: 0 clean/ok, 1 something found or a check failed, 2 an error.\n";
@@ -31,6 +33,8 @@ int main(int argc, char **argv) {
   if (cmd == "scan") return avsink::cli::cmd_scan(args);
   if (cmd == "version" || cmd == "--version") return avsink::cli::cmd_version(args);
   if (cmd == "config") return avsink::cli::cmd_config(args);
+  if (cmd == "rules") return avsink::cli::cmd_rules(args);
+  if (cmd == "quarantine") return avsink::cli::cmd_quarantine(args);
   std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

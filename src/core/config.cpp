@@ -116,6 +116,8 @@ Key action_key(const char *sec, const char *name, Action Config::*field, bool al
 const std::vector<Key> &keys() {
   static const std::vector<Key> k = {
       bool_key("scan", "raw_message_pass", &Config::raw_message_pass),
+      uint_key("scan", "raw_message_pass_max_bytes", &Config::raw_message_pass_max_bytes, 0,
+               int64_t(1) << 40),
       bool_key("scan", "add_header", &Config::add_header),
       string_key("scan", "header_name", &Config::header_name),
       string_key("scan", "spool_dir", &Config::spool_dir),

@@ -103,6 +103,25 @@ Verdict decide(const Findings &findings, const Config &config) {
     reason += describe(*f);
   }
   v.reason = reason.empty() ? "clean" : reason;
+  // The reply names the most telling cause: a virus before a banned file, before a rule, before
+  // an unscannable part (the log reason still lists them all).
+  auto telling = [](FindingKind k) {
+    switch (k) {
+      case FindingKind::kVirus:
+        return 0;
+      case FindingKind::kBannedAttachment:
+        return 1;
+      case FindingKind::kRule:
+        return 2;
+      case FindingKind::kUnscannable:
+        return 3;
+      default:
+        return 4;
+    }
+  };
+  std::stable_sort(deciding.begin(), deciding.end(), [&](const Finding *a, const Finding *b) {
+    return telling(a->kind) < telling(b->kind);
+  });
   const Finding *first = deciding.empty() ? nullptr : deciding.front();
 
   switch (best) {

@@ -3,15 +3,23 @@
 #include "session/scanner.h"
 
 #include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <optional>
 #include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "attachments/attachment_policy.h"
+#include "core/audit.h"
 #include "core/deadline.h"
 #include "engines/clamav_lib.h"
 #include "mime/parser.h"
 #include "policy/policy.h"
+#include "quarantine/store.h"
+#include "rewrite/strip_part.h"
+#include "rules/rule_engine.h"
 
 namespace avsink::session {
 
@@ -19,11 +27,18 @@ struct Scanner::Impl {
   Config config;
   Logger logger;
   bool dry_run = false;
+  std::shared_ptr<AuditLog> audit;
   std::unique_ptr<engines::ClamavEngine> clamav;
-  std::vector<engines::Engine *> engines;  // every enabled engine, in scan order
+  std::vector<engines::Engine *> engines;    // every enabled engine, in scan order
+  std::unique_ptr<rules::RuleEngine> rules;  // null when no rule file and no spoof check
+  std::unique_ptr<attachments::AttachmentPolicy> attachments;
+  std::unique_ptr<quarantine::Store> store;  // null in dry-run mode
 
   Findings scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
                       const Deadline &deadline) const;
+  // Carries out QUARANTINE and REWRITE: stores the original, builds the stripped copy.
+  Result<void> act(const Envelope &env, const RawMessage &raw, const mime::MessageTree &tree,
+                   Verdict &v) const;
   void scan_one(engines::Engine &engine, const engines::ScanItem &item, const Deadline &deadline,
                 Findings &out) const;
   std::string scanned_header_value() const;
@@ -79,10 +94,25 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     item.data = part.body;
     item.part_path = part.path;
     item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
-    for (engines::Engine *e : engines) scan_one(*e, item, deadline, out);
+    Findings members;  // archive members judged by the attachment policy during the walk
+    for (engines::Engine *e : engines) {
+      if (attachments && e == clamav.get())
+        item.on_member = [&](const engines::ContainerMember &m) {
+          return attachments->on_member(part, m, members);
+        };
+      else
+        item.on_member = nullptr;
+      scan_one(*e, item, deadline, out);
+    }
+    out.insert(out.end(), members.begin(), members.end());
   }
   // The raw message once, so libclamav's own mail handling sees it too (defense in depth).
-  if (config.raw_message_pass && clamav && !raw.bytes.empty() && !deadline.expired()) {
+  bool structure_flagged = false;
+  for (const auto &f : tree.findings)
+    structure_flagged |= f.kind == FindingKind::kMalformed || f.kind == FindingKind::kUnscannable;
+  bool raw_pass = config.raw_message_pass &&
+                  (raw.bytes.size() <= config.raw_message_pass_max_bytes || structure_flagged);
+  if (raw_pass && clamav && !raw.bytes.empty() && !deadline.expired()) {
     engines::ScanItem item;
     item.data = raw.bytes;
     item.whole_message = true;
@@ -90,8 +120,19 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     scan_one(*clamav, item, deadline, whole);
     std::set<std::string> seen;
     for (const auto &f : out) seen.insert(f.name);
-    for (auto &f : whole)
+    for (auto &f : whole) {
+      // The parts were already scanned whole under the real limits; a limit the second pass hits
+      // on the raw message (its size, one more level of nesting) only means the defense in depth
+      // was partial, not that anything went unscanned.
+      bool raw_limit = f.kind == FindingKind::kUnscannable &&
+                       (f.name.rfind("Heuristics.Limits.Exceeded", 0) == 0 ||
+                        f.name.rfind("Limits.Exceeded", 0) == 0);
+      if (raw_limit) {
+        logger.log(LogLevel::kDebug, "raw-message pass: " + f.name + " (parts were scanned)");
+        continue;
+      }
       if (f.kind != FindingKind::kVirus || !seen.count(f.name)) out.push_back(std::move(f));
+    }
   }
   return out;
 }
@@ -132,6 +173,39 @@ std::string Scanner::Impl::record(const Envelope &env, const Verdict &v, uint64_
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
+                                const mime::MessageTree &tree, Verdict &v) const {
+  if (v.action == Action::kRewrite) {
+    rewrite::StripOptions options;
+    options.added_header = "X-Avsink-Stripped";
+    auto stripped = rewrite::strip_parts(raw.bytes, tree, v.strip, options);
+    if (stripped.ok()) {
+      v.rewritten = std::move(stripped.value());
+    } else {
+      // The parts could not be cut out cleanly: keep the whole message instead of delivering it.
+      logger.warn("strip failed, quarantining instead: " + stripped.error().describe());
+      v.action = Action::kQuarantine;
+      v.reason += " (strip failed: " + stripped.error().message + ")";
+    }
+  }
+  // Quarantine keeps the message; a strip keeps the original so it can still be released whole.
+  if ((v.action == Action::kQuarantine || v.action == Action::kRewrite) && !dry_run) {
+    if (!store) return make_error(ErrorCode::kIo, "quarantine store unavailable");
+    quarantine::EntryMeta meta;
+    meta.envelope = env;
+    meta.findings = v.findings;
+    meta.action = std::string(to_string(v.action));
+    meta.reason = v.reason;
+    auto id = store->put(raw.bytes, meta);
+    if (!id) {
+      // Nothing may be lost: without a durable copy the MTA must keep the message (tempfail).
+      return make_error(ErrorCode::kIo, "quarantine write failed: " + id.error().describe());
+    }
+    v.quarantine_id = id.value();
+  }
+  return {};
+}
+
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scanner::~Scanner() = default;
 
@@ -157,6 +231,62 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     impl->clamav = std::move(e.value());
     impl->engines.push_back(impl->clamav.get());
   }
+  auto audit = AuditLog::open(config.audit_log);
+  if (!audit) return audit.error();
+  impl->audit = audit.value();
+  if (auto r = impl->audit->record("config.load", {{"source", config.source}}); !r)
+    impl->logger.error("audit: " + r.error().describe());
+
+  if (!config.rule_files.empty() || !config.internal_domains.empty()) {
+    rules::RulesOptions ro;
+    ro.files = config.rule_files;
+    ro.internal_domains = config.internal_domains;
+    ro.trusted_networks = config.trusted_networks;
+    ro.spoof_action = config.spoof_action;
+    ro.watch = config.watch_files;
+    ro.poll_ms = config.poll_ms;
+    ro.logger = impl->logger;
+    auto r = rules::RuleEngine::open(ro, impl->audit);
+    if (!r) return r.error();
+    impl->rules = std::move(r.value());
+  }
+
+  attachments::AttachmentOptions ao;
+  ao.list_files = config.attachment_lists;
+  ao.extra_blocked = config.attachment_block;
+  ao.allowed = config.attachment_allow;
+  ao.replace_defaults = config.attachment_replace_defaults;
+  ao.banned_action = config.banned_action;
+  ao.true_type_action = config.true_type_action;
+  ao.encrypted_action = config.encrypted_action;
+  ao.max_member_depth = config.max_member_depth;
+  ao.watch = config.watch_files;
+  ao.poll_ms = config.poll_ms;
+  ao.logger = impl->logger;
+  auto a = attachments::AttachmentPolicy::open(ao, impl->audit);
+  if (!a) return a.error();
+  impl->attachments = std::move(a.value());
+
+  if (!dry_run) {
+    quarantine::StoreOptions so;
+    so.dir = config.quarantine_dir;
+    so.key_file = config.quarantine_key_file;
+    so.release_secret_file = config.release_secret_file;
+    so.retention_seconds = static_cast<int64_t>(config.retention_days) * 86400;
+    std::error_code ec;  // the store's parent (e.g. /var/lib/avsink) may not exist yet
+    std::filesystem::create_directories(std::filesystem::path(so.dir).parent_path(), ec);
+    auto st = quarantine::Store::open(so, impl->audit);
+    if (st) {
+      impl->store = std::move(st.value());
+    } else if (config.quarantine_dir == Config().quarantine_dir) {
+      // The embedded default could not be used (e.g. not root): scanning still works, and a
+      // verdict that needs the store fails closed at scan time (the MTA tempfails).
+      impl->logger.warn("quarantine unavailable, quarantine verdicts will tempfail: " +
+                        st.error().describe());
+    } else {
+      return st.error();  // an operator-chosen store that does not work is a configuration error
+    }
+  }
   return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
 }
 
@@ -176,8 +306,18 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
                std::to_string(cfg.limits.max_message_bytes);
     findings.push_back(std::move(f));
   }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (impl_->rules) {
+    Findings r = impl_->rules->inspect(envelope, tree, now);
+    findings.insert(findings.end(), r.begin(), r.end());
+  }
+  if (impl_->attachments) {
+    Findings a = impl_->attachments->inspect_message(tree);
+    findings.insert(findings.end(), a.begin(), a.end());
+  }
   Findings engine_findings = impl_->scan_parts(tree, raw, deadline);
   findings.insert(findings.end(), engine_findings.begin(), engine_findings.end());
+  if (impl_->attachments) impl_->attachments->apply_engine_actions(findings);
   if (deadline.expired()) {
     bool have = false;
     for (const auto &f : findings) have |= f.name == "Limits.Exceeded.ScanTime";
@@ -192,6 +332,21 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   }
 
   Verdict v = policy::decide(findings, cfg);
+  // A message an operator released from the quarantine carries a mark only avsink can make (an
+  // HMAC over its content); it is still scanned and recorded, but not stopped again.
+  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail) {
+    quarantine::ReleaseCheck rc = impl_->store->check_release(raw.bytes);
+    if (rc.valid) {
+      v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";
+      v.action = Action::kAccept;
+      v.smtp_code = 250;
+      v.enhanced_status = "2.0.0";
+      v.text = "OK";
+      v.strip.clear();
+      v.headers.emplace_back("X-Avsink-Released", rc.id);
+    }
+  }
+  if (auto r = impl_->act(envelope, raw, tree, v); !r) return r.error();
   if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite))
     v.headers.emplace_back(cfg.header_name, impl_->scanned_header_value());
 
@@ -202,14 +357,27 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
 }
 
 Result<void> Scanner::reload() {
+  // Every part reloads even when another fails; the first failure is returned.
+  std::optional<Error> first;
+  if (impl_->rules)
+    if (auto r = impl_->rules->reload(); !r && !first) first = r.error();
+  if (impl_->attachments)
+    if (auto r = impl_->attachments->reload(); !r && !first) first = r.error();
   if (impl_->clamav) {
     auto r = impl_->clamav->reload();
     if (!r) {
       impl_->logger.error("signature reload failed, keeping the previous generation: " +
                           r.error().describe());
-      return r;
+      if (auto a =
+              impl_->audit->record("signatures.reload_rejected",
+                                   {{"error", r.error().describe()},
+                                    {"keeping_generation", impl_->clamav->status().generation}});
+          !a)
+        impl_->logger.error("audit: " + a.error().describe());
+      if (!first) first = r.error();
     }
   }
+  if (first) return *first;
   return {};
 }
 
@@ -231,6 +399,12 @@ std::string Scanner::info_json() const {
     j["engines"].push_back(ej);
   }
   if (impl_->clamav) j["libclamav"] = engines::ClamavEngine::library_version();
+  if (impl_->rules)
+    j["rules"] = {{"generation", impl_->rules->generation()},
+                  {"rules", impl_->rules->rule_count()}};
+  if (impl_->attachments)
+    j["attachment_lists"] = {{"generation", impl_->attachments->generation()}};
+  j["quarantine"] = impl_->store ? impl_->store->dir() : "";
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
