@@ -1,0 +1,42 @@
+// options.h - the command line of avsink-milter, parsed into one Options value.
+// Parsing never exits or prints; a bad command line yields the reason, checked before anything
+// starts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace avsink::milter {
+
+enum class QuarantineMode { kDiscard, kHold };
+
+struct Options {
+  std::string socket;       // -s: "unix:/path" or "inet:PORT@HOST" (libmilter syntax)
+  std::string config_path;  // -c: avsink.toml ("" = the embedded defaults)
+  bool foreground = false;  // -f: do not fork; log to stderr as well as syslog
+  std::string pid_file;     // -p: written after start-up, removed at exit when possible
+  std::string user;         // -u: drop to this user (required when started as root)
+  QuarantineMode quarantine_mode = QuarantineMode::kDiscard;  // --quarantine-mode
+  bool allow_remote = false;  // --allow-remote-inet: accept inet on a non-loopback address
+  int max_connections = 256;  // --max-connections: more concurrent MTA connections are tempfailed
+  int drain_seconds = 30;     // --drain-timeout: how long SIGTERM waits for connections in flight
+  int milter_timeout = 600;   // --timeout: libmilter I/O timeout with the MTA, seconds
+  bool log_json = false;      // --log-json: the per-message line is avsink's JSON record
+  bool help = false;          // -h / --help
+  bool version = false;       // -V / --version
+};
+
+// Parses argv[1..argc). Returns "" on success, else the reason (for a usage message).
+std::string parse_options(int argc, char **argv, Options *out);
+
+// Checks a socket specification: "unix:/abs/path", "local:/abs/path" or "inet:PORT@HOST" /
+// "inet6:PORT@HOST" where HOST must be a loopback address (127.0.0.0/8, ::1, localhost) unless
+// allow_remote. Returns "" when acceptable, else the reason.
+std::string check_socket(const std::string &spec, bool allow_remote);
+
+// For unix sockets, the file system path ("" for inet).
+std::string unix_socket_path(const std::string &spec);
+
+extern const char kUsage[];
+
+}  // namespace avsink::milter

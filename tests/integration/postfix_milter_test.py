@@ -1,0 +1,706 @@
+#!/usr/bin/env python3
+# postfix_milter_test.py - end to end: a real Postfix (Debian package) with avsink-milter in smtpd_milters.
+# Throwaway config and queue in a temp dir, loopback only, every wait bounded; processes stopped by pid.
+"""
+Starts, in a temporary directory:
+  smtp-sink      the next hop, 127.0.0.1:<port>, one file per delivered message (-d)
+  avsink-milter  unix:<tmp>/milter.sock, -u postfix, foreground, log to <tmp>/milter.log
+  Postfix        smtpd on 127.0.0.1:<port>, smtpd_milters = that socket, milter_default_action = tempfail,
+                 default_transport = smtp:[127.0.0.1]:<sink port>
+and drives it with swaks and Python's smtplib. Each case prints PASS/FAIL with got/want; the exit status
+is 0 only when every case passed, 77 (ctest: skipped) when the environment cannot run Postfix.
+
+usage: postfix_milter_test.py MILTER_BINARY SOURCE_DIR [--keep] [--only CASE,...]
+"""
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+DEADLINE = time.monotonic() + 170  # the whole test, hard bound (ctest TIMEOUT is above this)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, step=0.1):
+    """Polls pred() until it is truthy or timeout seconds pass (never past the global deadline)."""
+    end = min(time.monotonic() + timeout, DEADLINE)
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def crlf(data: bytes) -> bytes:
+    return re.sub(rb"\r?\n", b"\r\n", data)
+
+
+class Env:
+    """The throwaway Postfix + smtp-sink + avsink-milter installation."""
+
+    def __init__(self, milter_bin, src, keep, bare_smtpd=False, extra_main_cf=""):
+        # bare_smtpd: a second smtpd on self.bare_port without the milter (bench/milter_bench.py).
+        self.milter_bin = milter_bin
+        self.src = src
+        self.keep = keep
+        self.tmp = tempfile.mkdtemp(prefix="avsink-e2e-")
+        os.chmod(self.tmp, 0o755)  # smtpd (user postfix) must reach the milter socket
+        self.conf = os.path.join(self.tmp, "postfix")
+        self.queue = os.path.join(self.tmp, "queue")
+        self.data = os.path.join(self.tmp, "data")
+        self.sink_dir = os.path.join(self.tmp, "sink")
+        self.qdir = os.path.join(self.tmp, "quarantine")
+        self.rules = os.path.join(self.tmp, "outbreak.rules")
+        self.milter_log = os.path.join(self.tmp, "milter.log")
+        self.maillog = os.path.join(self.tmp, "maillog")
+        self.sock = os.path.join(self.tmp, "milter.sock")
+        self.smtp_port = free_port()
+        self.sink_port = free_port()
+        while self.sink_port == self.smtp_port:
+            self.sink_port = free_port()
+        self.bare_port = None
+        if bare_smtpd:
+            self.bare_port = free_port()
+            while self.bare_port in (self.smtp_port, self.sink_port):
+                self.bare_port = free_port()
+        self.extra_main_cf = extra_main_cf
+        self.sink = None
+        self.milter = None
+        self.milter_log_fh = None
+        self.postfix_started = False
+
+    # ---- set-up ----
+    def write(self, path, text, mode=0o644):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    def setup(self):
+        for d in (self.conf, self.sink_dir, self.qdir, self.queue):
+            os.makedirs(d, exist_ok=True)
+        os.makedirs(self.data, exist_ok=True)
+        shutil.chown(self.data, "postfix", "postfix")
+        shutil.chown(self.sink_dir, "postfix", "postfix")
+        shutil.chown(self.qdir, "postfix", "postfix")
+        os.chmod(self.qdir, 0o700)
+        self.write(self.rules, "# outbreak.rules - e2e test rule file, edited while the milter runs.\n"
+                               "# avsink: empty (no outbreak yet)\n")
+        self.write(os.path.join(self.tmp, "avsink.toml"), f"""# avsink.toml - e2e test configuration.
+[clamav]
+system_db = false
+
+[limits]
+max_mime_depth = 8
+
+[rules]
+files = ["{self.rules}"]
+poll_ms = 200
+
+[quarantine]
+dir = "{self.qdir}"
+""")
+        self.write(os.path.join(self.conf, "main.cf"), f"""# main.cf - throwaway Postfix for avsink e2e tests.
+compatibility_level = 3.6
+queue_directory = {self.queue}
+data_directory = {self.data}
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = avsink-e2e.localdomain
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = permit_mynetworks, reject
+default_transport = smtp:[127.0.0.1]:{self.sink_port}
+relay_transport = smtp:[127.0.0.1]:{self.sink_port}
+smtp_dns_support_level = disabled
+smtp_connect_timeout = 5s
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file = {self.maillog}
+maillog_file_prefixes = {self.tmp}
+smtpd_milters = unix:{self.sock}
+non_smtpd_milters =
+milter_default_action = tempfail
+milter_protocol = 6
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 60s
+smtpd_error_sleep_time = 0
+# No missing Date:/Message-ID: added for loopback clients: the milter sees the client's bytes only.
+local_header_rewrite_clients =
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+""")
+        services = [
+            (f"127.0.0.1:{self.smtp_port}", "inet", "n", "-", "n", "-", "-", "smtpd"),
+            ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+            ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+            ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+            ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+            ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+            ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+            ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("relay", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+            ("error", "unix", "-", "-", "n", "-", "-", "error"),
+            ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+            ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+            ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+            ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+            ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+        ]
+        if self.bare_port:
+            services.append((f"127.0.0.1:{self.bare_port}", "inet", "n", "-", "n", "-", "-",
+                             "smtpd", "-o", "smtpd_milters="))
+        self.write(os.path.join(self.conf, "master.cf"),
+                   "# master.cf - throwaway Postfix for avsink e2e tests (no chroot).\n" +
+                   "".join(" ".join(s) + "\n" for s in services))
+
+    def start_sink(self):
+        # -u postfix: smtp-sink drops to postfix after binding; -d: one file per message.
+        self.sink = subprocess.Popen(
+            ["smtp-sink", "-u", "postfix", "-d", os.path.join(self.sink_dir, "%H%M%S."),
+             f"127.0.0.1:{self.sink_port}", "64"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: port_open(self.sink_port), 10):
+            raise RuntimeError("smtp-sink did not start")
+
+    def start_milter(self, *extra, config=None):
+        if self.milter_log_fh is None:
+            self.milter_log_fh = open(self.milter_log, "ab")
+        args = [self.milter_bin, "-f", "-s", f"unix:{self.sock}", "-c",
+                config or os.path.join(self.tmp, "avsink.toml"), "-u", "postfix", *extra]
+        self.milter = subprocess.Popen(args, stdout=self.milter_log_fh, stderr=self.milter_log_fh)
+        ok = wait_for(lambda: self.milter.poll() is not None or "listening on" in self.milter_text(),
+                      30)
+        if self.milter.poll() is not None or not ok:
+            raise RuntimeError("avsink-milter did not start:\n" + self.milter_text())
+        self._listen_marks = self.milter_text().count("listening on")
+
+    def milter_text(self):
+        try:
+            with open(self.milter_log, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def postfix(self, *args, check=True):
+        r = subprocess.run(["postfix", "-c", self.conf, *args], capture_output=True, text=True,
+                           timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"postfix {' '.join(args)}: {r.stdout}{r.stderr}")
+        return r
+
+    def start_postfix(self):
+        env_check = self.postfix("check", check=False)
+        if env_check.returncode != 0:
+            log("postfix check: " + env_check.stdout + env_check.stderr)
+        self.postfix("start")
+        self.postfix_started = True
+        if not wait_for(lambda: port_open(self.smtp_port), 20):
+            raise RuntimeError("postfix smtpd did not open its port:\n" + self.maillog_text())
+
+    def maillog_text(self):
+        try:
+            with open(self.maillog, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # ---- tear-down: only processes this test started, by pid ----
+    def teardown(self):
+        if self.postfix_started:
+            try:
+                self.postfix("stop", check=False)
+            except Exception as e:  # noqa: BLE001 - keep tearing down
+                log(f"postfix stop: {e}")
+            pidfile = os.path.join(self.queue, "pid", "master.pid")
+            pid = read_pid(pidfile)
+            if pid and wait_for(lambda: not pid_alive(pid), 10) is False:
+                kill_pid(pid, signal.SIGKILL)
+        for p in (self.milter, self.sink):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=5)
+        if self.milter_log_fh:
+            self.milter_log_fh.close()
+        if self.keep:
+            log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- observations ----
+    def delivered(self):
+        out = []
+        for root, _, files in os.walk(self.sink_dir):
+            out += [os.path.join(root, f) for f in files]
+        return sorted(out)
+
+    def delivered_with(self, marker: bytes, timeout=15):
+        def find():
+            for p in self.delivered():
+                with open(p, "rb") as f:
+                    if marker in f.read():
+                        return p
+            return None
+        return wait_for(find, timeout)
+
+    def held(self):
+        hold = os.path.join(self.queue, "hold")
+        try:
+            return sorted(os.listdir(hold))
+        except FileNotFoundError:
+            return []
+
+    def quarantine_entries(self):
+        out = []
+        for root, _, files in os.walk(self.qdir):
+            out += [os.path.join(root, f) for f in files]
+        return out
+
+    def milter_line(self, queue_id, timeout=5):
+        pat = re.compile(re.escape(queue_id) + r": (.*)")
+        def find():
+            for line in self.milter_text().splitlines():
+                m = pat.search(line)
+                if m and "action=" in m.group(1):
+                    return m.group(1)
+            return None
+        return wait_for(find, timeout)
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def kill_pid(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+# ---- SMTP clients ----
+def swaks(env, path=None, subject=None, body=None, attach=None):
+    """Sends one message with swaks; returns (code, text) of the reply to the end of DATA."""
+    args = ["swaks", "--server", "127.0.0.1", "--port", str(env.smtp_port), "--from",
+            "alice@example.org", "--to", "bob@example.net", "--helo", "client.example.org",
+            "--timeout", "30"]
+    if path:
+        args += ["--data", path]
+    if subject:
+        args += ["--header", f"Subject: {subject}"]
+    if body:
+        args += ["--body", body]
+    if attach:
+        args += ["--attach", attach]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    replies = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"^<(?:-|\*\*|~\*) +(\d{3})([ -])(.*)$", line)
+        if m and m.group(2) == " ":
+            replies.append((int(m.group(1)), m.group(3)))
+    for i, (code, _) in enumerate(replies):
+        if code == 354 and i + 1 < len(replies):
+            return replies[i + 1]
+    # No DATA phase: the first refusal tells why (e.g. 4xx at MAIL FROM when the milter is down).
+    for code, text in replies:
+        if code >= 400:
+            return code, text
+    return replies[-1] if replies else (0, r.stdout + r.stderr)
+
+
+def smtp_session(env):
+    s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
+    s.ehlo("client.example.org")
+    return s
+
+
+def smtp_send(s, data: bytes, rcpts=("bob@example.net",), sender="alice@example.org"):
+    """One transaction on an open session; returns (code, text) of the final reply."""
+    code, msg = s.mail(sender)
+    if code != 250:
+        s.rset()
+        return code, msg.decode(errors="replace")
+    for r in rcpts:
+        code, msg = s.rcpt(r)
+        if code not in (250, 251):
+            s.rset()
+            return code, msg.decode(errors="replace")
+    code, msg = s.data(data)
+    return code, msg.decode(errors="replace")
+
+
+def send_one(env, data: bytes):
+    try:
+        s = smtp_session(env)
+    except (OSError, smtplib.SMTPException) as e:
+        return 0, f"connect: {e}"
+    try:
+        return smtp_send(s, data)
+    except smtplib.SMTPResponseException as e:
+        return e.smtp_code, e.smtp_error.decode(errors="replace")
+    finally:
+        try:
+            s.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def queue_id_of(text):
+    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
+    return m.group(1) if m else None
+
+
+def message(subject, body="Hello.\r\n", extra_headers="", marker=None):
+    marker = marker or f"avsink-e2e-{time.monotonic_ns()}"
+    return (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <{marker}@example.org>\r\n{extra_headers}"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            f"{body}{marker}\r\n").encode(), marker.encode()
+
+
+def nested_multipart(depth):
+    """A message nested `depth` multiparts deep (over the test config's max_mime_depth = 8)."""
+    marker = f"avsink-e2e-nested-{time.monotonic_ns()}"
+    head = (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
+            f"Subject: deeply nested\r\nMessage-ID: <{marker}@example.org>\r\nMIME-Version: 1.0\r\n")
+    body = f"Content-Type: text/plain\r\n\r\n{marker}\r\n"
+    for i in range(depth, 0, -1):
+        body = (f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n"
+                f"--b{i}\r\n{body}\r\n--b{i}--\r\n")
+    return (head + body).encode(), marker.encode()
+
+
+# ---- the cases ----
+class Cases:
+    def __init__(self, env):
+        self.env = env
+        self.results = []
+
+    def check(self, name, ok, detail):
+        self.results.append((name, ok, detail))
+        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
+
+    def clean_delivered_intact(self):
+        """A clean message (swaks) is delivered; its header and body bytes arrive unchanged, and the
+        milter scanned exactly the bytes the client sent (HOSTILE #31: what we scan is delivered)."""
+        env = self.env
+        src = os.path.join(env.src, "tests/data/eml/mixed-pdf-attachment.eml")
+        with open(src, "rb") as f:
+            original = crlf(f.read())
+        code, text = swaks(env, path=src)
+        if code != 250:
+            return self.check("clean_delivered_intact", False, f"got {code} {text}, want 250")
+        qid = queue_id_of(text)
+        mid = re.search(rb"Message-ID: *(<[^>]+>)", original, re.I).group(1)
+        path = env.delivered_with(mid)
+        if not path:
+            return self.check("clean_delivered_intact", False, "not delivered to the sink in 15 s")
+        with open(path, "rb") as f:
+            got = crlf(f.read())
+        orig_head, _, orig_body = original.partition(b"\r\n\r\n")
+        # The delivered copy has Postfix's Received and our X-Virus-Scanned added above the
+        # original header block; everything of the original must follow byte for byte (swaks
+        # and smtp-sink each add a line end at the very end, so trailing line ends are trimmed).
+        ok_body = got.rstrip(b"\r\n").endswith(orig_body.rstrip(b"\r\n"))
+        ok_head = orig_head in got
+        has_hdr = b"X-Virus-Scanned: avsink" in got
+        # The same file through smtplib, whose bytes we know exactly: the milter scanned them all.
+        code2, text2 = send_one(env, original)
+        qid2 = queue_id_of(text2)
+        line = env.milter_line(qid2) if qid2 else None
+        m = re.search(r"size=(\d+)", line or "")
+        scanned = int(m.group(1)) if m else -1
+        ok_size = scanned == len(original)
+        self.check("clean_delivered_intact", ok_body and ok_head and has_hdr and ok_size,
+                   f"250 {qid}; body intact={ok_body}, headers intact={ok_head}, "
+                   f"X-Virus-Scanned={has_hdr}; smtplib copy {code2}, scanned size={scanned} "
+                   f"want {len(original)}")
+
+    def header_bytes_exact(self):
+        """Headers without a space after the colon, folded headers and tabs are scanned as sent."""
+        env = self.env
+        data, marker = message("exact   spacing", extra_headers=(
+            "X-No-Space:value\r\nX-Folded: first\r\n\tsecond\r\n   third\r\nX-Tab:\ttabbed\r\n"))
+        code, text = send_one(env, data)
+        qid = queue_id_of(text)
+        line = env.milter_line(qid) if qid else ""
+        m = re.search(r"size=(\d+)", line or "")
+        scanned = int(m.group(1)) if m else -1
+        path = env.delivered_with(marker)
+        got = crlf(open(path, "rb").read()) if path else b""
+        head = data.partition(b"\r\n\r\n")[0]
+        self.check("header_bytes_exact", code == 250 and scanned == len(data) and head in got,
+                   f"got {code}, scanned {scanned} of {len(data)} bytes, "
+                   f"delivered headers intact={head in got}")
+
+    def eicar_rejected(self):
+        env = self.env
+        src = os.path.join(env.src, "tests/data/eml/eicar-plain-attachment.eml")
+        before = len(env.delivered())
+        code, text = swaks(env, path=src)
+        time.sleep(1)
+        after = len(env.delivered())
+        self.check("eicar_rejected_554", code == 554 and "Eicar" in text and after == before,
+                   f"got {code} {text!r}, want 554 naming Eicar; delivered {after - before}")
+
+    def banned_attachment_rejected(self):
+        env = self.env
+        src = os.path.join(env.src, "tests/data/attachments/trick-plain-exe-uppercase.eml")
+        code, text = swaks(env, path=src)
+        self.check("banned_attachment_rejected", 500 <= code <= 599,
+                   f"got {code} {text!r}, want 5xx (SETUP.EXE is on the default block list)")
+
+    def outbreak_rule_hot(self):
+        """A subject rule added to the rule file while the milter runs: applied without a restart
+        (SIGHUP, and the engine's own file watch)."""
+        env = self.env
+        subject = "Invoice 20261 overdue"
+        pid = env.milter.pid
+        data, _ = message(subject)
+        code0, text0 = send_one(env, data)
+        with open(env.rules, "w") as f:
+            f.write("# outbreak.rules - e2e test rule file, edited while the milter runs.\n"
+                    'subject /^Invoice [0-9]+ overdue$/i  reject  "outbreak 2026-11"  id=e2e-invoice\n')
+        os.kill(pid, signal.SIGHUP)
+        def rejected():
+            d, _ = message(subject)
+            c, t = send_one(env, d)
+            return (c, t) if 500 <= c <= 599 else None
+        got = wait_for(rejected, 10, step=0.5)
+        same = env.milter.poll() is None and env.milter.pid == pid
+        code1, text1 = got if got else (0, "still accepted after 10 s")
+        self.check("outbreak_rule_after_edit", code0 == 250 and got is not None and
+                   "outbreak" in text1 and same,
+                   f"before edit {code0}; after edit {code1} {text1!r}; same pid={same}")
+
+    def quarantined_not_delivered(self):
+        """An unscannable message (MIME depth over the limit) is quarantined: the client sees 250,
+        the message is stored in the avsink quarantine, and nothing reaches the sink."""
+        env = self.env
+        data, marker = nested_multipart(12)
+        before = len(env.quarantine_entries())
+        code, text = send_one(env, data)
+        qid = queue_id_of(text)
+        stored = wait_for(lambda: len(env.quarantine_entries()) > before, 5)
+        delivered = env.delivered_with(marker, timeout=2)
+        line = (env.milter_line(qid) if qid else None) or ""
+        if not line:  # refused before a queue id was reported: show the milter's last verdict line
+            lines = [x for x in env.milter_text().splitlines() if "action=" in x]
+            line = lines[-1] if lines else ""
+        self.check("quarantine_stored_not_delivered",
+                   code == 250 and bool(stored) and not delivered and "action=quarantine" in line,
+                   f"got {code} {text!r} (want 250); stored={bool(stored)}; "
+                   f"delivered={bool(delivered)}; milter: {line[:200]!r}")
+
+    def many_messages_one_connection(self):
+        """HOSTILE #50: clean -> EICAR -> clean -> RSET -> clean on one SMTP connection."""
+        env = self.env
+        with open(os.path.join(env.src, "tests/data/eml/eicar-plain-attachment.eml"), "rb") as f:
+            eicar = f.read()
+        got = []
+        markers = []
+        try:
+            s = smtp_session(env)
+            for kind in ("clean", "eicar", "clean", "rset", "clean"):
+                if kind == "rset":
+                    s.mail("alice@example.org")
+                    s.rcpt("bob@example.net")
+                    got.append(s.rset()[0])
+                    continue
+                if kind == "eicar":
+                    got.append(smtp_send(s, eicar)[0])
+                    continue
+                d, m = message(f"bleed {len(got)}")
+                markers.append(m)
+                got.append(smtp_send(s, d)[0])
+            s.quit()
+        except (OSError, smtplib.SMTPException) as e:
+            got.append(f"error {e}")
+        delivered = all(env.delivered_with(m, timeout=10) for m in markers)
+        want = [250, 554, 250, 250, 250]
+        self.check("many_messages_one_connection", got == want and delivered,
+                   f"got {got}, want {want}; clean ones delivered={delivered}")
+
+    def aborted_data_then_clean(self):
+        """A client that disconnects in the middle of DATA (milter abort) leaves nothing behind."""
+        env = self.env
+        try:
+            with socket.create_connection(("127.0.0.1", env.smtp_port), timeout=10) as c:
+                f = c.makefile("rb")
+                f.readline()
+                for cmd in (b"EHLO x.example\r\n", b"MAIL FROM:<a@example.org>\r\n",
+                            b"RCPT TO:<b@example.net>\r\n", b"DATA\r\n"):
+                    c.sendall(cmd)
+                    while True:
+                        line = f.readline()
+                        if not line or line[3:4] != b"-":
+                            break
+                c.sendall(b"Subject: cut short\r\n\r\n" + b"X" * 200000)
+        except OSError:
+            pass
+        data, marker = message("after an abort")
+        code, text = send_one(env, data)
+        self.check("aborted_data_then_clean", code == 250 and bool(env.delivered_with(marker)),
+                   f"got {code} {text!r}")
+
+    def milter_down_tempfails(self):
+        """The milter killed: Postfix answers 4xx and accepts nothing unscanned."""
+        env = self.env
+        env.milter.kill()
+        env.milter.wait(timeout=10)
+        data, marker = message("while the milter is down")
+        code, text = send_one(env, data)
+        code2, text2 = swaks(env, subject="swaks while down", body="down")
+        delivered = env.delivered_with(marker, timeout=2)
+        self.check("milter_killed_4xx", 400 <= code <= 499 and 400 <= code2 <= 499 and not delivered,
+                   f"smtplib got {code} {text!r}; swaks got {code2} {text2!r}; "
+                   f"delivered={bool(delivered)}")
+
+    def milter_restarted_flows(self):
+        """Restarted (in hold mode): mail flows again, and a quarantine verdict is held in the
+        Postfix hold queue instead of being discarded."""
+        env = self.env
+        env.start_milter("--quarantine-mode", "hold")
+        def flows():
+            d, m = message("after restart")
+            c, _ = send_one(env, d)
+            return m if c == 250 else None
+        marker = wait_for(flows, 15, step=0.5)
+        delivered = bool(marker) and bool(env.delivered_with(marker))
+        self.check("milter_restarted_flows", delivered,
+                   f"accepted after restart={bool(marker)}, delivered={delivered}")
+
+        before = len(env.held())
+        data, marker = nested_multipart(12)
+        code, text = send_one(env, data)
+        held = wait_for(lambda: len(env.held()) > before, 10)
+        delivered = env.delivered_with(marker, timeout=2)
+        self.check("quarantine_hold_mode", code == 250 and bool(held) and not delivered,
+                   f"got {code} {text!r}; in Postfix hold queue={bool(held)}; "
+                   f"delivered={bool(delivered)}")
+
+    def sigterm_drains(self):
+        env = self.env
+        env.milter.send_signal(signal.SIGTERM)
+        try:
+            rc = env.milter.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            rc = None
+        text = env.milter_text()
+        self.check("sigterm_exits_cleanly", rc == 0 and "stopped" in text,
+                   f"exit status {rc}, want 0 with 'stopped' logged")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    milter_bin, src = sys.argv[1], sys.argv[2]
+    keep = "--keep" in sys.argv
+    only = None
+    if "--only" in sys.argv:
+        only = set(sys.argv[sys.argv.index("--only") + 1].split(","))
+    if os.geteuid() != 0:
+        log("SKIP: Postfix needs root to start (run the integration tests as root, as CI does)")
+        return SKIP
+    for tool in ("postfix", "postconf", "smtp-sink", "swaks"):
+        if shutil.which(tool) is None:
+            log(f"SKIP: {tool} not installed (scripts/install-deps)")
+            return SKIP
+    try:
+        import pwd
+        pwd.getpwnam("postfix")
+    except KeyError:
+        log("SKIP: no postfix user")
+        return SKIP
+
+    env = Env(milter_bin, src, keep)
+    cases = Cases(env)
+    order = ["clean_delivered_intact", "header_bytes_exact", "eicar_rejected",
+             "banned_attachment_rejected", "outbreak_rule_hot", "quarantined_not_delivered",
+             "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",
+             "milter_restarted_flows", "sigterm_drains"]
+    try:
+        env.setup()
+        env.start_sink()
+        env.start_milter()
+        env.start_postfix()
+        for name in order:
+            if only and name not in only and name not in ("milter_down_tempfails",
+                                                          "milter_restarted_flows"):
+                continue
+            if time.monotonic() > DEADLINE:
+                cases.check(name, False, "not run: global deadline passed")
+                continue
+            try:
+                getattr(cases, name)()
+            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+                cases.check(name, False, f"exception {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        cases.check("setup", False, f"{type(e).__name__}: {e}")
+        log("---- milter log ----\n" + env.milter_text()[-4000:])
+        log("---- postfix maillog ----\n" + env.maillog_text()[-4000:])
+    finally:
+        failed = [r for r in cases.results if not r[1]]
+        if failed:
+            log("---- milter log (tail) ----\n" + env.milter_text()[-3000:])
+            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-3000:])
+        env.teardown()
+    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
