@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+# make_evasion.py - writes the evasion corpus: one .eml per trick hiding EICAR or a banned attachment,
+# plus manifest.json. Invariant: deterministic output; EICAR is assembled here, never stored in source.
+"""Evasion corpus generator (issue 9, HOSTILE.md).
+
+Every message hides one payload behind one trick:
+  payload eicar  - the EICAR test string (detected by the shipped Eicar-Test-Signature)
+  payload banned - an attachment the attachment policy blocks (.exe/.scr/.js name, or an MZ stub)
+and names the safe verdict it must get through the C ABI:
+  reject                - caught (virus or banned attachment)
+  quarantine            - unscannable (encrypted, limit hit): quarantined by default
+  reject-or-quarantine  - either is safe; ACCEPT never is.
+
+Run: python3 make_evasion.py [OUTDIR]   (default: the directory of this script)
+The output is byte-for-byte reproducible (fixed dates, no randomness beyond a seeded PRNG).
+"""
+import base64
+import binascii
+import io
+import json
+import os
+import quopri
+import random
+import struct
+import sys
+import zipfile
+import zlib
+
+# Built from two halves so that this script is not itself flagged.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+# A 64-byte DOS/PE stub: libclamav types it CL_TYPE_MSEXE (true-type policy blocks it).
+MZ_STUB = b"MZ" + b"\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44 + \
+    struct.pack("<I", 0x40) + b"PE\x00\x00" + b"\x4c\x01" + b"\x00" * 18
+CRLF = b"\r\n"
+RNG = random.Random(9)
+CASES = []
+
+
+def top(subject, extra=b"", eol=CRLF):
+    h = [b"From: Evasion Test <sender@example.org>", b"To: victim@example.net",
+         b"Subject: " + subject.encode(), b"Date: Mon, 24 Nov 2025 10:00:00 +0000",
+         b"Message-ID: <" + subject.replace(" ", "-").encode() + b"@evasion.example.org>",
+         b"MIME-Version: 1.0"]
+    return eol.join(h) + eol + extra
+
+
+def b64(data, width=76, eol=CRLF):
+    s = base64.b64encode(data)
+    return eol.join(s[i:i + width] for i in range(0, len(s), width)) + eol
+
+
+def attachment_part(data, name=b"payload.bin", ctype=b"application/octet-stream", eol=CRLF,
+                    extra=b""):
+    return (b"Content-Type: " + ctype + b"; name=\"" + name + b"\"" + eol +
+            b"Content-Disposition: attachment; filename=\"" + name + b"\"" + eol +
+            b"Content-Transfer-Encoding: base64" + eol + extra + eol + b64(data, eol=eol))
+
+
+def text_part(text=b"Please see the attachment.", eol=CRLF):
+    return b"Content-Type: text/plain; charset=us-ascii" + eol + eol + text + eol
+
+
+def multipart(boundary, parts, eol=CRLF, preamble=b"", epilogue=b"", close=True):
+    out = preamble
+    for p in parts:
+        out += b"--" + boundary + eol + p
+    if close:
+        out += b"--" + boundary + b"--" + eol
+    return out + epilogue
+
+
+def mixed(subject, parts, boundary=b"=_evasion_b1", ctype=None, extra=b"", **kw):
+    ct = ctype if ctype is not None else \
+        b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"" + CRLF
+    return top(subject, extra + ct) + CRLF + multipart(boundary, parts, **kw)
+
+
+def add(file, trick, cls, payload, expect, data):
+    assert expect in ("reject", "quarantine", "reject-or-quarantine")
+    assert payload in ("eicar", "banned")
+    CASES.append({"file": file, "trick": trick, "hostile_class": cls, "payload": payload,
+                  "expect": expect, "data": data})
+
+
+def zip_bytes(members, compression=zipfile.ZIP_STORED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+# ---- ZipCrypto (traditional PKWARE) encryption, enough for one stored member ----
+CRC_TABLE = [0] * 256
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0xEDB88320 if _c & 1 else _c >> 1
+    CRC_TABLE[_i] = _c
+
+
+def _crc_byte(crc, b):
+    return (crc >> 8) ^ CRC_TABLE[(crc ^ b) & 0xFF]
+
+
+def zipcrypto(plain, password, check_byte):
+    k0, k1, k2 = 0x12345678, 0x23456789, 0x34567890
+
+    def update(b):
+        nonlocal k0, k1, k2
+        k0 = _crc_byte(k0, b)
+        k1 = ((k1 + (k0 & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        k2 = _crc_byte(k2, (k1 >> 24) & 0xFF)
+
+    for ch in password:
+        update(ch)
+    header = bytes(RNG.randrange(256) for _ in range(11)) + bytes([check_byte])
+    out = bytearray()
+    for b in header + plain:
+        t = (k2 | 2) & 0xFFFF
+        out.append(b ^ (((t * (t ^ 1)) >> 8) & 0xFF))
+        update(b)
+    return bytes(out)
+
+
+def encrypted_zip(name, data, password=b"infected"):
+    crc = zlib.crc32(data) & 0xFFFFFFFF
+    enc = zipcrypto(data, password, (crc >> 24) & 0xFF)
+    dostime, dosdate = 0, (45 << 9) | (1 << 5) | 1
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 1, 0, dostime, dosdate, crc, len(enc),
+                        len(data), len(name), 0) + name + enc
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 1, 0, dostime, dosdate, crc,
+                          len(enc), len(data), len(name), 0, 0, 0, 0, 0o644 << 16, 0) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
+
+
+def overlapping_zip(n_entries, data, name_fmt="f%03d.txt"):
+    """Fifield-style: many central-directory entries all pointing at one local file."""
+    crc = zlib.crc32(data) & 0xFFFFFFFF
+    name0 = (name_fmt % 0).encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0x5B21, crc, len(data), len(data),
+                        len(name0), 0) + name0 + data
+    central = b""
+    for i in range(n_entries):
+        name = (name_fmt % i).encode()
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x5B21, crc,
+                               len(data), len(data), len(name), 0, 0, 0, 0, 0o644 << 16, 0) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n_entries, n_entries, len(central),
+                      len(local), 0)
+    return local + central + end
+
+
+# ---- encoders for blobs inside text ----
+def uuencode(name, data, eol=CRLF):
+    out = b"begin 644 " + name + eol
+    for i in range(0, len(data), 45):
+        out += binascii.b2a_uu(data[i:i + 45]).rstrip(b"\n") + eol
+    return out + b"`" + eol + b"end" + eol
+
+
+def yencode(name, data, eol=CRLF, width=128):
+    enc = bytearray()
+    for b in data:
+        c = (b + 42) & 0xFF
+        if c in (0x00, 0x0A, 0x0D, 0x3D):
+            enc += bytes([0x3D, (c + 64) & 0xFF])
+        else:
+            enc.append(c)
+    lines = eol.join(bytes(enc[i:i + width]) for i in range(0, len(enc), width))
+    crc = zlib.crc32(data) & 0xFFFFFFFF
+    return (b"=ybegin line=%d size=%d name=" % (width, len(data)) + name + eol + lines + eol +
+            b"=yend size=%d crc32=%08x" % (len(data), crc) + eol)
+
+
+def binhex(name, data, eol=CRLF):
+    alphabet = b"!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
+
+    def crc(b):
+        return struct.pack(">H", binascii.crc_hqx(b + b"\0\0", 0))
+
+    hdr = bytes([len(name)]) + name + b"\0" + b"TEXT" + b"ttxt" + b"\0\0" + \
+        struct.pack(">II", len(data), 0)
+    stream = hdr + crc(hdr) + data + crc(data) + crc(b"")
+    rle = stream.replace(b"\x90", b"\x90\x00")
+    bits, nbits, out = 0, 0, bytearray()
+    for b in rle:
+        bits = (bits << 8) | b
+        nbits += 8
+        while nbits >= 6:
+            nbits -= 6
+            out.append(alphabet[(bits >> nbits) & 0x3F])
+    if nbits:
+        out.append(alphabet[(bits << (6 - nbits)) & 0x3F])
+    text = b":" + bytes(out) + b":"
+    lines = eol.join(text[i:i + 64] for i in range(0, len(text), 64))
+    return b"(This file must be converted with BinHex 4.0)" + eol + lines + eol
+
+
+def odd_lines(s):
+    """Splits s into lines of 4, 8, 12, ... characters (whole quads, odd line lengths)."""
+    out, i, n = [], 0, 1
+    while i < len(s):
+        out.append(s[i:i + 4 * n])
+        i += 4 * n
+        n = n % 5 + 1
+    return out
+
+
+def build():
+    E = EICAR
+    ea = attachment_part(E)  # the usual EICAR attachment
+    # ---------------- A. structure ----------------
+    add("boundary-missing-close.eml", "multipart without its close delimiter; EICAR is the last part",
+        8, "eicar", "reject", mixed("missing close", [text_part(), ea], close=False))
+    long_b = b"L" * 3000
+    add("boundary-overlong.eml", "3000-byte boundary (> max_boundary_length 2048)", 7, "eicar",
+        "reject-or-quarantine", mixed("overlong boundary", [text_part(), ea], boundary=long_b))
+    near = b"".join(b"--=_evasion_b1" + bytes([65 + (i % 26)]) + CRLF for i in range(2000))
+    add("boundary-near-miss-candidates.eml", "2000 near-miss delimiter lines before the real parts",
+        7, "eicar", "reject", mixed("near miss", [text_part(), ea], preamble=near))
+    add("boundary-first-line-no-crlf.eml",
+        "first delimiter on the first body line (no preceding CRLF), empty preamble", 19, "eicar",
+        "reject", mixed("first line", [ea]))
+    # message/rfc822 nested 10 deep (within max_rfc822_depth 17)
+    inner = mixed("rfc822 level 10", [text_part(), ea], boundary=b"=_lvl10")
+    for lvl in range(9, -1, -1):
+        b = b"=_lvl%d" % lvl
+        inner = (top("rfc822 level %d" % lvl, b"Content-Type: multipart/mixed; boundary=\"" + b +
+                     b"\"" + CRLF) + CRLF +
+                 multipart(b, [text_part(b"forwarded"),
+                               b"Content-Type: message/rfc822" + CRLF +
+                               b"Content-Disposition: attachment; filename=\"fwd.eml\"" + CRLF +
+                               CRLF + inner]))
+    add("rfc822-nested-10.eml", "message/rfc822 forwarded 10 deep, EICAR at the bottom", 2,
+        "eicar", "reject", inner)
+    # multipart nested 100 deep (max_mime_depth 64 -> unscannable; EICAR at the bottom)
+    body = ea
+    for lvl in range(100, 0, -1):
+        b = b"=_d%03d" % lvl
+        body = b"Content-Type: multipart/mixed; boundary=\"" + b + b"\"" + CRLF + CRLF + \
+            multipart(b, [body])
+    add("multipart-nested-100.eml", "multipart nested 100 deep (> max_mime_depth 64)", 1, "eicar",
+        "reject-or-quarantine", top("nested 100") + body)
+    add("rfc822-base64-encoded.eml",
+        "message/rfc822 part with Content-Transfer-Encoding: base64 (RFC 2046 forbids it)", 2,
+        "eicar", "reject",
+        mixed("encoded rfc822", [text_part(),
+                                 b"Content-Type: message/rfc822" + CRLF +
+                                 b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                                 b64(mixed("inner", [ea], boundary=b"=_inner"))]))
+    # ---------------- B. boundary ambiguity ----------------
+    add("boundary-param-twice.eml", "boundary=A; boundary=B, body split on B only", 13, "eicar",
+        "reject-or-quarantine",
+        mixed("two boundary params", [text_part(), ea], boundary=b"=_second",
+              ctype=b"Content-Type: multipart/mixed; boundary=\"=_first\"; boundary=\"=_second\"" +
+              CRLF))
+    add("boundary-param-twice-first.eml", "boundary=A; boundary=B, body split on A only", 13,
+        "eicar", "reject-or-quarantine",
+        mixed("two boundary params first", [text_part(), ea], boundary=b"=_first",
+              ctype=b"Content-Type: multipart/mixed; boundary=\"=_first\"; boundary=\"=_second\"" +
+              CRLF))
+    add("content-type-twice.eml",
+        "Content-Type: text/plain, then Content-Type: multipart/mixed with the boundary", 14,
+        "eicar", "reject-or-quarantine",
+        mixed("two content types", [text_part(), ea],
+              ctype=b"Content-Type: text/plain" + CRLF +
+              b"Content-Type: multipart/mixed; boundary=\"=_evasion_b1\"" + CRLF))
+    add("boundary-on-disposition.eml",
+        "multipart without boundary on Content-Type; boundary given on Content-Disposition", 15,
+        "eicar", "reject-or-quarantine",
+        mixed("boundary on disposition", [text_part(), ea],
+              ctype=b"Content-Type: multipart/mixed" + CRLF +
+              b"Content-Disposition: inline; boundary=\"=_evasion_b1\"" + CRLF))
+    add("boundary-quoted-semicolon.eml", "boundary=\"a;b c\" (tspecials inside the quotes)", 16,
+        "eicar", "reject", mixed("semicolon boundary", [text_part(), ea], boundary=b"a;b c"))
+    add("boundary-space-before-equals.eml", "'boundary =' with folding before the value", 16,
+        "eicar", "reject",
+        mixed("spaced boundary", [text_part(), ea],
+              ctype=b"Content-Type: multipart/mixed;\r\n boundary\r\n  =\r\n \"=_evasion_b1\"" +
+              CRLF))
+    add("boundary-rfc2231.eml", "boundary*0=\"=_eva\"; boundary*1=\"sion_b1\" (RFC 2231 split)",
+        17, "eicar", "reject",
+        mixed("2231 boundary", [text_part(), ea],
+              ctype=b"Content-Type: multipart/mixed; boundary*0=\"=_eva\"; boundary*1=\"sion_b1\"" +
+              CRLF))
+    inner_b = b"=_evasion_b1_inner"
+    add("boundary-inner-extends-outer.eml",
+        "inner boundary = outer boundary + suffix (prefix matchers split wrongly)", 18, "eicar",
+        "reject",
+        mixed("inner extends outer",
+              [text_part(),
+               b"Content-Type: multipart/mixed; boundary=\"" + inner_b + b"\"" + CRLF + CRLF +
+               multipart(inner_b, [text_part(b"inner"), ea])]))
+    add("boundary-inner-reuses-outer.eml", "inner multipart reuses the outer boundary", 18, "eicar",
+        "reject",
+        top("inner reuses outer", b"Content-Type: multipart/mixed; boundary=\"=_same\"" + CRLF) +
+        CRLF + b"--=_same" + CRLF + b"Content-Type: multipart/mixed; boundary=\"=_same\"" + CRLF +
+        CRLF + b"--=_same" + CRLF + text_part() + b"--=_same" + CRLF + ea + b"--=_same--" + CRLF +
+        b"--=_same--" + CRLF)
+    add("boundary-trailing-whitespace.eml", "delimiter lines padded with spaces and tabs", 19,
+        "eicar", "reject",
+        top("padded delimiters", b"Content-Type: multipart/mixed; boundary=\"=_pad\"" + CRLF) +
+        CRLF + b"--=_pad \t " + CRLF + text_part() + b"--=_pad\t" + CRLF + ea + b"--=_pad--   " +
+        CRLF)
+    add("multipart-odd-subtype.eml", "Content-Type: mULtiPart/x-evasion (unknown subtype)", 20,
+        "eicar", "reject",
+        mixed("odd subtype", [text_part(), ea],
+              ctype=b"Content-Type: mULtiPart/x-evasion; boundary=\"=_evasion_b1\"" + CRLF))
+    add("multipart-digest.eml", "multipart/digest whose child is an attachment without Content-Type",
+        20, "eicar", "reject",
+        mixed("digest", [CRLF + top("digest child", b"Content-Type: multipart/mixed; "
+                                    b"boundary=\"=_dig\"" + CRLF) + CRLF +
+                         multipart(b"=_dig", [ea])],
+              ctype=b"Content-Type: multipart/digest; boundary=\"=_evasion_b1\"" + CRLF))
+    add("header-no-blank-line.eml",
+        "part header block ends with a non-empty, non-header line (no separator)", 22, "eicar",
+        "reject",
+        mixed("no separator", [text_part(),
+                               b"Content-Type: application/octet-stream" + CRLF +
+                               b"Content-Transfer-Encoding: base64" + CRLF + b64(E)]))
+    # ---------------- C. header syntax ----------------
+    add("header-comment-in-name.eml",
+        "comments in field names: Content-Transfer-Encoding(x): base64", 23, "eicar", "reject",
+        mixed("comment in name", [text_part(),
+                                  b"Content-Type(meow): application/octet-stream" + CRLF +
+                                  b"Content-Transfer-Encoding(x): base64" + CRLF + CRLF + b64(E)]))
+    add("header-comment-in-value.eml", "Content-Transfer-Encoding: bas(comment)e64 (xx)", 23,
+        "eicar", "reject",
+        mixed("comment in value", [text_part(),
+                                   b"Content-Type: application/octet-stream" + CRLF +
+                                   b"Content-Transfer-Encoding: (c1)bas(c2)e64 (xx)" + CRLF +
+                                   CRLF + b64(E)]))
+    add("header-space-before-colon.eml", "'Content-Transfer-Encoding :' (space before the colon)",
+        24, "eicar", "reject",
+        mixed("space before colon", [text_part(),
+                                     b"Content-Type : application/octet-stream" + CRLF +
+                                     b"Content-Transfer-Encoding \t: base64" + CRLF + CRLF +
+                                     b64(E)]))
+    add("header-bare-cr-smuggled-cte.eml",
+        "X-Foo: bar<CR>Content-Transfer-Encoding: base64 (bare CR hides the CTE field)", 24,
+        "eicar", "reject-or-quarantine",
+        mixed("bare cr", [text_part(),
+                          b"Content-Type: application/octet-stream" + CRLF +
+                          b"X-Foo: bar\rContent-Transfer-Encoding: base64" + CRLF + CRLF +
+                          b64(E)]))
+    add("header-folding-tricks.eml",
+        "CTE folded twice, 2000 spaces before the value, fold before '='", 25, "eicar", "reject",
+        mixed("folding", [text_part(),
+                          b"Content-Type: application/octet-stream;\r\n name\r\n =\"a.bin\"" + CRLF +
+                          b"Content-Transfer-Encoding:\r\n \r\n " + b" " * 2000 + b"base64" + CRLF +
+                          CRLF + b64(E)]
+              ))
+    add("header-8bit.eml", "raw 8-bit bytes (Latin-1 and UTF-8) in Subject and filename", 30,
+        "eicar", "reject",
+        mixed("8bit", [text_part(), attachment_part(E, name=b"r\xe9sum\xc3\xa9 \xff.bin")],
+              extra=b"X-Note: caf\xe9 \xc3\xa9\xff\xfe" + CRLF))
+    add("header-nul-bytes.eml", "NUL bytes in header fields and in a 7bit body before EICAR", 30,
+        "eicar", "reject",
+        mixed("nul", [text_part(b"a\0b\0c"),
+                      b"Content-Type: application/octet-stream; name=\"x\0.bin\"" + CRLF +
+                      b"Content-Transfer-Encoding: 7bit" + CRLF + CRLF + b"\0" * 64 + E + b"\0" +
+                      CRLF],
+              extra=b"X-Nul: a\0b" + CRLF))
+    lf_msg = mixed("mixed eol", [text_part(), ea]).replace(CRLF, b"\n")
+    lf_msg = lf_msg.replace(b"Content-Type: multipart/mixed", b"Content-Type: multipart/mixed", 1)
+    half = len(lf_msg) // 2
+    add("eol-mixed-crlf-lf.eml", "CRLF and bare LF line ends mixed line by line", 31, "eicar",
+        "reject", lf_msg[:half].replace(b"\n", CRLF) + lf_msg[half:])
+    add("eol-bare-cr.eml", "bare CR line ends only (old Mac), base64 attachment", 31, "eicar",
+        "reject-or-quarantine", mixed("bare cr eol", [text_part(), ea]).replace(CRLF, b"\r"))
+    big_header = b"X-Filler: " + b"A" * (300 << 10) + CRLF
+    add("header-300k-line.eml", "one 300 KB header line (> max_header_bytes 256 KiB)", 5, "eicar",
+        "reject-or-quarantine", mixed("long header", [text_part(), ea], extra=big_header))
+    folds = b"X-Folded: x" + b"".join(b"\r\n y" for _ in range(70000)) + CRLF
+    add("header-many-folds.eml", "one field folded 70000 times (> max_header_bytes)", 5, "eicar",
+        "reject-or-quarantine", mixed("many folds", [text_part(), ea], extra=folds))
+    filler = bytes(RNG.randrange(256) for _ in range(750000))
+    add("body-1mb-base64-line.eml", "base64 attachment as one 1 MB line, EICAR at the end", 5,
+        "eicar", "reject",
+        mixed("1 MB line", [text_part(),
+                            b"Content-Type: application/octet-stream; name=\"big.bin\"" + CRLF +
+                            b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                            base64.b64encode(filler + E) + CRLF]))
+    # ---------------- D. transfer encodings ----------------
+    add("cte-twice-conflicting.eml",
+        "Content-Transfer-Encoding: quoted-printable, then base64 (body is base64)", 26, "eicar",
+        "reject-or-quarantine",
+        mixed("two ctes", [text_part(),
+                           b"Content-Type: application/octet-stream" + CRLF +
+                           b"Content-Transfer-Encoding: quoted-printable" + CRLF +
+                           b"Content-Transfer-Encoding: base64" + CRLF + CRLF + b64(E)]))
+    add("cte-unknown-x-base64.eml", "Content-Transfer-Encoding: x-base64 (unknown token)", 26,
+        "eicar", "reject-or-quarantine",
+        mixed("x-base64", [text_part(),
+                           b"Content-Type: application/octet-stream" + CRLF +
+                           b"Content-Transfer-Encoding: x-base64" + CRLF + CRLF + b64(E)]))
+    add("cte-base64-trailing-junk.eml", "Content-Transfer-Encoding: base64 xx", 26, "eicar",
+        "reject-or-quarantine",
+        mixed("base64 xx", [text_part(),
+                            b"Content-Type: application/octet-stream" + CRLF +
+                            b"Content-Transfer-Encoding: base64 xx" + CRLF + CRLF + b64(E)]))
+    spaced = b"".join(bytes([c]) + (b" \t\x0b" if i % 3 == 0 else b"") for i, c in
+                      enumerate(base64.b64encode(E)))
+    add("base64-whitespace.eml", "spaces, tabs and VT between base64 characters", 27, "eicar",
+        "reject",
+        mixed("b64 whitespace", [text_part(),
+                                 b"Content-Type: application/octet-stream" + CRLF +
+                                 b"Content-Transfer-Encoding: base64" + CRLF + CRLF + spaced +
+                                 CRLF]))
+    junk = b"".join(bytes([c]) + (b"#:.%-_"[i % 6:i % 6 + 1] if i % 2 else b"") for i, c in
+                    enumerate(base64.b64encode(E)))
+    add("base64-garbage.eml", "junk characters #:.%-_ between base64 characters", 27, "eicar",
+        "reject",
+        mixed("b64 garbage", [text_part(),
+                              b"Content-Type: application/octet-stream" + CRLF +
+                              b"Content-Transfer-Encoding: base64" + CRLF + CRLF + junk + CRLF]))
+    add("base64-missing-padding.eml", "base64 without its '=' padding", 27, "eicar", "reject",
+        mixed("b64 no padding", [text_part(),
+                                 b"Content-Type: application/octet-stream" + CRLF +
+                                 b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                                 base64.b64encode(E + b"\n").rstrip(b"=") + CRLF]))
+    chunks = [E[i:i + 7] for i in range(0, len(E), 7)]
+    add("base64-padding-mid-stream.eml",
+        "base64 of 7-byte chunks concatenated, each with its own '=' padding", 27, "eicar",
+        "reject",
+        mixed("b64 mid padding", [text_part(),
+                                  b"Content-Type: application/octet-stream" + CRLF +
+                                  b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                                  b"".join(base64.b64encode(c) for c in chunks) + CRLF]))
+    add("base64-odd-lines-extra-equals.eml",
+        "odd line lengths, '=' lines between data lines", 27, "eicar", "reject",
+        mixed("b64 odd lines", [text_part(),
+                                b"Content-Type: application/octet-stream" + CRLF +
+                                b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                                b"\r\n====\r\n".join(odd_lines(base64.b64encode(E))) +
+                                CRLF]))
+    qp_every = b"".join(b"=%02X=\r\n" % c for c in E)
+    add("qp-soft-break-every-byte.eml", "quoted-printable with a soft break after every byte", 28,
+        "eicar", "reject",
+        mixed("qp soft breaks", [text_part(),
+                                 b"Content-Type: application/octet-stream" + CRLF +
+                                 b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF +
+                                 qp_every + CRLF]))
+    qp_lower = b"".join((b"=%02x= \t\r\n" % c) if i % 4 == 0 else bytes([c]) if c != 0x3D else
+                        b"=3d" for i, c in enumerate(E))
+    add("qp-lowercase-hex-whitespace-soft-break.eml",
+        "lowercase =xx hex and '= ' (whitespace after the soft-break '=')", 28, "eicar", "reject",
+        mixed("qp lowercase", [text_part(),
+                               b"Content-Type: text/plain" + CRLF +
+                               b"Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF +
+                               qp_lower + CRLF]))
+    add("uuencode-in-text.eml", "uuencoded EICAR inside a text/plain body", 29, "eicar", "reject",
+        mixed("uuencode", [text_part(b"Here it is:\r\n\r\n" + uuencode(b"eicar.com", E))]))
+    add("uuencode-in-preamble.eml", "uuencoded EICAR inside the multipart preamble", 29, "eicar",
+        "reject",
+        mixed("uu preamble", [text_part()], preamble=uuencode(b"eicar.com", E) + CRLF))
+    add("uuencode-in-epilogue.eml", "uuencoded EICAR after the close delimiter (epilogue)", 29,
+        "eicar", "reject",
+        mixed("uu epilogue", [text_part()], epilogue=CRLF + uuencode(b"eicar.com", E)))
+    add("yenc-in-text.eml", "yEnc-encoded EICAR inside a text/plain body", 29, "eicar",
+        "reject-or-quarantine",
+        top("yenc", b"Content-Type: text/plain; charset=iso-8859-1" + CRLF +
+            b"Content-Transfer-Encoding: 8bit" + CRLF) + CRLF + b"Binary follows:" + CRLF +
+        yencode(b"eicar.com", E))
+    add("binhex-in-text.eml", "BinHex 4.0 EICAR inside a text/plain body", 29, "eicar",
+        "reject-or-quarantine",
+        top("binhex", b"Content-Type: text/plain" + CRLF) + CRLF + b"Mac file:" + CRLF +
+        binhex(b"eicar.com", E))
+    # ---------------- E. filenames (banned attachments) ----------------
+    mz = MZ_STUB
+
+    def banned(file, trick, cls, headers):
+        add(file, trick, cls, "banned", "reject",
+            mixed(file[:-4], [text_part(), headers + b"Content-Transfer-Encoding: base64" + CRLF +
+                              CRLF + b64(b"just some text, not a program\r\n")]))
+
+    banned("fname-rfc2231-split.eml", "filename*0*=utf-8''invoice; filename*1=\".exe\"", 32,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename*0*=utf-8''invoice; filename*1=\".exe\"" +
+           CRLF)
+    banned("fname-rfc2231-out-of-order.eml",
+           "RFC 2231 segments out of order, one segment missing (*0, *2)", 32,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename*2=\"exe\"; filename*0=\"setup.\"" + CRLF)
+    banned("fname-rfc2047-b.eml", "filename=\"=?utf-8?B?...?=\" (RFC 2047 in a parameter)", 33,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"=?utf-8?B?" +
+           base64.b64encode(b"invoice.scr") + b"?=\"" + CRLF)
+    banned("fname-rfc2047-utf16.eml", "filename as a UTF-16 RFC 2047 encoded word", 33,
+           b"Content-Type: application/octet-stream; name=\"=?utf-16le?B?" +
+           base64.b64encode("update.js".encode("utf-16le")) + b"?=\"" + CRLF)
+    banned("fname-name-filename-disagree.eml", "Content-Type name=a.txt, Disposition filename=a.exe",
+           34, b"Content-Type: application/octet-stream; name=\"report.txt\"" + CRLF +
+           b"Content-Disposition: attachment; filename=\"report.exe\"" + CRLF)
+    banned("fname-duplicate-param.eml", "filename=a.txt; filename=a.exe", 34,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"notes.txt\"; filename=\"notes.exe\"" + CRLF)
+    banned("fname-disposition-twice.eml", "two Content-Disposition fields, .txt then .scr", 34,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"photo.txt\"" + CRLF +
+           b"Content-Disposition: attachment; filename=\"photo.scr\"" + CRLF)
+    banned("fname-quote-semicolon.eml", "filename=file;.js and an unbalanced quote", 35,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"file;.js" + CRLF)
+    banned("fname-bidi-override.eml", "U+202E right-to-left override: invoice<RLO>fdp.exe", 36,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe" + CRLF)
+    banned("fname-double-ext-case-dot.eml", "double extension, upper case, trailing dot and space",
+           37, b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"statement.pdf.EXE. \"" + CRLF)
+    banned("fname-percent-nul.eml", "a.exe%00.pdf (percent-encoded NUL)", 38,
+           b"Content-Type: application/octet-stream" + CRLF +
+           b"Content-Disposition: attachment; filename=\"scan.exe%00.pdf\"" + CRLF)
+    add("fname-mz-named-txt.eml", "an MZ/PE stub named readme.txt (true type != name)", 39,
+        "banned", "reject",
+        mixed("mz as txt", [text_part(), attachment_part(mz, name=b"readme.txt",
+                                                         ctype=b"text/plain")]))
+    add("fname-mz-no-name.eml", "an MZ/PE stub with no filename at all", 39, "banned", "reject",
+        mixed("mz no name", [text_part(),
+                             b"Content-Type: application/octet-stream" + CRLF +
+                             b"Content-Transfer-Encoding: base64" + CRLF + CRLF + b64(mz)]))
+    # ---------------- F. containers ----------------
+    z = zip_bytes([("eicar.com", E)])
+    for lvl in range(2):
+        z = zip_bytes([("level%d.zip" % (lvl + 1), z)])
+    add("zip-nested-3.eml", "EICAR in a zip in a zip in a zip", 42, "eicar", "reject",
+        mixed("nested zip", [text_part(), attachment_part(z, name=b"archive.zip",
+                                                          ctype=b"application/zip")]))
+    z = zip_bytes([("eicar.com", E)])
+    for lvl in range(24):
+        z = zip_bytes([("r%02d.zip" % lvl, z)])
+    add("zip-recursive-24.eml", "zip nested 25 deep (> max_archive_recursion 17), EICAR at the bottom",
+        40, "eicar", "reject-or-quarantine",
+        mixed("recursive zip", [text_part(), attachment_part(z, name=b"deep.zip",
+                                                             ctype=b"application/zip")]))
+    ratio = zip_bytes([("zeros.bin", b"\0" * (120 << 20)), ("eicar.com", E)], zipfile.ZIP_DEFLATED)
+    add("zip-high-ratio.eml", "120 MiB of zeros deflated (~1000:1, > max_file_bytes) + EICAR", 40,
+        "eicar", "reject-or-quarantine",
+        mixed("ratio zip", [text_part(), attachment_part(ratio, name=b"zeros.zip",
+                                                         ctype=b"application/zip")]))
+    add("zip-overlapping.eml", "Fifield overlapping zip: 500 entries share one local file (EICAR)",
+        40, "eicar", "reject-or-quarantine",
+        mixed("overlap zip", [text_part(), attachment_part(overlapping_zip(500, E),
+                                                           name=b"overlap.zip",
+                                                           ctype=b"application/zip")]))
+    # Unscannable (quarantine) at least; the member name eicar.com is in clear in the zip directory,
+    # so the attachment policy may reject it outright, which is also safe.
+    add("zip-encrypted.eml", "EICAR inside a ZipCrypto-encrypted zip (password in the body)", 41,
+        "eicar", "reject-or-quarantine",
+        mixed("encrypted zip", [text_part(b"The password is: infected"),
+                                attachment_part(encrypted_zip(b"eicar.com", E), name=b"secret.zip",
+                                                ctype=b"application/zip")]))
+    inner_zip = zip_bytes([("readme.txt", b"hello\r\n"), ("setup.exe", mz)])
+    add("zip-banned-member-nested.eml", "setup.exe (MZ) inside a zip inside a zip", 42, "banned",
+        "reject",
+        mixed("banned in zip", [text_part(),
+                                attachment_part(zip_bytes([("inner.zip", inner_zip)]),
+                                                name=b"docs.zip", ctype=b"application/zip")]))
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    build()
+    manifest = []
+    names = set()
+    for c in CASES:
+        assert c["file"] not in names, c["file"]
+        names.add(c["file"])
+        with open(os.path.join(out_dir, c["file"]), "wb") as f:
+            f.write(c["data"])
+        manifest.append({k: c[k] for k in ("file", "trick", "hostile_class", "payload", "expect")})
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    total = sum(len(c["data"]) for c in CASES)
+    print("%d cases, %d bytes" % (len(CASES), total))
+
+
+if __name__ == "__main__":
+    main()

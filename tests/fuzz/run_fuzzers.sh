@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# run_fuzzers.sh [SECONDS] [TARGET...] - builds the libFuzzer targets (clang) and runs each one.
+# Invariant: exits non-zero if any target crashes, leaks or times out; crash inputs are kept.
+#
+# SECONDS defaults to 60 per target (CI). Run longer locally, e.g. `run_fuzzers.sh 3600 mime`.
+# Env: BUILD_DIR (default build-fuzz), JOBS (build parallelism, default nproc), CORPUS_DIR (where the
+# growing corpora live, default $BUILD_DIR/fuzz-corpus; seeds come from tests/data/fuzz/<target>).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then targets=(mime header_words decode config rule_file scan); fi
+build=${BUILD_DIR:-build-fuzz}
+corpus_root=${CORPUS_DIR:-$build/fuzz-corpus}
+
+cmake -S . -B "$build" -DAVSINK_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAVSINK_BUILD_BENCH=OFF >/dev/null
+built=()
+for t in "${targets[@]}"; do
+  if cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "fuzz_$t" >/dev/null 2>"$build/fuzz_$t.build.log"; then
+    built+=("$t")
+  elif grep -q "No rule to make target\|unknown target" "$build/fuzz_$t.build.log"; then
+    echo "== fuzz_$t: not configured (stage missing), skipped"
+  else
+    cat "$build/fuzz_$t.build.log"
+    exit 1
+  fi
+done
+
+failed=0
+for t in "${built[@]}"; do
+  corpus="$corpus_root/$t"
+  artifacts="$build/fuzz-artifacts/$t/"
+  mkdir -p "$corpus" "$artifacts"
+  echo "== fuzz_$t for ${secs}s"
+  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 \
+    -max_len=1048576 -artifact_prefix="$artifacts" -print_final_stats=1 \
+    "$corpus" "tests/data/fuzz/$t" >"$build/fuzz_$t.log" 2>&1; then
+    echo "!! fuzz_$t FAILED; inputs in $artifacts; log: $build/fuzz_$t.log"
+    grep -E "ERROR|SUMMARY|==[0-9]+==" "$build/fuzz_$t.log" | head -20 || true
+    failed=1
+  else
+    grep -E "stat::number_of_executed_units|cov:" "$build/fuzz_$t.log" | tail -2 || true
+  fi
+done
+exit $failed

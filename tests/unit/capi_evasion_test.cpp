@@ -1,0 +1,418 @@
+// capi_evasion_test.cpp - every message of tests/data/evasion (manifest.json) through the C ABI.
+// Invariant: no evasion case is ever accepted; each gets the safe verdict its manifest names.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "avsink/avsink.h"
+#include "test_support.h"
+
+namespace {
+
+using avsink::test::data_path;
+using avsink::test::read_file;
+
+struct Case {
+  std::string file, trick, payload, expect;
+  int hostile_class = 0;
+};
+
+std::vector<Case> load_manifest() {
+  std::vector<Case> out;
+  auto j = nlohmann::json::parse(read_file(data_path("evasion/manifest.json")));
+  for (const auto &e : j)
+    out.push_back({e.at("file"), e.at("trick"), e.at("payload"), e.at("expect"),
+                   e.at("hostile_class").get<int>()});
+  return out;
+}
+
+bool acceptable(avsink_action a, const std::string &expect) {
+  if (expect == "reject") return a == AVSINK_ACTION_REJECT;
+  if (expect == "quarantine") return a == AVSINK_ACTION_QUARANTINE;
+  return a == AVSINK_ACTION_REJECT || a == AVSINK_ACTION_QUARANTINE;  // reject-or-quarantine
+}
+
+// An engine on the shipped signatures only (no system database), never writing a quarantine.
+class Engine {
+ public:
+  explicit Engine(const std::string &extra_config = "") {
+    dir_ = avsink::test::make_temp_dir("avsink-evasion-");
+    std::string cfg = dir_ + "/avsink.toml";
+    std::ofstream(cfg) << "[clamav]\nsystem_db = false\n" << extra_config;
+    avsink_engine_options o = AVSINK_ENGINE_OPTIONS_INIT;
+    o.config_path = cfg.c_str();
+    o.flags = AVSINK_ENGINE_DRY_RUN;
+    avsink_error err = AVSINK_ERROR_INIT;
+    status_ = avsink_engine_open(&engine_, &o, &err);
+    message_ = err.message;
+  }
+  ~Engine() {
+    avsink_engine_free(engine_);
+    std::filesystem::remove_all(dir_);
+  }
+  avsink_engine *get() const { return engine_; }
+  avsink_status status() const { return status_; }
+  const std::string &message() const { return message_; }
+
+ private:
+  std::string dir_;
+  avsink_engine *engine_ = nullptr;
+  avsink_status status_ = AVSINK_EINTERNAL;
+  std::string message_;
+};
+
+struct Outcome {
+  avsink_status status = AVSINK_EINTERNAL;
+  avsink_action action = AVSINK_ACTION_TEMPFAIL;
+  std::string reason;
+};
+
+Outcome scan(avsink_engine *engine, const std::string &bytes) {
+  Outcome o;
+  const avsink_verdict *v = nullptr;
+  avsink_scan *s = nullptr;
+  o.status = avsink_scan_buffer(&v, &s, engine, nullptr, bytes.data(), bytes.size());
+  if (o.status == AVSINK_OK) {
+    o.action = avsink_verdict_action(v);
+    o.reason = avsink_verdict_reason(v);
+  } else {
+    o.reason = avsink_scan_errmsg(s);
+  }
+  avsink_scan_free(s);
+  return o;
+}
+
+// Scans every case with `payload` and fails with one table of every wrong verdict.
+void run_cases(const std::string &payload, const std::string &extra_config = "") {
+  Engine engine(extra_config);
+  ASSERT_EQ(engine.status(), AVSINK_OK) << engine.message();
+  std::vector<Case> cases = load_manifest();
+  ASSERT_GE(cases.size(), 40u);
+  std::ostringstream table;
+  int bad = 0, ran = 0;
+  for (const Case &c : cases) {
+    if (c.payload != payload) continue;
+    ++ran;
+    Outcome o = scan(engine.get(), read_file(data_path("evasion/" + c.file)));
+    if (o.status == AVSINK_OK && acceptable(o.action, c.expect)) continue;
+    ++bad;
+    table << "  " << c.file << ": got "
+          << (o.status == AVSINK_OK ? avsink_action_name(o.action) : avsink_strerror(o.status))
+          << ", want " << c.expect << ", trick: " << c.trick << " (HOSTILE #" << c.hostile_class
+          << "); reason: " << o.reason << "\n";
+  }
+  EXPECT_GT(ran, 0);
+  EXPECT_EQ(bad, 0) << bad << " of " << ran << " " << payload << " evasion cases failed:\n"
+                    << table.str();
+}
+
+TEST(CapiEvasion, ManifestIsComplete) {
+  std::vector<Case> cases = load_manifest();
+  EXPECT_GE(cases.size(), 40u);
+  for (const Case &c : cases) {
+    EXPECT_TRUE(std::filesystem::exists(data_path("evasion/" + c.file))) << c.file;
+    EXPECT_TRUE(c.payload == "eicar" || c.payload == "banned") << c.file;
+    EXPECT_TRUE(c.expect == "reject" || c.expect == "quarantine" ||
+                c.expect == "reject-or-quarantine")
+        << c.file;
+    EXPECT_TRUE(c.hostile_class >= 1 && c.hostile_class <= 50) << c.file;
+  }
+}
+
+TEST(CapiEvasion, EicarNeverAccepted) {
+  run_cases("eicar");
+}
+
+// Needs the attachments stage in the scan session (extension, true-type and member policy).
+TEST(CapiEvasion, BannedAttachmentNeverAccepted) {
+  run_cases("banned");
+}
+
+// The same corpus chunked byte-by-byte at awkward sizes gives the same verdict (MILTER_CHUNK_SIZE
+// chunks are arbitrary; boundaries and base64 lines straddle them).
+TEST(CapiEvasion, ChunkingDoesNotChangeTheVerdict) {
+  Engine engine;
+  ASSERT_EQ(engine.status(), AVSINK_OK) << engine.message();
+  for (const char *file : {"base64-garbage.eml", "boundary-inner-extends-outer.eml",
+                           "eol-mixed-crlf-lf.eml", "uuencode-in-preamble.eml"}) {
+    std::string bytes = read_file(data_path(std::string("evasion/") + file));
+    Outcome whole = scan(engine.get(), bytes);
+    avsink_scan *s = nullptr;
+    ASSERT_EQ(avsink_scan_begin(&s, engine.get(), nullptr), AVSINK_OK);
+    for (size_t i = 0, step = 1; i < bytes.size(); i += step, step = step % 61 + 7)
+      ASSERT_EQ(avsink_scan_write(s, bytes.data() + i, std::min(step, bytes.size() - i)),
+                AVSINK_OK);
+    const avsink_verdict *v = nullptr;
+    ASSERT_EQ(avsink_scan_end(&v, s), AVSINK_OK) << avsink_scan_errmsg(s);
+    EXPECT_EQ(avsink_verdict_action(v), whole.action) << file;
+    EXPECT_NE(avsink_verdict_action(v), AVSINK_ACTION_ACCEPT) << file;
+    avsink_scan_free(s);
+  }
+}
+
+// ---- Limits (DESIGN.md §4, §7): every attacker-controlled size at limit-1, limit, limit+1 ----
+
+// CRC-32 (IEEE) for the stored zips below.
+uint32_t crc32(const std::string &data) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+void put16(std::string *s, uint32_t v) {
+  s->push_back(static_cast<char>(v & 0xFF));
+  s->push_back(static_cast<char>((v >> 8) & 0xFF));
+}
+void put32(std::string *s, uint32_t v) {
+  put16(s, v & 0xFFFF);
+  put16(s, v >> 16);
+}
+
+// A zip of stored (uncompressed) members.
+std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &members) {
+  std::string local, central;
+  for (const auto &[name, data] : members) {
+    const uint32_t offset = static_cast<uint32_t>(local.size()), crc = crc32(data);
+    const uint32_t n = static_cast<uint32_t>(name.size()), len = static_cast<uint32_t>(data.size());
+    put32(&local, 0x04034B50);
+    for (uint32_t v : {20u, 0u, 0u, 0u, 0x5B21u}) put16(&local, v);
+    for (uint32_t v : {crc, len, len}) put32(&local, v);
+    put16(&local, n);
+    put16(&local, 0);
+    local += name + data;
+    put32(&central, 0x02014B50);
+    for (uint32_t v : {20u, 20u, 0u, 0u, 0u, 0x5B21u}) put16(&central, v);
+    for (uint32_t v : {crc, len, len}) put32(&central, v);
+    for (uint32_t v : {n, 0u, 0u, 0u, 0u}) put16(&central, v);
+    put32(&central, 0644u << 16);
+    put32(&central, offset);
+    central += name;
+  }
+  std::string end;
+  put32(&end, 0x06054B50);
+  for (uint32_t v :
+       {0u, 0u, static_cast<uint32_t>(members.size()), static_cast<uint32_t>(members.size())})
+    put16(&end, v);
+  put32(&end, static_cast<uint32_t>(central.size()));
+  put32(&end, static_cast<uint32_t>(local.size()));
+  put16(&end, 0);
+  return local + central + end;
+}
+
+std::string base64(const std::string &in) {
+  static const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(t[(v >> (6 * k)) & 63]);
+    if (out.size() % 77 == 76) out += "\r\n";
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out.push_back(t[(v >> 18) & 63]);
+    out.push_back(t[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? t[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out + "\r\n";
+}
+
+const std::string kTop = "From: a@example.org\r\nTo: b@example.net\r\nSubject: limits\r\n";
+
+std::string with_attachment(const std::string &data, const std::string &name) {
+  return kTop +
+         "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+         "Content-Type: application/octet-stream; name=\"" +
+         name + "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(data) + "--b--\r\n";
+}
+
+// Multipart nested `n` levels (n >= 1): n multipart entities, the innermost holding one text part.
+std::string nested_multipart(uint32_t n) {
+  std::string body = "Content-Type: text/plain\r\n\r\nbottom\r\n";
+  for (uint32_t i = n; i >= 1; --i) {
+    std::string b = "d" + std::to_string(i);
+    body = "Content-Type: multipart/mixed; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" + body +
+           "--" + b + "--\r\n";
+  }
+  return kTop + body;
+}
+
+// `n` message/rfc822 parts, each holding the next; the innermost message is plain text.
+std::string nested_rfc822(uint32_t n) {
+  std::string m = kTop + "\r\nbottom\r\n";
+  for (uint32_t i = 0; i < n; ++i) m = kTop + "Content-Type: message/rfc822\r\n\r\n" + m;
+  return m;
+}
+
+// A message of exactly `n` entities: the multipart root and n-1 text children.
+std::string parts(uint32_t n) {
+  std::string m = kTop + "Content-Type: multipart/mixed; boundary=\"p\"\r\n\r\n";
+  for (uint32_t i = 1; i < n; ++i) m += "--p\r\nContent-Type: text/plain\r\n\r\nx\r\n";
+  return m + "--p--\r\n";
+}
+
+// A top-level header block of exactly `n` fields (n >= 3).
+std::string header_fields(uint32_t n) {
+  std::string m = kTop;
+  for (uint32_t i = 3; i < n; ++i) m += "X-F" + std::to_string(i) + ": v\r\n";
+  return m + "\r\nbody\r\n";
+}
+
+// A top-level header block of exactly `n` bytes, CRLFs included (the blank line is not counted).
+std::string header_bytes(uint32_t n) {
+  const std::string f = "X-Pad: ";
+  std::string m = kTop;
+  m += f + std::string(n - kTop.size() - f.size() - 2, 'a') + "\r\n";
+  return m + "\r\nbody\r\n";
+}
+
+std::string params(uint32_t n) {
+  std::string ct = "Content-Type: text/plain; charset=us-ascii";
+  for (uint32_t i = 1; i < n; ++i) ct += "; p" + std::to_string(i) + "=v";
+  return kTop + ct + "\r\n\r\nbody\r\n";
+}
+
+std::string boundary(uint32_t n) {
+  std::string b(n, 'b');
+  return kTop + "Content-Type: multipart/mixed; boundary=\"" + b + "\"\r\n\r\n--" + b +
+         "\r\nContent-Type: text/plain\r\n\r\nx\r\n--" + b + "--\r\n";
+}
+
+// Archive recursion counts levels as ClamAV's MaxRecursion does: the attachment is level 0 and
+// a member of a zip nested k deep is at level k. `n` levels used = n-1 nested zips + the leaf.
+std::string archive_depth(uint32_t n) {
+  std::string z = stored_zip({{"leaf.txt", "hello\r\n"}});
+  for (uint32_t i = 2; i < n; ++i) z = stored_zip({{"z" + std::to_string(i) + ".zip", z}});
+  return with_attachment(z, "nested.zip");
+}
+
+std::string archive_files(uint32_t n) {
+  std::vector<std::pair<std::string, std::string>> m;
+  for (uint32_t i = 0; i < n; ++i) m.push_back({"f" + std::to_string(i) + ".txt", "x"});
+  return with_attachment(stored_zip(m), "many.zip");
+}
+
+// A leaf body that decodes to exactly `n` bytes.
+std::string file_bytes(uint32_t n) {
+  return kTop + "\r\n" + std::string(n, 'a');
+}
+
+// Four base64 parts of n/4 decoded bytes each (n divisible by 4).
+std::string decoded_bytes(uint32_t n) {
+  std::string m = kTop + "Content-Type: multipart/mixed; boundary=\"q\"\r\n\r\n";
+  for (int i = 0; i < 4; ++i)
+    m += "--q\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(std::string(n / 4, 'q'));
+  return m + "--q--\r\n";
+}
+
+std::string message_bytes(uint32_t n) {
+  std::string m = kTop + "\r\n";
+  return m + std::string(n - m.size(), 'm');
+}
+
+struct LimitCase {
+  const char *key;      // [limits] key
+  uint32_t limit;       // value configured
+  const char *finding;  // substring of the finding name at limit+1
+  std::string (*make)(uint32_t);
+};
+
+struct ScanResult {
+  avsink_status status = AVSINK_EINTERNAL;
+  avsink_action action = AVSINK_ACTION_TEMPFAIL;
+  std::vector<std::string> findings;
+  std::string describe() const {
+    std::string s = std::string(avsink_strerror(status)) + " " + avsink_action_name(action) + " [";
+    for (const auto &f : findings) s += f + " ";
+    return s + "]";
+  }
+  bool has(const std::string &sub) const {
+    for (const auto &f : findings)
+      if (f.find(sub) != std::string::npos) return true;
+    return false;
+  }
+};
+
+ScanResult scan_findings(avsink_engine *engine, const std::string &bytes) {
+  ScanResult r;
+  const avsink_verdict *v = nullptr;
+  avsink_scan *s = nullptr;
+  r.status = avsink_scan_buffer(&v, &s, engine, nullptr, bytes.data(), bytes.size());
+  if (r.status == AVSINK_OK) {
+    r.action = avsink_verdict_action(v);
+    for (size_t i = 0; i < avsink_verdict_finding_count(v); ++i)
+      r.findings.emplace_back(avsink_verdict_finding(v, i)->name);
+  }
+  avsink_scan_free(s);
+  return r;
+}
+
+TEST(CapiLimits, EveryLimitAtMinusOneExactlyAndPlusOne) {
+  const LimitCase cases[] = {
+      {"max_message_bytes", 4096, "Limits.Exceeded.MessageBytes", message_bytes},
+      {"max_mime_depth", 8, "Limits.Exceeded.Depth", nested_multipart},
+      {"max_rfc822_depth", 3, "Limits.Exceeded.Depth", nested_rfc822},
+      {"max_parts", 16, "Limits.Exceeded.Parts", parts},
+      {"max_header_fields", 16, "Limits.Exceeded.HeaderFields", header_fields},
+      {"max_header_bytes", 2048, "Limits.Exceeded.HeaderBytes", header_bytes},
+      {"max_params", 8, "Limits.Exceeded.Params", params},
+      {"max_boundary_length", 100, "Limits.Exceeded.BoundaryLength", boundary},
+      {"max_archive_recursion", 4, "Limits.Exceeded", archive_depth},
+      {"max_archive_files", 8, "Limits.Exceeded", archive_files},
+      {"max_file_bytes", 2048, "Limits.Exceeded.FileBytes", file_bytes},
+      {"max_decoded_bytes", 8192, "Limits.Exceeded.DecodedBytes", decoded_bytes},
+  };
+  for (const LimitCase &c : cases) {
+    // Each limit alone is small; the decoded/file caps stay apart so each one is hit on its own.
+    std::string extra = "[limits]\n" + std::string(c.key) + " = " + std::to_string(c.limit) + "\n";
+    if (std::string(c.key) == "max_decoded_bytes") extra += "max_file_bytes = 1048576\n";
+    Engine engine(extra);
+    ASSERT_EQ(engine.status(), AVSINK_OK) << c.key << ": " << engine.message();
+    const uint32_t step = std::string(c.key) == "max_decoded_bytes" ? 4 : 1;
+    for (uint32_t n : {c.limit - step, c.limit}) {
+      ScanResult r = scan_findings(engine.get(), c.make(n));
+      EXPECT_EQ(r.status, AVSINK_OK) << c.key << " at " << n;
+      EXPECT_FALSE(r.has("Limits.Exceeded"))
+          << c.key << " at " << n << " (limit " << c.limit << "): " << r.describe();
+      EXPECT_EQ(r.action, AVSINK_ACTION_ACCEPT) << c.key << " at " << n << ": " << r.describe();
+    }
+    ScanResult r = scan_findings(engine.get(), c.make(c.limit + step));
+    EXPECT_EQ(r.status, AVSINK_OK) << c.key;
+    EXPECT_TRUE(r.has(c.finding)) << c.key << " at limit+1 (" << c.limit + step << "): want "
+                                  << c.finding << ", got " << r.describe();
+    EXPECT_EQ(r.action, AVSINK_ACTION_QUARANTINE) << c.key << " at limit+1: " << r.describe();
+  }
+}
+
+// The scan deadline cannot be hit at +-1 ms deterministically: a 100 ms deadline against a scan
+// that needs far longer must give ScanTime (quarantine), never accept.
+TEST(CapiLimits, ScanDeadline) {
+  Engine engine("[limits]\nscan_deadline_ms = 100\n");
+  ASSERT_EQ(engine.status(), AVSINK_OK) << engine.message();
+  std::string big;
+  for (int i = 0; i < 200; ++i)
+    big += "--s\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+           base64(std::string(256 << 10, static_cast<char>('a' + i % 26)));
+  ScanResult r =
+      scan_findings(engine.get(), kTop + "Content-Type: multipart/mixed; boundary=\"s\"\r\n\r\n" +
+                                      big + "--s--\r\n");
+  EXPECT_EQ(r.status, AVSINK_OK);
+  EXPECT_TRUE(r.has("ScanTime")) << r.describe();
+  EXPECT_EQ(r.action, AVSINK_ACTION_QUARANTINE) << r.describe();
+}
+
+}  // namespace
