@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -210,6 +211,15 @@ int main(int argc, char **argv) {
   eo.log = engine_log;
   eo.log_level = AVSINK_LOG_INFO;
   avsink_error err = AVSINK_ERROR_INIT;
+  // The engine starts threads (rule and list watchers). Block the signals libmilter's signal
+  // thread waits for first, so every thread inherits the mask and a SIGHUP or SIGTERM reaches
+  // only that sigwait() (the default action would otherwise end the process).
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGHUP);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   avsink_status st = avsink_engine_open(&rt.engine, &eo, &err);
   if (st != AVSINK_OK) {
     std::string where;
