@@ -13,6 +13,7 @@ int cmd_scan(const Args &args);        // cmd_scan.cpp: scan files, folders, std
 int cmd_version(const Args &args);     // cmd_version.cpp
 int cmd_rules(const Args &args);       // cmd_rules.cpp: rules check FILE...
 int cmd_config(const Args &args);      // cmd_config.cpp: config check [FILE]
+int cmd_status(const Args &args);      // cmd_status.cpp: engines, signatures, ages
 int cmd_quarantine(const Args &args);  // cmd_quarantine.cpp: list, show, release, verify, ...
 
 }  // namespace avsink::cli

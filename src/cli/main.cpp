@@ -14,6 +14,7 @@ const char kUsage[] =
     "commands:\n"
     "  scan [--json] [--config FILE] PATH...|-   scan messages (files, folders, stdin)\n"
     "  version                                    avsink, libclamav and signature versions\n"
+    "  status [--json]                            engines: signatures, database age, state\n"
     "  config check [FILE]                        validate a configuration, print it effective\n"
     "  rules check FILE...                        check rule files: file:line: reason per error\n"
     "  quarantine list|show|extract|release|delete|purge|verify|export|import ...\n"
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
   if (cmd == "version" || cmd == "--version") return avsink::cli::cmd_version(args);
   if (cmd == "config") return avsink::cli::cmd_config(args);
   if (cmd == "rules") return avsink::cli::cmd_rules(args);
+  if (cmd == "status") return avsink::cli::cmd_status(args);
   if (cmd == "quarantine") return avsink::cli::cmd_quarantine(args);
   std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;

@@ -33,6 +33,24 @@ struct Config {
   std::vector<std::string> signature_dirs;  // empty = the shipped signatures/ directory
   bool system_db = true;                    // also /var/lib/clamav when it holds a database
   std::string system_db_dir;                // "" = libclamav's default
+  bool clamav_watch = true;                 // reload when a database file changes (freshclam)
+  uint32_t clamav_watch_poll_ms = 5000;
+  uint32_t max_db_age_hours = 48;  // `avsink status` warns about an older database (0 = never)
+
+  // [clamd] (off unless enabled)
+  bool clamd_enabled = false;
+  bool clamd_required = true;
+  std::string clamd_address = "unix:/run/clamav/clamd.ctl";
+  uint32_t clamd_connect_timeout_ms = 2000;
+  uint32_t clamd_read_timeout_ms = 30000;
+  uint64_t clamd_stream_max_length = 25ull << 20;  // keep <= clamd.conf StreamMaxLength
+  uint32_t clamd_pool_size = 4;
+  uint32_t clamd_retries = 1;
+
+  // [hashlist] SHA-256 list engine (off unless enabled)
+  bool hashlist_enabled = false;
+  bool hashlist_required = true;
+  std::vector<std::string> hashlist_files;  // empty = the shipped signatures/*.sha256
 
   // [actions] default action per finding kind
   Action virus_action = Action::kReject;

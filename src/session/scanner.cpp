@@ -2,6 +2,7 @@
 // decoded parts (and the raw message once), then let the policy decide. Fails closed throughout.
 #include "session/scanner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -15,6 +16,9 @@
 #include "core/audit.h"
 #include "core/deadline.h"
 #include "engines/clamav_lib.h"
+#include "engines/clamd.h"
+#include "engines/hash_list.h"
+#include "engines/signature_watch.h"
 #include "mime/parser.h"
 #include "policy/policy.h"
 #include "quarantine/store.h"
@@ -29,7 +33,11 @@ struct Scanner::Impl {
   bool dry_run = false;
   std::shared_ptr<AuditLog> audit;
   std::unique_ptr<engines::ClamavEngine> clamav;
-  std::vector<engines::Engine *> engines;    // every enabled engine, in scan order
+  std::unique_ptr<engines::ClamdEngine> clamd;
+  std::unique_ptr<engines::HashListEngine> hashlist;
+  std::vector<engines::Engine *> engines;  // every enabled engine, in scan order
+  // Declared after the engines they reload, so they stop (and join) first.
+  std::vector<std::unique_ptr<engines::SignatureWatch>> watches;
   std::unique_ptr<rules::RuleEngine> rules;  // null when no rule file and no spoof check
   std::unique_ptr<attachments::AttachmentPolicy> attachments;
   std::unique_ptr<quarantine::Store> store;  // null in dry-run mode
@@ -231,9 +239,55 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     impl->clamav = std::move(e.value());
     impl->engines.push_back(impl->clamav.get());
   }
+  if (config.clamd_enabled) {
+    engines::ClamdOptions o;
+    o.address = config.clamd_address;
+    o.required = config.clamd_required;
+    o.connect_timeout_ms = config.clamd_connect_timeout_ms;
+    o.read_timeout_ms = config.clamd_read_timeout_ms;
+    o.stream_max_length = config.clamd_stream_max_length;
+    o.pool_size = config.clamd_pool_size;
+    o.retries = config.clamd_retries;
+    auto e = engines::ClamdEngine::open(o);
+    if (!e) return e.error();
+    impl->clamd = std::move(e.value());
+    impl->engines.push_back(impl->clamd.get());
+  }
+  if (config.hashlist_enabled) {
+    engines::HashListOptions o;
+    o.files = config.hashlist_files;
+    if (o.files.empty()) {
+      std::error_code ec;
+      for (const auto &f :
+           std::filesystem::directory_iterator(Config::shipped_signatures_dir(), ec))
+        if (f.path().extension() == ".sha256") o.files.push_back(f.path().string());
+      std::sort(o.files.begin(), o.files.end());
+    }
+    o.required = config.hashlist_required;
+    auto e = engines::HashListEngine::open(o);
+    if (!e) return e.error();
+    impl->hashlist = std::move(e.value());
+    impl->engines.push_back(impl->hashlist.get());
+  }
   auto audit = AuditLog::open(config.audit_log);
   if (!audit) return audit.error();
   impl->audit = audit.value();
+  if (impl->clamav && config.clamav_watch) {
+    engines::ClamavEngine *e = impl->clamav.get();
+    auto w = engines::SignatureWatch::start(
+        e->watch_paths(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
+        config.clamav_watch_poll_ms, 500, impl->logger);
+    if (!w) return w.error();
+    impl->watches.push_back(std::move(w.value()));
+  }
+  if (impl->hashlist && config.watch_files) {
+    engines::HashListEngine *e = impl->hashlist.get();
+    auto w = engines::SignatureWatch::start(
+        e->files(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
+        config.poll_ms, 500, impl->logger);
+    if (!w) return w.error();
+    impl->watches.push_back(std::move(w.value()));
+  }
   if (auto r = impl->audit->record("config.load", {{"source", config.source}}); !r)
     impl->logger.error("audit: " + r.error().describe());
 
@@ -363,6 +417,8 @@ Result<void> Scanner::reload() {
     if (auto r = impl_->rules->reload(); !r && !first) first = r.error();
   if (impl_->attachments)
     if (auto r = impl_->attachments->reload(); !r && !first) first = r.error();
+  if (impl_->hashlist)
+    if (auto r = impl_->hashlist->reload(); !r && !first) first = r.error();
   if (impl_->clamav) {
     auto r = impl_->clamav->reload();
     if (!r) {
@@ -394,6 +450,15 @@ std::string Scanner::info_json() const {
                          {"db_version", st.db_version},
                          {"db_time", st.db_time},
                          {"generation", st.generation}};
+    ej["state"] = st.error.empty() ? "ok" : "error";
+    if (!st.error.empty()) ej["error"] = st.error;
+    ej["signatures_known"] = st.signatures_known;
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    ej["db_age_seconds"] = engines::db_age_seconds(st, now);
+    // Hand-kept hash lists are legitimately old; the age warning is for ClamAV databases.
+    std::string warn = engines::db_age_warning(
+        st, now, e == impl_->hashlist.get() ? 0 : int64_t(impl_->config.max_db_age_hours) * 3600);
+    if (!warn.empty()) ej["warning"] = warn;
     ej["sources"] = nlohmann::json::array();
     for (const auto &src : st.sources) ej["sources"].push_back(src.path);
     j["engines"].push_back(ej);

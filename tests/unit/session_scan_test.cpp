@@ -125,3 +125,41 @@ TEST(Session, BrokenSignatureDirectoryFailsToOpenWithTheFileNamed) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 5: every enabled engine scans every part and findings name the engine.
+TEST(SessionEngines, HashListFindsTheShippedEicarHash) {
+  avsink::Config cfg;
+  cfg.hashlist_enabled = true;
+  auto s = open_scanner(cfg);
+  ASSERT_TRUE(s);
+  auto v = scan(*s, read_file(data_path("eml/eicar-plain-attachment.eml")));
+  EXPECT_EQ(v.action, Action::kReject);
+  bool by_clamav = false, by_hashlist = false;
+  for (const auto &f : v.findings) {
+    by_clamav |= f.kind == avsink::FindingKind::kVirus && f.inspector == "clamav";
+    by_hashlist |= f.kind == avsink::FindingKind::kVirus && f.inspector == "hashlist";
+  }
+  EXPECT_TRUE(by_clamav) << v.reason;
+  EXPECT_TRUE(by_hashlist) << v.reason;
+}
+
+// A required engine that cannot be reached: TEMPFAIL, never ACCEPT; optional: skipped.
+TEST(SessionEngines, UnreachableClamdFailsClosedUnlessOptional) {
+  avsink::Config cfg;
+  cfg.clamd_enabled = true;
+  cfg.clamd_address = "unix:/nonexistent/avsink-test/clamd.sock";
+  cfg.clamd_connect_timeout_ms = 200;
+  auto s = open_scanner(cfg);
+  ASSERT_TRUE(s);
+  auto v = scan(*s, read_file(data_path("eml/plain-text-ascii.eml")));
+  EXPECT_EQ(v.action, Action::kTempfail) << v.reason;
+  EXPECT_EQ(v.smtp_code, 451);
+  cfg.clamd_required = false;
+  auto s2 = open_scanner(cfg);
+  ASSERT_TRUE(s2);
+  EXPECT_EQ(scan(*s2, read_file(data_path("eml/plain-text-ascii.eml"))).action, Action::kAccept);
+}
+
+}  // namespace
