@@ -97,12 +97,6 @@ Verdict decide(const Findings &findings, const Config &config) {
   }
   v.action = best;
 
-  std::string reason;
-  for (const Finding *f : deciding) {
-    if (!reason.empty()) reason += ", ";
-    reason += describe(*f);
-  }
-  v.reason = reason.empty() ? "clean" : reason;
   // The reply names the most telling cause: a virus before a banned file, before a rule, before
   // an unscannable part (the log reason still lists them all).
   auto telling = [](FindingKind k) {
@@ -122,6 +116,12 @@ Verdict decide(const Findings &findings, const Config &config) {
   std::stable_sort(deciding.begin(), deciding.end(), [&](const Finding *a, const Finding *b) {
     return telling(a->kind) < telling(b->kind);
   });
+  std::string reason;
+  for (const Finding *f : deciding) {
+    if (!reason.empty()) reason += ", ";
+    reason += describe(*f);
+  }
+  v.reason = reason.empty() ? "clean" : reason;
   const Finding *first = deciding.empty() ? nullptr : deciding.front();
 
   switch (best) {
