@@ -1,4 +1,4 @@
-// decode.cpp - base64, quoted-printable and uuencode decoders, and the uuencode block finder.
+// decode.cpp - base64, quoted-printable, uuencode, yEnc, BinHex decoders and block finders.
 // Every loop advances by at least one input byte; output is capped; no input byte is read twice.
 #include "mime/decode.h"
 
@@ -16,6 +16,16 @@ constexpr std::array<int8_t, 256> make_b64_table() {
   return t;
 }
 constexpr std::array<int8_t, 256> kB64 = make_b64_table();
+
+// BinHex 4.0's 64-character alphabet (no 7, O, W, g, n, o, s-z and friends).
+constexpr std::array<int8_t, 256> make_binhex_table() {
+  std::array<int8_t, 256> t{};
+  for (auto &v : t) v = -1;
+  const char *alpha = "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr";
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alpha[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr std::array<int8_t, 256> kBinhex = make_binhex_table();
 
 int hex_value(unsigned char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -42,6 +52,45 @@ std::string_view trim_line(std::string_view line) {
   return line;
 }
 
+// One line of `text` starting at `pos`: its content (without the line break) and the next line.
+struct Line {
+  std::string_view content;
+  size_t next = 0;
+};
+Line line_at(std::string_view text, size_t pos) {
+  const void *nlp = std::memchr(text.data() + pos, '\n', text.size() - pos);
+  size_t end =
+      nlp ? static_cast<size_t>(static_cast<const char *>(nlp) - text.data()) : text.size();
+  Line l;
+  l.next = nlp ? end + 1 : text.size();
+  l.content = text.substr(pos, end - pos);
+  if (!l.content.empty() && l.content.back() == '\r') l.content.remove_suffix(1);
+  return l;
+}
+
+std::string_view trim_leading(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i], b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+uint32_t be32(std::string_view s, size_t at) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) << 24 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[at + 3]));
+}
+
 }  // namespace
 
 TransferEncoding classify_transfer_encoding(std::string_view cte) {
@@ -52,6 +101,33 @@ TransferEncoding classify_transfer_encoding(std::string_view cte) {
   if (cte == "x-uuencode" || cte == "uuencode" || cte == "x-uue" || cte == "uue")
     return TransferEncoding::kUuencode;
   return TransferEncoding::kUnknown;
+}
+
+bool looks_like_base64(std::string_view body) {
+  const size_t n = body.size() < (64u << 10) ? body.size() : (64u << 10);
+  size_t alpha = 0, other = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(body[i]);
+    if (kB64[c] >= 0 || c == '=') {
+      ++alpha;
+    } else if (!is_space(c)) {
+      ++other;
+    }
+  }
+  return alpha >= 16 && other * 20 <= alpha;
+}
+
+bool looks_like_quoted_printable(std::string_view body) {
+  const size_t n = body.size() < (64u << 10) ? body.size() : (64u << 10);
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (body[i] != '=') continue;
+    const char a = body[i + 1];
+    if (a == '\n' || a == '\r') return true;
+    if (i + 2 < n && hex_value(static_cast<unsigned char>(a)) >= 0 &&
+        hex_value(static_cast<unsigned char>(body[i + 2])) >= 0)
+      return true;
+  }
+  return false;
 }
 
 DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) {
@@ -269,6 +345,160 @@ std::vector<UuBlock> find_uuencode_blocks(std::string_view text, size_t max_bloc
     pos = next;
   }
   return blocks;
+}
+
+std::vector<YencBlock> find_yenc_blocks(std::string_view text, size_t max_blocks) {
+  std::vector<YencBlock> blocks;
+  YencBlock *open = nullptr;
+  for (size_t pos = 0; pos < text.size();) {
+    const Line l = line_at(text, pos);
+    if (open) {
+      if (l.content.substr(0, 5) == "=yend") {
+        open->data_end = pos;
+        open->has_end = true;
+        open = nullptr;
+      }
+    } else if (l.content.substr(0, 8) == "=ybegin ") {
+      if (blocks.size() >= max_blocks) break;
+      YencBlock b;
+      b.begin = pos;
+      b.data_begin = l.next;
+      b.data_end = text.size();
+      size_t n = l.content.find(" name=");
+      if (n != std::string_view::npos) b.name = std::string(trim_line(l.content.substr(n + 6)));
+      blocks.push_back(std::move(b));
+      open = &blocks.back();
+    }
+    pos = l.next;
+  }
+  return blocks;
+}
+
+DecodeStatus decode_yenc_lines(std::string_view in, uint64_t cap, std::string *out) {
+  DecodeStatus st;
+  out->reserve(static_cast<size_t>(out->size() + in.size() < cap ? out->size() + in.size() : cap));
+  for (size_t pos = 0; pos < in.size();) {
+    const Line l = line_at(in, pos);
+    pos = l.next;
+    std::string_view d = l.content;
+    if (d.substr(0, 5) == "=yend") break;
+    if (d.substr(0, 6) == "=ypart") continue;
+    for (size_t i = 0; i < d.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(d[i]);
+      if (c == '\r') continue;  // a stray CR inside a line is transport noise
+      if (c == '=') {
+        if (i + 1 >= d.size()) {
+          st.malformed = true;  // an escape with nothing after it on the line
+          break;
+        }
+        c = static_cast<unsigned char>(static_cast<unsigned char>(d[++i]) - 64);
+      }
+      if (!put(out, cap, static_cast<char>(static_cast<unsigned char>(c - 42)))) {
+        st.truncated = true;
+        return st;
+      }
+    }
+  }
+  return st;
+}
+
+std::vector<BinhexBlock> find_binhex_blocks(std::string_view text, size_t max_blocks) {
+  static constexpr std::string_view kMarker = "(This file must be converted with BinHex";
+  std::vector<BinhexBlock> blocks;
+  bool marked = false;  // a marker line was seen; looking for the ":" line
+  size_t marker = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const Line l = line_at(text, pos);
+    const std::string_view c = trim_leading(l.content);
+    if (starts_with_nocase(c, kMarker)) {
+      marked = true;
+      marker = pos;
+      pos = l.next;
+      continue;
+    }
+    if (marked && !c.empty() && c.front() == ':') {
+      if (blocks.size() >= max_blocks) break;
+      BinhexBlock b;
+      b.begin = marker;
+      b.data_begin = static_cast<size_t>(c.data() - text.data()) + 1;
+      size_t close = text.find(':', b.data_begin);
+      b.has_end = close != std::string_view::npos;
+      b.data_end = b.has_end ? close : text.size();
+      blocks.push_back(b);
+      marked = false;
+      pos = b.has_end ? line_at(text, close).next : text.size();
+      continue;
+    }
+    pos = l.next;
+  }
+  return blocks;
+}
+
+DecodeStatus decode_binhex(std::string_view in, uint64_t cap, BinhexFile *out) {
+  DecodeStatus st;
+  std::string stream;
+  uint32_t bits = 0;
+  int nbits = 0;
+  bool marker = false;  // the previous byte was the 0x90 run marker
+  unsigned char last = 0;
+  auto emit = [&](unsigned char b) -> bool {
+    if (stream.size() >= cap) return false;
+    stream.push_back(static_cast<char>(b));
+    last = b;
+    return true;
+  };
+  for (unsigned char c : in) {
+    int v = kBinhex[c];
+    if (v < 0) {
+      if (!is_space(c)) st.malformed = true;
+      continue;
+    }
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    nbits += 6;
+    if (nbits < 8) continue;
+    nbits -= 8;
+    const unsigned char b = static_cast<unsigned char>(bits >> nbits);
+    bits &= (1u << nbits) - 1;
+    bool ok = true;
+    if (marker) {
+      marker = false;
+      if (b == 0) {
+        ok = emit(0x90);
+      } else {
+        for (unsigned k = 1; k < b && ok; ++k) ok = emit(last);
+      }
+    } else if (b == 0x90) {
+      marker = true;
+    } else {
+      ok = emit(b);
+    }
+    if (!ok) {
+      st.truncated = true;
+      break;
+    }
+  }
+  // Header: len, name, version, type[4], creator[4], flags[2], dlen[4], rlen[4], crc[2].
+  const size_t n = stream.empty() ? 0 : static_cast<unsigned char>(stream[0]);
+  if (n == 0 || n > 63 || stream.size() < n + 22) {
+    st.malformed = true;
+    out->name.clear();
+    out->data_fork = std::move(stream);
+    out->resource_fork.clear();
+    return st;
+  }
+  out->name = stream.substr(1, n);
+  const uint64_t dlen = be32(stream, n + 12), rlen = be32(stream, n + 16);
+  const size_t data_at = n + 22;
+  const size_t have = stream.size() - data_at;
+  if (dlen > have) st.malformed = true;
+  out->data_fork = stream.substr(data_at, static_cast<size_t>(dlen < have ? dlen : have));
+  const uint64_t rsrc_at = data_at + dlen + 2;  // after the data fork's CRC
+  if (rlen > 0) {
+    if (rsrc_at >= stream.size() || rlen > stream.size() - rsrc_at) st.malformed = true;
+    if (rsrc_at < stream.size())
+      out->resource_fork = stream.substr(static_cast<size_t>(rsrc_at), static_cast<size_t>(rlen));
+  }
+  return st;
 }
 
 }  // namespace avsink::mime

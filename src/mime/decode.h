@@ -1,4 +1,4 @@
-// decode.h - our own Content-Transfer-Encoding decoders (base64, quoted-printable, uuencode).
+// decode.h - our own decoders: base64, quoted-printable, uuencode, yEnc and BinHex 4.0.
 // Permissive, linear time, never read outside the input, and never write more than `cap` bytes.
 #pragma once
 
@@ -38,6 +38,12 @@ DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::strin
 DecodeStatus decode_transfer(TransferEncoding te, std::string_view in, uint64_t cap,
                              std::string *out);
 
+// Heuristics for a body whose Content-Transfer-Encoding is unknown (HOSTILE #26): over the first
+// 64 KiB, at least 16 base64 characters and at most 1 other non-space byte per 20 of them; or at
+// least one "=XX" escape or "=" soft line break. Linear, bounded.
+bool looks_like_base64(std::string_view body);
+bool looks_like_quoted_printable(std::string_view body);
+
 // A "begin MODE NAME" ... "end" block (or "begin-base64 MODE NAME" ... "====") in a text.
 struct UuBlock {
   size_t begin = 0;       // offset of the "begin" line in the text
@@ -50,5 +56,49 @@ struct UuBlock {
 
 // Finds up to `max_blocks` uuencode blocks in `text` (any line ends). Linear time.
 std::vector<UuBlock> find_uuencode_blocks(std::string_view text, size_t max_blocks);
+
+// A "=ybegin ... name=NAME" ... "=yend" block (yEnc 1.3) in a text.
+struct YencBlock {
+  size_t begin = 0;       // offset of the "=ybegin" line
+  size_t data_begin = 0;  // first line after "=ybegin" (a "=ypart" line there is skipped when
+                          // decoding)
+  size_t data_end = 0;    // start of the "=yend" line, or end of text
+  std::string name;       // name= (the rest of the =ybegin line), may be empty
+  bool has_end = false;   // a "=yend" line was found
+};
+
+// Finds up to `max_blocks` yEnc blocks in `text` (any line ends). Linear time.
+std::vector<YencBlock> find_yenc_blocks(std::string_view text, size_t max_blocks);
+
+// yEnc data lines (between "=ybegin" and "=yend", exclusive): byte - 42, "=" escapes byte - 106;
+// CR and LF are line structure, "=ypart"/"=yend" lines are skipped/stop. Never fails; a trailing
+// lone "=" is reported.
+DecodeStatus decode_yenc_lines(std::string_view in, uint64_t cap, std::string *out);
+
+// A BinHex 4.0 block: the "(This file must be converted with BinHex 4.0)" line, then ":data:".
+struct BinhexBlock {
+  size_t begin = 0;       // offset of the marker line
+  size_t data_begin = 0;  // just after the opening ":"
+  size_t data_end = 0;    // the closing ":" (exclusive), or end of text
+  bool has_end = false;   // a closing ":" was found
+};
+
+// Finds up to `max_blocks` BinHex 4.0 blocks in `text`: a marker line (leading whitespace
+// allowed, "BinHex" case-insensitive) and the first later line that starts with ":". Linear time.
+std::vector<BinhexBlock> find_binhex_blocks(std::string_view text, size_t max_blocks);
+
+// One decoded BinHex file.
+struct BinhexFile {
+  std::string name;           // the Mac file name as written (Mac Roman bytes)
+  std::string data_fork;      // the data fork
+  std::string resource_fork;  // the resource fork (usually empty)
+};
+
+// Decodes BinHex 4.0 characters (between the colons; whitespace skipped): 6-bit alphabet, then
+// the 0x90 run-length encoding, then the header and both forks. The expanded stream (the
+// run-length encoding can grow 255x) never exceeds `cap` bytes. A bad header, bad character or
+// short fork is reported as malformed; when the header cannot be read, the whole expanded stream
+// becomes the data fork so its bytes still get scanned. CRCs are not enforced.
+DecodeStatus decode_binhex(std::string_view in, uint64_t cap, BinhexFile *out);
 
 }  // namespace avsink::mime

@@ -64,6 +64,48 @@ void push_unique(std::vector<std::string> *v, const std::string &s) {
   if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
 }
 
+std::string trim_boundary(std::string b) {
+  while (!b.empty() && (b.back() == ' ' || b.back() == '\t')) b.pop_back();
+  return b;
+}
+
+// The boundary a Content-Type's parameters define: the first plain boundary=, else the RFC 2231
+// form. Every other candidate (duplicates, the other form, recovery readings) goes to *others.
+std::string pick_boundary(const std::vector<Param> &params, std::vector<std::string> *others) {
+  const Param *first = nullptr;
+  for (const Param &p : params) {
+    if (p.name != "boundary") continue;
+    if (!first) {
+      first = &p;
+    } else if (others) {
+      push_unique(others, trim_boundary(p.value));
+    }
+    if (others && !p.alt.empty()) push_unique(others, trim_boundary(p.alt));
+  }
+  ParamLookup b = find_param(params, "boundary");
+  std::string picked = first ? first->value : (b.found ? b.value : "");
+  if (others) {
+    if (b.found) push_unique(others, trim_boundary(b.value));
+    for (const auto &a : b.alternates) push_unique(others, trim_boundary(a));
+  }
+  return trim_boundary(picked);
+}
+
+bool same_reading(const AltReading &a, const AltReading &b) {
+  return a.type == b.type && a.subtype == b.subtype && a.boundary == b.boundary &&
+         a.transfer_encoding == b.transfer_encoding;
+}
+
+// Adds `a` unless it equals the primary reading or an earlier alternate, or the cap is reached.
+void add_alternate(EntityInfo *info, AltReading a) {
+  AltReading primary{info->type, info->subtype, info->boundary, info->transfer_encoding, false, ""};
+  if (same_reading(a, primary)) return;
+  for (const AltReading &o : info->alternates)
+    if (same_reading(a, o)) return;
+  if (info->alternates.size() >= kMaxAltReadingsPerEntity) return;
+  info->alternates.push_back(std::move(a));
+}
+
 }  // namespace
 
 std::string normalize_field_name(std::string_view name) {
@@ -157,6 +199,9 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
                           uint32_t max_params) {
   EntityInfo info;
   const HeaderField *ct = nullptr, *cd = nullptr, *cte = nullptr;
+  // Every Content-Type / Content-Disposition after the first: their names are candidates too
+  // (HOSTILE #34: a name is bad if ANY reading of it is).
+  std::vector<const HeaderField *> extra_naming;
   for (const HeaderField &f : fields) {
     std::string norm = normalize_field_name(f.name);
     if (norm != ascii_lower(f.name) && (norm == "content-type" || norm == "content-disposition" ||
@@ -165,12 +210,14 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
     if (norm == "content-type") {
       if (ct) {
         add_problem(&info.problems, "MIME.Ambiguous.DuplicateContentType");
+        extra_naming.push_back(&f);
       } else {
         ct = &f;
       }
     } else if (norm == "content-disposition") {
       if (cd) {
         add_problem(&info.problems, "MIME.Ambiguous.DuplicateDisposition");
+        extra_naming.push_back(&f);
       } else {
         cd = &f;
       }
@@ -218,25 +265,11 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
     ParamLookup cs = find_param(ctv.params, "charset");
     if (cs.found) info.charset = ascii_lower(cs.value);
     // Boundary: the first plain boundary= wins; an RFC 2231 form only when there is none.
-    const Param *first = nullptr;
     int count = 0;
-    for (const Param &p : ctv.params) {
-      if (p.name == "boundary") {
-        if (!first) first = &p;
-        ++count;
-      } else if (p.name.rfind("boundary*", 0) == 0) {
-        ++count;
-      }
-    }
+    for (const Param &p : ctv.params)
+      if (p.name == "boundary" || p.name.rfind("boundary*", 0) == 0) ++count;
     if (count > 1) add_problem(&info.problems, "MIME.Ambiguous.DuplicateParam");
-    if (first) {
-      info.boundary = first->value;
-    } else {
-      ParamLookup b = find_param(ctv.params, "boundary");
-      if (b.found) info.boundary = b.value;
-    }
-    while (!info.boundary.empty() && (info.boundary.back() == ' ' || info.boundary.back() == '\t'))
-      info.boundary.pop_back();
+    info.boundary = pick_boundary(ctv.params, nullptr);
   }
 
   if (cd) {
@@ -270,9 +303,50 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
   if (nm.found) push_unique(&info.filenames, nm.value);
   for (const auto &a : fn.alternates) push_unique(&info.filenames, a);
   for (const auto &a : nm.alternates) push_unique(&info.filenames, a);
+  for (const HeaderField *f : extra_naming) {
+    StructuredValue v = parse_structured(f->value, max_params);
+    ParamLookup extra = find_param(v.params, "filename");
+    if (!extra.found) extra = find_param(v.params, "name");
+    if (extra.found) push_unique(&info.filenames, extra.value);
+    for (const auto &a : extra.alternates) push_unique(&info.filenames, a);
+  }
   if (fn.found && nm.found && !fn.value.empty() && !nm.value.empty() && fn.value != nm.value)
     add_problem(&info.problems, "MIME.Ambiguous.FilenameMismatch");
   info.filename_raw = fn.found ? fn.raw : (nm.found ? nm.raw : "");
+
+  // Alternate readings (UNION, HOSTILE #13-15, #26), most telling first; add_alternate() caps them.
+  const bool multipart = info.type == "multipart";
+  for (const HeaderField &f : fields) {  // a second (third ...) Content-Type field
+    if (&f == ct || normalize_field_name(f.name) != "content-type") continue;
+    StructuredValue v = parse_structured(f.value, max_params);
+    info.params_exceeded |= v.params_exceeded;
+    AltReading a;
+    if (!split_media_type(v.token, &a.type, &a.subtype)) continue;
+    if (a.type == "multipart") a.boundary = pick_boundary(v.params, nullptr);
+    a.transfer_encoding = info.transfer_encoding;
+    a.why = "MIME.Ambiguous.DuplicateContentType";
+    add_alternate(&info, std::move(a));
+  }
+  if (ct && multipart) {  // every other boundary candidate of the Content-Type
+    std::vector<std::string> others;
+    pick_boundary(ctv.params, &others);
+    for (const std::string &b : others)
+      add_alternate(&info, AltReading{info.type, info.subtype, b, info.transfer_encoding, false,
+                                      "MIME.Ambiguous.DuplicateParam"});
+  }
+  for (const HeaderField &f : fields) {  // a second Content-Transfer-Encoding field
+    if (&f == cte || normalize_field_name(f.name) != "content-transfer-encoding") continue;
+    add_alternate(
+        &info, AltReading{info.type, info.subtype, info.boundary, normalize_token(f.value), false,
+                          "MIME.Ambiguous.DuplicateTransferEncoding"});
+  }
+  if (cd && multipart) {  // only Content-Type defines the boundary: a fallback reading
+    ParamLookup b = find_param(cdv.params, "boundary");
+    if (b.found && !trim_boundary(b.value).empty())
+      add_alternate(
+          &info, AltReading{info.type, info.subtype, trim_boundary(b.value), info.transfer_encoding,
+                            true, "MIME.Ambiguous.BoundaryOnDisposition"});
+  }
   return info;
 }
 

@@ -29,6 +29,20 @@ struct HeaderScan {
 // one linear pass. Thread-safe.
 HeaderScan scan_headers(std::string_view entity, bool allow_mbox_from, const Limits &limits);
 
+// Another way to read the same entity's MIME fields (HOSTILE #13-15, #26: UNION). The parser
+// re-reads the entity with these four fields replaced and scans that reading too.
+struct AltReading {
+  std::string type;               // lowercased
+  std::string subtype;            // lowercased
+  std::string boundary;           // "" when the reading has none
+  std::string transfer_encoding;  // lowercased CTE token
+  bool fallback_only = false;     // only when the primary reading finds no delimiter line
+  std::string why;                // the MIME.Ambiguous.* / MIME.Malformed.* name behind it
+};
+
+// At most this many alternate readings per entity (the parser also caps them per message).
+inline constexpr size_t kMaxAltReadingsPerEntity = 4;
+
 // What the MIME fields of an entity say.
 struct EntityInfo {
   std::string type;                    // lowercased "text"
@@ -41,6 +55,11 @@ struct EntityInfo {
   std::vector<std::string> filenames;  // decoded candidates, best first, UTF-8
   bool params_exceeded = false;        // a field had more than max_params parameters
   std::vector<std::string> problems;   // kMalformed finding names
+  // Readings other than the primary one above, distinct from it and from each other, at most
+  // kMaxAltReadingsPerEntity: a second Content-Type field, every other boundary parameter
+  // (duplicates, the RFC 2231 form), a second Content-Transfer-Encoding field, a boundary on
+  // Content-Disposition (fallback_only).
+  std::vector<AltReading> alternates;
   std::string media_type() const { return type + "/" + subtype; }
 };
 
@@ -48,7 +67,8 @@ struct EntityInfo {
 // tokenizer, which also reads every parameter), Content-Disposition (mimetic::ContentDisposition
 // likewise), Content-Transfer-Encoding and the filename parameters. `digest_child` selects the
 // multipart/digest default (message/rfc822). Fields are already bounded by scan_headers().
-// Never throws: a mimetic exception falls back to our tokenizer and adds a problem. Thread-safe.
+// Never throws: a mimetic exception falls back to our tokenizer and adds a problem. Fills
+// `alternates` wherever the fields allow another reading. Thread-safe.
 EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_child,
                           uint32_t max_params);
 

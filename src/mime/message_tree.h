@@ -17,15 +17,27 @@ struct HeaderField {
 };
 
 // Where a part's bytes came from.
+// Only kMime parts are "the" MIME structure (what other MIME parsers see); every other origin is
+// extra material the engines must also scan. New values are only ever appended.
 enum class PartOrigin {
-  kMime,      // a MIME entity (the message itself, a multipart child, an rfc822 body)
-  kUuencode,  // a "begin NNN name" block found inside a text part (or preamble/epilogue)
+  kMime,       // a MIME entity (the message itself, a multipart child, an rfc822 body)
+  kUuencode,   // a "begin NNN name" block found inside a text part (or preamble/epilogue)
+  kYenc,       // a "=ybegin ... name=" ... "=yend" block found inside a text part
+  kBinhex,     // a BinHex 4.0 block ("(This file must be converted with BinHex 4.0)" then
+               // ":...:") inside a text part; body = the decoded data fork (a second part holds
+               // the resource fork when it is not empty)
+  kAlternate,  // another reading of an ambiguous entity (HOSTILE #13-15, #24, #26: UNION): the
+               // entity re-read with a second Content-Type, another boundary, another
+               // Content-Transfer-Encoding or bare CRs as line ends; and every part below it
 };
 
 struct Part {
   std::string path;    // "1" is the message itself; children "1.1", "1.2"; nested "1.2.1".
-                       // Embedded uuencode blocks of part P are "P.u1", "P.u2", ...
-  uint32_t depth = 0;  // 0 for the message, +1 per multipart / message/rfc822 level
+                       // Embedded blocks of part P: uuencode "P.u1", "P.u2", ...; yEnc "P.y1",
+                       // ...; BinHex "P.b1", ... Alternate readings of entity P: "P.a1",
+                       // "P.a2", ... (their children "P.a1.1" ...); parts[P.aN].parent is P.
+  uint32_t depth = 0;  // 0 for the message, +1 per multipart / message/rfc822 level (and per
+                       // embedded block or alternate reading: one more than its parent)
   int parent = -1;     // index into MessageTree::parts, -1 for the root
   PartOrigin origin = PartOrigin::kMime;
 
@@ -42,7 +54,9 @@ struct Part {
   bool is_message = false;    // message/rfc822 (or global): its body is one child part
   std::string body;           // decoded body bytes (leaf parts only; empty for containers)
   uint64_t raw_offset = 0;    // offset of this entity's header start in the raw message
-  uint64_t raw_length = 0;    // header + body length in the raw message (0 for uuencode)
+  uint64_t raw_length = 0;    // header + body length in the raw message (0 for uuencode).
+                              // yEnc/BinHex parts carry their parent's range, an alternate
+                              // reading its entity's range: the bytes that must go if it must
 };
 
 struct MessageTree {

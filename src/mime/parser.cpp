@@ -2,6 +2,7 @@
 // Bounded by Limits; malformed input yields a Finding, never an exception out of parse_message().
 #include "mime/parser.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -17,9 +18,15 @@
 namespace avsink::mime {
 namespace {
 
+// Alternate readings (PartOrigin::kAlternate entities) per message; past it: unscannable.
+constexpr size_t kMaxAltReadingsPerMessage = 32;
+
 // One entity waiting to be parsed.
 struct Work {
-  std::string_view bytes;   // header + body of the entity
+  std::string_view bytes;  // header + body of the entity
+  // When not empty: a same-length copy of the header block of `bytes` that is scanned instead
+  // (the bare-CR reading: its lone CRs are line ends). The body still comes from `bytes`.
+  std::string_view header_copy;
   uint64_t raw_offset = 0;  // where `bytes` sits in the raw message (or the anchor, see below)
   uint64_t raw_length = 0;
   bool in_raw = true;  // false: `bytes` is a decoded buffer (an encoded message/rfc822 body);
@@ -29,7 +36,33 @@ struct Work {
   uint32_t depth = 0;
   uint32_t rfc822_depth = 0;
   bool digest_child = false;
+  bool top = false;  // the message itself, or an alternate reading of it (mbox "From " allowed)
+  PartOrigin origin = PartOrigin::kMime;  // kAlternate for an alternate reading and all below it
+  bool has_reading = false;               // `reading` replaces what the fields say
+  AltReading reading;
 };
+
+// Bare CRs (not followed by LF) in `s`.
+bool has_bare_cr(std::string_view s) {
+  for (size_t i = s.find('\r'); i != std::string_view::npos; i = s.find('\r', i + 1))
+    if (i + 1 >= s.size() || s[i + 1] != '\n') return true;
+  return false;
+}
+
+// Replaces every bare CR in *s by LF (same length, so offsets keep their meaning).
+void bare_cr_to_lf(std::string *s) {
+  for (size_t i = 0; i < s->size(); ++i)
+    if ((*s)[i] == '\r' && (i + 1 >= s->size() || (*s)[i + 1] != '\n')) (*s)[i] = '\n';
+}
+
+// A message (or decoded message/rfc822 body) with CR-only line ends (HOSTILE #31).
+bool cr_only_lines(std::string_view s) {
+  return s.find('\n') == std::string_view::npos && s.find('\r') != std::string_view::npos;
+}
+
+bool is_message_type(const std::string &type, const std::string &subtype) {
+  return type == "message" && (subtype == "rfc822" || subtype == "global");
+}
 
 class Parser {
  public:
@@ -41,6 +74,18 @@ class Parser {
     root.bytes = raw_;
     root.raw_length = raw_.size();
     root.path = "1";
+    root.top = true;
+    if (cr_only_lines(raw_)) {
+      // No LF at all: every CR is a line end (old Mac). Same length, so offsets still hold.
+      // An oversized message is only read for its header: copy no more than that needs.
+      const size_t n = raw_.size() > lim_.max_message_bytes
+                           ? std::min<size_t>(raw_.size(), lim_.max_header_bytes + 1024u)
+                           : raw_.size();
+      cr_copy_.assign(raw_.data(), n);
+      bare_cr_to_lf(&cr_copy_);
+      root.bytes = cr_copy_;
+      malformed("MIME.Malformed.BareCR", "1", "CR-only line ends: read each CR as a line end");
+    }
     if (raw_.size() > lim_.max_message_bytes) {
       unscannable("MessageBytes", "",
                   "message of " + std::to_string(raw_.size()) +
@@ -131,14 +176,23 @@ class Parser {
       p.path = w.path;
       p.depth = w.depth;
       p.parent = w.parent;
-      p.origin = PartOrigin::kMime;
+      p.origin = w.origin;
       p.raw_offset = w.raw_offset;
       p.raw_length = w.raw_length;
     }
     const std::string path = w.path;
 
-    HeaderScan hs = scan_headers(w.bytes, w.parent < 0, lim_);
+    HeaderScan hs = scan_headers(w.header_copy.empty() ? w.bytes : w.header_copy, w.top, lim_);
     EntityInfo info = analyze_entity(hs.fields, w.digest_child, lim_.max_params);
+    if (w.has_reading) {
+      info.type = w.reading.type;
+      info.subtype = w.reading.subtype;
+      info.boundary = w.reading.boundary;
+      info.transfer_encoding = w.reading.transfer_encoding;
+      info.alternates.clear();
+      info.problems.clear();  // already reported on the primary reading
+      hs.problems.clear();
+    }
     {
       Part &p = tree_.parts[static_cast<size_t>(idx)];
       p.media_type = info.media_type();
@@ -174,8 +228,8 @@ class Parser {
     std::string_view body = w.bytes.substr(hs.body_offset);
     const uint64_t body_raw_offset = w.in_raw ? w.raw_offset + hs.body_offset : w.raw_offset;
     const bool is_multipart = info.type == "multipart";
-    const bool is_message =
-        info.type == "message" && (info.subtype == "rfc822" || info.subtype == "global");
+    const bool is_message = is_message_type(info.type, info.subtype);
+    if (!limited) plan_alternates(w, idx, hs, info, body);
 
     if (is_multipart) {
       if (info.boundary.empty()) {
@@ -229,6 +283,7 @@ class Parser {
       child.parent = idx;
       child.depth = w.depth + 1;
       child.rfc822_depth = w.rfc822_depth + 1;
+      child.origin = w.origin;
       child.raw_offset = body_raw_offset;
       child.raw_length = body.size();
       child.in_raw = w.in_raw;
@@ -241,6 +296,11 @@ class Parser {
                   "message/* body with Content-Transfer-Encoding " + info.transfer_encoding);
         arena_.emplace_back();
         decode_capped(te, body, &arena_.back(), path);
+        if (cr_only_lines(arena_.back())) {
+          bare_cr_to_lf(&arena_.back());
+          malformed("MIME.Malformed.BareCR", child.path,
+                    "CR-only line ends: read each CR as a line end");
+        }
         child.bytes = arena_.back();
         child.in_raw = false;
       }
@@ -249,6 +309,12 @@ class Parser {
     }
 
     // A leaf: decode the body.
+    if (info.type == "message" && info.subtype == "partial")
+      add(FindingKind::kUnscannable, "MIME.MessagePartial", path,
+          "message/partial: one fragment of a message split across mails (never reassembled)");
+    if (info.type == "message" && info.subtype == "external-body")
+      add(FindingKind::kUnscannable, "MIME.ExternalBody", path,
+          "message/external-body: the content is fetched by the reader, not carried here");
     Part &p = tree_.parts[static_cast<size_t>(idx)];
     TransferEncoding te = classify_transfer_encoding(info.transfer_encoding);
     if (te == TransferEncoding::kUnknown)
@@ -264,7 +330,7 @@ class Parser {
       malformed(name, path, "transfer encoding errors were skipped");
     }
     const bool texty = info.type == "text" || is_multipart || info.type == "message";
-    if (texty && te != TransferEncoding::kUuencode) find_uuencode(idx, p.body);
+    if (texty && te != TransferEncoding::kUuencode) find_embedded(idx, p.body);
   }
 
   void split_into_children(const Work &w, int idx, const EntityInfo &info, std::string_view body,
@@ -279,11 +345,6 @@ class Parser {
                 "delimiter lines after the close delimiter (epilogue kept, not split)");
     if (split.parts_exceeded)
       unscannable("Parts", "", "more than max_parts " + std::to_string(lim_.max_parts) + " parts");
-    // Preamble and epilogue are searched for uuencoded files too.
-    if (split.preamble.size() > 0)
-      find_uuencode(idx, body.substr(split.preamble.begin, split.preamble.size()));
-    if (split.epilogue.size() > 0)
-      find_uuencode(idx, body.substr(split.epilogue.begin, split.epilogue.size()));
     const bool digest = info.subtype == "digest";
     for (size_t k = split.parts.size(); k-- > 0;) {
       const Range &r = split.parts[k];
@@ -297,48 +358,266 @@ class Parser {
       child.depth = w.depth + 1;
       child.rfc822_depth = w.rfc822_depth;
       child.digest_child = digest;
+      child.origin = w.origin;
       stack_.push_back(std::move(child));
+    }
+    // Preamble and epilogue are searched for embedded files too (after the children are queued,
+    // so that the parts budget already counts them).
+    if (split.preamble.size() > 0)
+      find_embedded(idx, body.substr(split.preamble.begin, split.preamble.size()));
+    if (split.epilogue.size() > 0)
+      find_embedded(idx, body.substr(split.epilogue.begin, split.epilogue.size()));
+  }
+
+  // Queues the other readings of the entity `w` (parts[idx]) as kAlternate entities
+  // "<path>.a1", "<path>.a2" ... (HOSTILE #13-15, #24, #26: UNION). They are processed after the
+  // primary reading's subtree and count against max_parts, max_decoded_bytes and
+  // kMaxAltReadingsPerMessage. A reading that cannot differ from the primary one is skipped.
+  void plan_alternates(const Work &w, int idx, const HeaderScan &hs, const EntityInfo &info,
+                       std::string_view body) {
+    struct Planned {
+      std::string_view header_copy;
+      bool has_reading = false;
+      AltReading reading;
+      std::string detail;
+    };
+    std::vector<Planned> planned;
+    const std::string &path = w.path;
+
+    // The bare-CR reading of the header block ("X-Foo: a<CR>Content-Transfer-Encoding: base64").
+    const std::string_view header = w.bytes.substr(0, hs.body_offset);
+    if (w.header_copy.empty() && !w.has_reading && has_bare_cr(header)) {
+      std::string copy(header);
+      bare_cr_to_lf(&copy);
+      HeaderScan h2 = scan_headers(copy, w.top, lim_);
+      if (!h2.fields_exceeded && !h2.bytes_exceeded) {
+        EntityInfo i2 = analyze_entity(h2.fields, w.digest_child, lim_.max_params);
+        // A body that starts elsewhere only counts when the CR reading ends the header block
+        // with an empty line (a stray CR in a Subject does not make a second reading).
+        const bool separator_found =
+            std::find(h2.problems.begin(), h2.problems.end(), "MIME.Malformed.NoHeaderSeparator") ==
+            h2.problems.end();
+        if (!i2.params_exceeded &&
+            (i2.type != info.type || i2.subtype != info.subtype || i2.boundary != info.boundary ||
+             i2.transfer_encoding != info.transfer_encoding ||
+             (separator_found && h2.body_offset != hs.body_offset))) {
+          malformed("MIME.Ambiguous.BareCRInHeader", path,
+                    "a bare CR in the header block changes its meaning when read as a line end");
+          arena_.push_back(std::move(copy));
+          Planned pl;
+          pl.header_copy = arena_.back();
+          pl.detail = "header block with bare CRs read as line ends: " + i2.media_type() +
+                      (i2.transfer_encoding.empty() ? "" : ", " + i2.transfer_encoding);
+          planned.push_back(std::move(pl));
+        }
+      }
+    }
+
+    // Does the primary reading split as a multipart? (Computed only when a reading needs it.)
+    int primary_splits = -1;
+    auto primary_is_split = [&]() {
+      if (primary_splits < 0)
+        primary_splits = info.type == "multipart" && !info.boundary.empty() &&
+                                 info.boundary.size() <= lim_.max_boundary_length &&
+                                 split_multipart(body, info.boundary, 0).found_start
+                             ? 1
+                             : 0;
+      return primary_splits == 1;
+    };
+    const bool primary_texty =
+        info.type == "text" || info.type == "multipart" || info.type == "message";
+    const TransferEncoding primary_te = classify_transfer_encoding(info.transfer_encoding);
+
+    std::vector<AltReading> readings = info.alternates;
+    // An unknown Content-Transfer-Encoding: also decode it as what it names or looks like.
+    if (!w.has_reading && primary_te == TransferEncoding::kUnknown && !primary_is_split()) {
+      const std::string &t = info.transfer_encoding;
+      auto names = [&t](const char *what) { return t.find(what) != std::string::npos; };
+      const char *why = "MIME.Malformed.UnknownTransferEncoding";
+      if (names("base64") || names("b64") || looks_like_base64(body))
+        readings.push_back(
+            AltReading{info.type, info.subtype, info.boundary, "base64", false, why});
+      if (names("quoted") || names("qp") || looks_like_quoted_printable(body))
+        readings.push_back(
+            AltReading{info.type, info.subtype, info.boundary, "quoted-printable", false, why});
+      if (names("uu"))
+        readings.push_back(
+            AltReading{info.type, info.subtype, info.boundary, "x-uuencode", false, why});
+    }
+    for (const AltReading &a : readings) {
+      if (a.type == "multipart") {
+        if (a.boundary.empty() || a.boundary.size() > lim_.max_boundary_length) continue;
+        if (a.fallback_only && primary_is_split()) continue;
+        if (!split_multipart(body, a.boundary, 0).found_start) continue;
+      } else if (!is_message_type(a.type, a.subtype)) {
+        // A leaf reading: worth it when its bytes (or the blob search) can differ.
+        const bool primary_leaf = !primary_is_split() && !is_message_type(info.type, info.subtype);
+        const bool alt_texty = a.type == "text" || a.type == "message";
+        if (primary_leaf && classify_transfer_encoding(a.transfer_encoding) == primary_te &&
+            (!alt_texty || primary_texty))
+          continue;
+      }
+      Planned pl;
+      pl.has_reading = true;
+      pl.reading = a;
+      pl.detail = a.why + ": also read as " + a.type + "/" + a.subtype +
+                  (a.boundary.empty() ? "" : " boundary \"" + a.boundary + "\"") +
+                  (a.transfer_encoding.empty() ? "" : ", " + a.transfer_encoding);
+      planned.push_back(std::move(pl));
+      if (planned.size() > kMaxAltReadingsPerEntity) break;  // (+1 when there is a CR reading)
+    }
+    if (planned.empty()) return;
+    if (w.depth + 1 > lim_.max_mime_depth) {
+      unscannable("Depth", path,
+                  "an alternate reading would nest deeper than max_mime_depth " +
+                      std::to_string(lim_.max_mime_depth));
+      return;
+    }
+    if (alt_readings_ + planned.size() > kMaxAltReadingsPerMessage) {
+      unscannable("Alternates", path,
+                  "more than " + std::to_string(kMaxAltReadingsPerMessage) +
+                      " alternate readings of ambiguous entities");
+      planned.resize(alt_readings_ < kMaxAltReadingsPerMessage
+                         ? kMaxAltReadingsPerMessage - alt_readings_
+                         : 0);
+    }
+    if (planned.size() > parts_budget()) {
+      unscannable("Parts", "", "more than max_parts " + std::to_string(lim_.max_parts) + " parts");
+      planned.resize(parts_budget());
+    }
+    alt_readings_ += planned.size();
+    // Pushed last-first so that .a1 is processed first (after the primary reading's subtree).
+    for (size_t k = planned.size(); k-- > 0;) {
+      Planned &pl = planned[k];
+      Work a;
+      a.bytes = w.bytes;
+      a.header_copy = pl.header_copy;
+      a.raw_offset = w.raw_offset;
+      a.raw_length = w.raw_length;
+      a.in_raw = w.in_raw;
+      a.path = path + ".a" + std::to_string(k + 1);
+      a.parent = idx;
+      a.depth = w.depth + 1;
+      a.rfc822_depth = w.rfc822_depth;
+      a.digest_child = w.digest_child;
+      a.top = w.top;
+      a.origin = PartOrigin::kAlternate;
+      a.has_reading = pl.has_reading;
+      a.reading = std::move(pl.reading);
+      malformed("MIME.Ambiguous.AlternateReading", a.path, pl.detail);
+      stack_.push_back(std::move(a));
     }
   }
 
-  // Adds every uuencode block of `text` as a part under parts[parent].
-  void find_uuencode(int parent, std::string_view text) {
-    if (text.find("begin") == std::string_view::npos) return;
+  // A new part under parts[parent] for a blob found in its text (uuencode, yEnc, BinHex).
+  // yEnc/BinHex parts carry their parent's raw range: the bytes that hold them.
+  Part &add_embedded(int parent, PartOrigin origin, char letter, const std::string &name,
+                     const char *encoding) {
+    const Part &par = tree_.parts[static_cast<size_t>(parent)];
+    Part u;
+    u.path = par.path + "." + letter + std::to_string(++embedded_count_[{parent, letter}]);
+    u.depth = par.depth + 1;
+    u.parent = parent;
+    u.origin = origin;
+    u.media_type = "application/octet-stream";
+    u.transfer_encoding = encoding;
+    u.filename_raw = name;
+    if (!name.empty()) u.filenames.push_back(to_utf8_lenient(name));
+    u.raw_offset = par.raw_offset;
+    u.raw_length = origin == PartOrigin::kUuencode ? 0 : par.raw_length;
+    tree_.parts.push_back(std::move(u));
+    return tree_.parts.back();
+  }
+
+  // Adds every uuencode, yEnc and BinHex 4.0 block of `text` as a part under parts[parent]
+  // (HOSTILE #29): "P.u1" ..., "P.y1" ..., "P.b1" ...
+  void find_embedded(int parent, std::string_view text) {
+    const bool uu = text.find("begin") != std::string_view::npos;
+    const bool yenc = text.find("=ybegin ") != std::string_view::npos;
+    static constexpr std::string_view kBinhex = "binhex";
+    const bool binhex =
+        std::search(text.begin(), text.end(), kBinhex.begin(), kBinhex.end(), [](char a, char b) {
+          return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+        }) != text.end();
+    if (!uu && !yenc && !binhex) return;
     size_t budget = parts_budget();
-    std::vector<UuBlock> blocks = find_uuencode_blocks(text, budget + 1);
-    if (blocks.size() > budget) {
+    std::vector<UuBlock> ublocks;
+    std::vector<YencBlock> yblocks;
+    std::vector<BinhexBlock> bblocks;
+    if (uu) ublocks = find_uuencode_blocks(text, budget + 1);
+    if (yenc) yblocks = find_yenc_blocks(text, budget + 1);
+    if (binhex) bblocks = find_binhex_blocks(text, budget + 1);
+    // A BinHex file may carry two forks: count each block twice against the budget.
+    if (ublocks.size() + yblocks.size() + 2 * bblocks.size() > budget) {
       unscannable("Parts", "", "more than max_parts " + std::to_string(lim_.max_parts) + " parts");
-      blocks.resize(budget);
+      if (ublocks.size() > budget) ublocks.resize(budget);
+      budget -= ublocks.size();
+      if (yblocks.size() > budget) yblocks.resize(budget);
+      budget -= yblocks.size();
+      if (bblocks.size() > budget / 2) bblocks.resize(budget / 2);
     }
-    if (blocks.empty()) return;
+    if (ublocks.empty() && yblocks.empty() && bblocks.empty()) return;
     // `text` may view a part's body, and adding parts may move that body (a short string lives
     // inside the Part): decode from a private copy.
     const std::string copy(text);
     text = copy;
-    for (const UuBlock &b : blocks) {
-      const Part &par = tree_.parts[static_cast<size_t>(parent)];
-      Part u;
-      u.path = par.path + ".u" + std::to_string(++uu_count_[parent]);
-      u.depth = par.depth + 1;
-      u.parent = parent;
-      u.origin = PartOrigin::kUuencode;
-      u.media_type = "application/octet-stream";
-      u.transfer_encoding = b.base64 ? "base64" : "x-uuencode";
-      u.filename_raw = b.name;
-      if (!b.name.empty()) u.filenames.push_back(to_utf8_lenient(b.name));
-      u.raw_offset = par.raw_offset;
-      u.raw_length = 0;
+    for (const UuBlock &b : ublocks) {
+      Part &u = add_embedded(parent, PartOrigin::kUuencode, 'u', b.name,
+                             b.base64 ? "base64" : "x-uuencode");
       const std::string upath = u.path;
-      tree_.parts.push_back(std::move(u));
       std::string_view data = text.substr(b.data_begin, b.data_end - b.data_begin);
-      std::string &out = tree_.parts.back().body;
       DecodeStatus st =
           decode_capped(b.base64 ? TransferEncoding::kBase64 : TransferEncoding::kUuencode, data,
-                        &out, upath, !b.base64);
+                        &u.body, upath, !b.base64);
       if (st.malformed || !b.has_end)
         malformed("MIME.Malformed.Uuencode", upath,
                   b.has_end ? "uuencoded data has errors" : "uuencoded block has no end line");
     }
+    for (const YencBlock &b : yblocks) {
+      Part &y = add_embedded(parent, PartOrigin::kYenc, 'y', b.name, "x-yenc");
+      const std::string ypath = y.path;
+      std::string_view data = text.substr(b.data_begin, b.data_end - b.data_begin);
+      bool file_bound = false;
+      DecodeStatus st = decode_yenc_lines(data, decode_cap(&file_bound), &y.body);
+      account_decoded(st, y.body.size(), file_bound, ypath);
+      if (st.malformed || !b.has_end)
+        malformed("MIME.Malformed.Yenc", ypath,
+                  b.has_end ? "yEnc data has errors" : "yEnc block has no =yend line");
+    }
+    for (const BinhexBlock &b : bblocks) {
+      BinhexFile file;
+      bool file_bound = false;
+      DecodeStatus st = decode_binhex(text.substr(b.data_begin, b.data_end - b.data_begin),
+                                      decode_cap(&file_bound), &file);
+      Part &h = add_embedded(parent, PartOrigin::kBinhex, 'b', file.name, "x-binhex");
+      const std::string hpath = h.path;
+      h.body = std::move(file.data_fork);
+      account_decoded(st, h.body.size(), file_bound, hpath);
+      if (st.malformed || !b.has_end)
+        malformed("MIME.Malformed.Binhex", hpath,
+                  b.has_end ? "BinHex data or header has errors" : "BinHex block has no closing :");
+      if (!file.resource_fork.empty()) {
+        Part &r = add_embedded(parent, PartOrigin::kBinhex, 'b', file.name, "x-binhex");
+        r.body = std::move(file.resource_fork);
+        tree_.decoded_bytes += r.body.size();
+      }
+    }
+  }
+
+  // Books `size` decoded bytes and reports a cap that was hit (for decoders that take a cap
+  // directly rather than through decode_capped()).
+  void account_decoded(const DecodeStatus &st, uint64_t size, bool file_bound,
+                       const std::string &path) {
+    if (st.truncated) {
+      if (file_bound)
+        unscannable("FileBytes", path,
+                    "decoded part exceeds max_file_bytes " + std::to_string(lim_.max_file_bytes));
+      else
+        unscannable(
+            "DecodedBytes", path,
+            "decoded bodies exceed max_decoded_bytes " + std::to_string(lim_.max_decoded_bytes));
+    }
+    tree_.decoded_bytes += size;
   }
 
   std::string_view raw_;
@@ -348,8 +627,10 @@ class Parser {
   std::vector<Work> stack_;
   std::deque<std::string> arena_;  // decoded bodies of encoded message/* parts (stable storage)
   std::set<std::string> seen_;     // finding name + path, to report each once
-  std::map<int, int> uu_count_;
-  size_t cur_ = 0;  // index of the part being processed
+  std::map<std::pair<int, char>, int> embedded_count_;  // per parent and kind (u, y, b)
+  std::string cr_copy_;      // the message with CR-only line ends, CRs turned into LFs
+  size_t alt_readings_ = 0;  // alternate readings queued so far
+  size_t cur_ = 0;           // index of the part being processed
   bool headers_only_ = false;
 };
 

@@ -15,6 +15,14 @@ namespace avsink::mime {
 // Thread-safety: reentrant; no shared state.
 // Limits: a limit hit adds a kUnscannable finding named "Limits.Exceeded.<What>" and parsing
 // stops descending there; everything already found stays in the tree.
+// Ambiguity (HOSTILE #13-15, #24, #26): where the bytes allow a second reading (a second
+// Content-Type, another boundary, another Content-Transfer-Encoding, bare CRs as header line ends)
+// the primary reading is kept as is and each other reading is added as PartOrigin::kAlternate
+// parts "<path>.aN" (at most 4 per entity, +1 for the bare-CR reading, and 32 per message:
+// "Limits.Exceeded.Alternates"). They count against max_parts and max_decoded_bytes.
+// message/partial and message/external-body add kUnscannable "MIME.MessagePartial" /
+// "MIME.ExternalBody". A message without any LF is read with CR line ends
+// ("MIME.Malformed.BareCR").
 MessageTree parse_message(std::string_view raw, const Limits &limits,
                           const Deadline &deadline = Deadline());
 

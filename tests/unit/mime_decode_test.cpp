@@ -1,4 +1,4 @@
-// mime_decode_test.cpp - the base64, quoted-printable and uuencode decoders and the block finder.
+// mime_decode_test.cpp - base64, quoted-printable, uuencode, yEnc, BinHex decoders; block finders.
 // Table-driven: input, cap, want output and want malformed/truncated flags ("got X, want Y").
 #include <gtest/gtest.h>
 
@@ -181,6 +181,125 @@ TEST(MimeDecode, UuencodeBlockRoundTrip) {
                                     blocks[0].data_end - blocks[0].data_begin),
       100, &out);
   EXPECT_EQ(out, "Cat");
+}
+
+// yEnc-encodes `data` into lines of `width` (the critical bytes NUL, LF, CR, "=" escaped).
+std::string yencode(const std::string &data, size_t width = 128) {
+  std::string out, line;
+  for (unsigned char b : data) {
+    unsigned char c = static_cast<unsigned char>(b + 42);
+    if (c == 0 || c == '\n' || c == '\r' || c == '=') {
+      line += '=';
+      c = static_cast<unsigned char>(c + 64);
+    }
+    line += static_cast<char>(c);
+    if (line.size() >= width) {
+      out += line + "\r\n";
+      line.clear();
+    }
+  }
+  if (!line.empty()) out += line + "\r\n";
+  return out;
+}
+
+TEST(MimeDecode, Yenc) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  all += all;
+  run("yenc", avsink::mime::decode_yenc_lines,
+      {
+          {yencode(all), all, false},
+          {yencode("Cat") + "=yend size=3\r\n" + yencode("Dog"), "Cat", false},  // stops at =yend
+          {"=ypart begin=1 end=3\r\n" + yencode("Cat"), "Cat", false},           // =ypart skipped
+          {yencode("Cat", 2), "Cat", false},  // short lines, LF/CRLF
+          {"mk~=\r\n", "CAT", true},          // a lone "=" at the end of a line
+          {"", "", false},
+          {yencode("Cat"), "Ca", false, 2, true},
+      });
+}
+
+TEST(MimeDecode, FindYencBlocks) {
+  const std::string text = "Binary follows:\r\n=ybegin line=128 size=3 name=my cat.txt\r\n" +
+                           yencode("Cat") + "=yend size=3\r\nbye\r\n=ybegin size=1 name=b\n";
+  auto blocks = avsink::mime::find_yenc_blocks(text, 10);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].name, "my cat.txt");
+  EXPECT_TRUE(blocks[0].has_end);
+  EXPECT_FALSE(blocks[1].has_end);
+  EXPECT_EQ(blocks[1].name, "b");
+  std::string out;
+  avsink::mime::decode_yenc_lines(
+      std::string_view(text).substr(blocks[0].data_begin,
+                                    blocks[0].data_end - blocks[0].data_begin),
+      100, &out);
+  EXPECT_EQ(out, "Cat");
+  EXPECT_EQ(avsink::mime::find_yenc_blocks(" =ybegin name=x\n=ybeginning\n", 10).size(), 0u)
+      << "only at a line start, and only \"=ybegin \"";
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "=ybegin size=0 name=f\n=yend\n";
+  EXPECT_EQ(avsink::mime::find_yenc_blocks(many, 5).size(), 5u);
+}
+
+// Made by a BinHex 4.0 encoder (Python: binascii.crc_hqx CRCs, 0x90 run-length encoding):
+// name "a.txt", data fork "Hello" 0x90 + 20 x "A" + "z" (a literal 0x90 and a run), resource fork
+// "RS".
+const char kBinhexFile[] = R"x(:"@%ZG(Kd!&4&@&4dG(Kd!*!&'`!!!!*9-%KPE'a[N!""N"4kkA458jr0:)x";
+
+TEST(MimeDecode, Binhex) {
+  const std::string text = std::string(
+                               "Mac file:\r\n  (This file must be converted with BinHex "
+                               "4.0)\r\n\r\n") +
+                           kBinhexFile + "\r\nbye\r\n";
+  auto blocks = avsink::mime::find_binhex_blocks(text, 10);
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_TRUE(blocks[0].has_end);
+  std::string_view data = std::string_view(text).substr(blocks[0].data_begin,
+                                                        blocks[0].data_end - blocks[0].data_begin);
+  avsink::mime::BinhexFile f;
+  DecodeStatus st = avsink::mime::decode_binhex(data, 1000, &f);
+  EXPECT_FALSE(st.malformed);
+  EXPECT_FALSE(st.truncated);
+  EXPECT_EQ(f.name, "a.txt");
+  EXPECT_EQ(f.data_fork, "Hello\x90" + std::string(20, 'A') + "z");
+  EXPECT_EQ(f.resource_fork, "RS");
+
+  // Line breaks and spaces inside the data are skipped.
+  std::string folded;
+  for (size_t i = 0; i < data.size(); ++i)
+    folded += std::string(1, data[i]) + (i % 7 ? "" : "\r\n ");
+  avsink::mime::BinhexFile g;
+  EXPECT_FALSE(avsink::mime::decode_binhex(folded, 1000, &g).malformed);
+  EXPECT_EQ(g.data_fork, f.data_fork);
+
+  // The cap bounds the run-length expansion: "3C$r" is the bytes 'A' 0x90 0xff, i.e. 255 x "A".
+  std::string runs;
+  for (int i = 0; i < 1000; ++i) runs += "3C$r";
+  avsink::mime::BinhexFile h;
+  st = avsink::mime::decode_binhex(runs, 10000, &h);
+  EXPECT_TRUE(st.truncated);
+  EXPECT_EQ(h.data_fork, std::string(10000, 'A'));  // 'A' (65) is no valid name length
+
+  // An unreadable header: the whole expanded stream becomes the data fork (still scanned).
+  avsink::mime::BinhexFile bad;
+  st = avsink::mime::decode_binhex("!!!!", 100, &bad);
+  EXPECT_TRUE(st.malformed);
+  EXPECT_EQ(bad.data_fork, std::string(3, '\0'));
+
+  // A truncated block (no closing ":") is still found; prose without the marker is not.
+  EXPECT_EQ(avsink::mime::find_binhex_blocks(
+                "(This file must be converted with BinHex 4.0)\n:abc\n", 10)[0]
+                .has_end,
+            false);
+  EXPECT_EQ(avsink::mime::find_binhex_blocks("smile :-) and :x:\n", 10).size(), 0u);
+}
+
+TEST(MimeDecode, UnknownEncodingHeuristics) {
+  EXPECT_TRUE(avsink::mime::looks_like_base64("TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\r\n"));
+  EXPECT_FALSE(avsink::mime::looks_like_base64("Hello, world! How are you today?\r\n"));
+  EXPECT_FALSE(avsink::mime::looks_like_base64("abc\n"));  // too short to tell
+  EXPECT_TRUE(avsink::mime::looks_like_quoted_printable("caf=C3=A9\r\n"));
+  EXPECT_TRUE(avsink::mime::looks_like_quoted_printable("long line=\r\nwrapped\r\n"));
+  EXPECT_FALSE(avsink::mime::looks_like_quoted_printable("a=b, c=d\r\n"));
 }
 
 }  // namespace

@@ -371,7 +371,10 @@ TEST(MimeParser, MalformedFindings) {
     ASSERT_NE(f, nullptr) << c.name << ": findings got [" << names(t) << "], want " << c.want;
     EXPECT_EQ(f->kind, FindingKind::kMalformed) << c.name;
     EXPECT_EQ(f->inspector, "mime") << c.name;
-    EXPECT_EQ(t.parts.size(), c.want_parts) << c.name << ": parts";
+    // The MIME structure only: ambiguous cases also get alternate readings (tested below).
+    size_t mime_parts = 0;
+    for (const Part &p : t.parts) mime_parts += p.origin == avsink::mime::PartOrigin::kMime;
+    EXPECT_EQ(mime_parts, c.want_parts) << c.name << ": parts";
     EXPECT_FALSE(any_unscannable(t)) << c.name << ": " << names(t);
   }
 }
