@@ -282,10 +282,11 @@ Result<std::string> strip_parts(
     const std::string &name = !req.filenames.empty() ? req.filenames.front() : req.filename_raw;
     r.filename = name.empty() ? "(no name)" : safe_text(name, 256);
     r.reason = safe_text(reason, 512);
-    // Climb to the nearest entity whose bytes are in `raw`.
+    // Climb to the nearest real MIME entity whose bytes are in `raw`: embedded blocks (uuencode,
+    // yEnc, BinHex) and alternate readings of an ambiguous entity are removed with their holder.
     size_t t = idx;
     while (tree.parts[t].parent >= 0 &&
-           (tree.parts[t].origin == mime::PartOrigin::kUuencode || !ancestors_in_raw(tree, t))) {
+           (tree.parts[t].origin != mime::PartOrigin::kMime || !ancestors_in_raw(tree, t))) {
       t = static_cast<size_t>(tree.parts[t].parent);
     }
     const mime::Part &tp = tree.parts[t];
