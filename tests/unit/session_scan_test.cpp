@@ -3,8 +3,12 @@
 // Table-driven.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
+#include "quarantine/release_mark.h"
+#include "quarantine/store.h"
 #include "session/scanner.h"
 #include "test_support.h"
 
@@ -160,6 +164,62 @@ TEST(SessionEngines, UnreachableClamdFailsClosedUnlessOptional) {
   auto s2 = open_scanner(cfg);
   ASSERT_TRUE(s2);
   EXPECT_EQ(scan(*s2, read_file(data_path("eml/plain-text-ascii.eml"))).action, Action::kAccept);
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 6: a QUARANTINE verdict stores the message; the operator's released copy passes the
+// gateway once (not quarantined again); a forged or altered mark is not honoured.
+TEST(SessionQuarantine, StoredThenReleasedCopyPassesAndForgeriesDoNot) {
+  std::string dir = avsink::test::make_temp_dir("avsink-sq-");
+  avsink::Config cfg;
+  cfg.system_db = false;
+  cfg.quarantine_dir = dir + "/q";
+  cfg.limits.max_mime_depth = 2;
+  auto opened = avsink::session::Scanner::open(cfg, avsink::Logger(), /*dry_run=*/false);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  auto &scanner = *opened.value();
+
+  std::string body = "Content-Type: text/plain\r\n\r\nhello\r\n";
+  for (int i = 0; i < 4; ++i) {
+    std::string b = "d" + std::to_string(i);
+    body = "Content-Type: multipart/mixed; boundary=" + b + "\r\n\r\n--" + b + "\r\n" + body +
+           "--" + b + "--\r\n";
+  }
+  std::string msg = "From: a@example.org\r\nTo: b@example.net\r\nSubject: deep\r\n" + body;
+  auto v = scan(scanner, msg);
+  ASSERT_EQ(v.action, Action::kQuarantine) << v.reason;
+  ASSERT_EQ(v.quarantine_id.size(), 32u);
+
+  // The operator's side: the same store, as `avsink quarantine release` opens it.
+  avsink::quarantine::StoreOptions so;
+  so.dir = cfg.quarantine_dir;
+  auto store = avsink::quarantine::Store::open(so, nullptr);
+  ASSERT_TRUE(store.ok()) << store.error().describe();
+  auto stored = (*store)->message(v.quarantine_id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, msg);
+  std::string released = (*store)->make_released_copy(v.quarantine_id, *stored);
+  // In transit the next MTA prepends a Received field; the mark must survive it.
+  std::string arrived =
+      "Received: from gateway by mx; Tue, 24 Nov 2026 10:00:00 +0000\r\n" + released;
+  auto again = scan(scanner, arrived);
+  EXPECT_EQ(again.action, Action::kAccept) << again.reason;
+  EXPECT_TRUE(again.quarantine_id.empty());
+
+  // Altered content under a valid-looking mark, and a mark with a forged HMAC: quarantined again.
+  std::string altered = arrived;
+  altered.replace(altered.find("hello"), 5, "HELLO");
+  EXPECT_EQ(scan(scanner, altered).action, Action::kQuarantine);
+  std::string forged = arrived;
+  size_t mark = forged.find(std::string(avsink::quarantine::kReleaseHeader));
+  ASSERT_NE(mark, std::string::npos);
+  size_t eol = forged.find("\r\n", mark);
+  forged[eol - 1] = forged[eol - 1] == 'a' ? 'b' : 'a';  // flip the last hex digit of the HMAC
+  EXPECT_EQ(scan(scanner, forged).action, Action::kQuarantine);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
