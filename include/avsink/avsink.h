@@ -6,30 +6,31 @@
  * RULES THAT HOLD FOR EVERY FUNCTION BELOW (each function's doc refers back to them)
  *
  * Ownership. Three phrases are used, and only these:
- *   "copied before return"  - avsink copies the input; the caller may free it as soon as the call returns.
- *   "owned by H, valid until H is freed" - avsink owns it; do not free it; it dies with handle H.
- *   "caller frees with avsink_X_free()" - the caller owns the handle and must release it that way.
- *   avsink never returns memory for the caller to free() itself, and never keeps a caller's pointer.
+ *   "copied before return": avsink copies the input; the caller may free it once the call returns.
+ *   "owned by H, valid until H is freed": avsink owns it; do not free it; it dies with handle H.
+ *   "caller frees with avsink_X_free()": the caller owns the handle and must release it that way.
+ *   avsink never returns memory for the caller to free() itself, and never keeps a caller's
+ *   pointer.
  *
- * Threads. An avsink_engine may be used from any number of threads at once (scan_begin, scan_buffer,
- *   engine_reload, engine_info), except avsink_engine_free(), which must be the last call, after every
- *   avsink_scan of that engine is freed. An avsink_scan is used by one thread at a time; it may move
- *   between threads. A reload is atomic: scans already begun finish on the rules and signatures they
- *   started with. The log callback may run on any thread, concurrently, must not block, and may call only
- *   avsink_strerror().
+ * Threads. An avsink_engine may be used from any number of threads at once (scan_begin,
+ *   scan_buffer, engine_reload, engine_info), except avsink_engine_free(), which must be the last
+ *   call, after every avsink_scan of that engine is freed. An avsink_scan is used by one thread at
+ *   a time; it may move between threads. A reload is atomic: scans already begun finish on the
+ *   rules and signatures they started with. The log callback may run on any thread, concurrently,
+ *   must not block, and may call only avsink_strerror().
  *
- * Errors. Every function that can fail returns avsink_status; avsink_strerror() names it. A verdict is
- *   not an error: a message with a virus returns AVSINK_OK and a verdict whose action is
- *   AVSINK_ACTION_REJECT. A status other than AVSINK_OK means avsink could not decide; the adapter must
- *   then fail closed (tempfail the message). Detail for engine-level calls goes into a caller-owned
- *   avsink_error (may be NULL); detail for a scan comes from avsink_scan_errmsg(). There is no
- *   thread-local "last error". No function aborts or exits the process.
+ * Errors. Every function that can fail returns avsink_status; avsink_strerror() names it. A
+ *   verdict is not an error: a message with a virus returns AVSINK_OK and a verdict whose action
+ *   is AVSINK_ACTION_REJECT. A status other than AVSINK_OK means avsink could not decide; the
+ *   adapter must then fail closed (tempfail the message). Detail for engine-level calls goes into
+ *   a caller-owned avsink_error (may be NULL); detail for a scan comes from avsink_scan_errmsg().
+ *   There is no thread-local "last error". No function aborts or exits the process.
  *
  * Versions. AVSINK_ABI_MAJOR changes only on an incompatible change (and the SONAME with it);
  *   AVSINK_ABI_MINOR grows when functions or struct fields are added. Check at start-up that
  *   avsink_abi_version() has the same major and a minor >= the one you compiled against.
- *   Caller-filled structs begin with `size_t size`, set by their AVSINK_*_INIT macro; avsink reads only
- *   the fields that fit in `size` and defaults the rest, so old callers keep working.
+ *   Caller-filled structs begin with `size_t size`, set by their AVSINK_*_INIT macro; avsink reads
+ *   only the fields that fit in `size` and defaults the rest, so old callers keep working.
  */
 #ifndef AVSINK_AVSINK_H
 #define AVSINK_AVSINK_H
@@ -101,7 +102,8 @@ typedef struct avsink_error {
   char file[256];
   uint32_t line;
 } avsink_error;
-#define AVSINK_ERROR_INIT {sizeof(avsink_error), {0}, {0}, 0}
+#define AVSINK_ERROR_INIT \
+  { sizeof(avsink_error), {0}, {0}, 0 }
 
 /* Flags for avsink_engine_options.flags. */
 #define AVSINK_ENGINE_DRY_RUN 0x1u /* decide verdicts only: never write to the quarantine */
@@ -116,9 +118,10 @@ typedef struct avsink_engine_options {
   avsink_log_level log_level; /* the least severe level passed to log */
 } avsink_engine_options;
 #define AVSINK_ENGINE_OPTIONS_INIT \
-  {sizeof(avsink_engine_options), NULL, 0u, NULL, NULL, AVSINK_LOG_INFO}
+  { sizeof(avsink_engine_options), NULL, 0u, NULL, NULL, AVSINK_LOG_INFO }
 
-/* The SMTP envelope. Caller-filled; initialise with AVSINK_ENVELOPE_INIT; NULL fields are unknown. */
+/* The SMTP envelope. Caller-filled; initialise with AVSINK_ENVELOPE_INIT; NULL fields are unknown.
+ */
 typedef struct avsink_envelope {
   size_t size;
   const char *client_address; /* "192.0.2.1" or "2001:db8::1" */
@@ -130,7 +133,8 @@ typedef struct avsink_envelope {
   size_t rcpt_count;
   const char *queue_id;
 } avsink_envelope;
-#define AVSINK_ENVELOPE_INIT {sizeof(avsink_envelope), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL}
+#define AVSINK_ENVELOPE_INIT \
+  { sizeof(avsink_envelope), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL }
 
 /* One finding of a verdict. Library-filled, read-only for the caller; grows only at the end. */
 typedef struct avsink_finding {
@@ -168,7 +172,8 @@ AVSINK_API const char *avsink_action_name(avsink_action action);
  * out: receives the engine (NULL on failure). opts: may be NULL (= AVSINK_ENGINE_OPTIONS_INIT).
  * err: may be NULL; receives the detail on failure.
  * Returns: AVSINK_OK, or the failure status.
- * Ownership: opts and its strings copied before return; caller frees *out with avsink_engine_free().
+ * Ownership: opts and its strings copied before return;
+ *   caller frees *out with avsink_engine_free().
  * Thread-safety: any thread; engines are independent of each other.
  * Errors: AVSINK_EINVAL (out is NULL), AVSINK_ECONFIG (bad config: file, line, reason),
  *   AVSINK_ERULES (bad rule or list file), AVSINK_EENGINE (signatures failed to load),
@@ -194,8 +199,8 @@ AVSINK_API avsink_status avsink_engine_reload(avsink_engine *engine, avsink_erro
 AVSINK_API avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine);
 
 /* Frees an engine. NULL is a harmless no-op.
- * Ownership: releases everything the engine owns. Thread-safety: must be the last call on the engine,
- *   after all its scans are freed. Errors: none. Since: 1.0 */
+ * Ownership: releases everything the engine owns. Thread-safety: must be the last call on the
+ * engine, after all its scans are freed. Errors: none. Since: 1.0 */
 AVSINK_API void avsink_engine_free(avsink_engine *engine);
 
 /* ---- One message ---- */
@@ -203,7 +208,8 @@ AVSINK_API void avsink_engine_free(avsink_engine *engine);
 /* Begins a scan of one message.
  * out: receives the scan. env: may be NULL (nothing known about the envelope).
  * Ownership: env and its strings copied before return; caller frees *out with avsink_scan_free().
- * Thread-safety: any thread. Errors: AVSINK_EINVAL, AVSINK_ENOMEM, AVSINK_EIO (spool). Since: 1.0 */
+ * Thread-safety: any thread. Errors: AVSINK_EINVAL, AVSINK_ENOMEM, AVSINK_EIO (spool). Since: 1.0
+ */
 AVSINK_API avsink_status avsink_scan_begin(avsink_scan **out, avsink_engine *engine,
                                            const avsink_envelope *env);
 
@@ -211,7 +217,8 @@ AVSINK_API avsink_status avsink_scan_begin(avsink_scan **out, avsink_engine *eng
  * Bytes past the configured message-size limit are counted but not kept; the verdict then reports
  * the limit (never a scan of a prefix called clean).
  * Ownership: data copied before return. Thread-safety: one thread at a time per scan.
- * Errors: AVSINK_EINVAL, AVSINK_ESTATE (after end), AVSINK_EIO (spool file: disk full...). Since: 1.0 */
+ * Errors: AVSINK_EINVAL, AVSINK_ESTATE (after end), AVSINK_EIO (spool file: disk full...).
+ * Since: 1.0 */
 AVSINK_API avsink_status avsink_scan_write(avsink_scan *scan, const void *data, size_t len);
 
 /* Ends the message, scans it and returns the verdict.
@@ -286,8 +293,9 @@ AVSINK_API const char *avsink_verdict_quarantine_id(const avsink_verdict *verdic
 AVSINK_API avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
                                                   const avsink_verdict *verdict);
 
-/* The structured record of this message as one line of JSON (queue id, envelope, findings, limits hit,
- * action, quarantine id, time taken), for logs and SIEMs; never NULL. Errors: none. Since: 1.0 */
+/* The structured record of this message as one line of JSON (queue id, envelope, findings, limits
+ * hit, action, quarantine id, time taken), for logs and SIEMs; never NULL. Errors: none. Since: 1.0
+ */
 AVSINK_API const char *avsink_verdict_json(const avsink_verdict *verdict);
 
 #ifdef __cplusplus
