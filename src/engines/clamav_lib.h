@@ -71,6 +71,7 @@ class ClamavEngine final : public Engine {
  private:
   struct Impl;
   explicit ClamavEngine(std::unique_ptr<Impl> impl);
+  Result<Findings> scan_once(const ScanItem &item, const Deadline &deadline);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -696,3 +696,26 @@ TEST(ClamavEngine, ConcurrentScansDuringReloads) {
 }
 
 }  // namespace
+
+namespace {
+
+// libclamav skips a leading ID3v2 tag; the engine must still see what hides inside it.
+TEST(ClamavEngineId3, PayloadInsideALeadingId3TagIsFound) {
+  avsink::engines::ClamavOptions o;
+  o.signature_dirs = {std::string(AVSINK_SOURCE_DIR) + "/signatures"};
+  o.load_system_db = false;
+  auto e = avsink::engines::ClamavEngine::open(o);
+  ASSERT_TRUE(e.ok()) << e.error().describe();
+  // "ID3", version 3.0, no flags, syncsafe size 0x7f7f7f7f: everything after is "tag".
+  std::string data = std::string("ID3\x03\x00\x00\x7f\x7f\x7f\x7f", 10) + "padding " +
+                     std::string("AVSINK-TEST-") + "MARKER-7f3c9e" + " more";
+  avsink::engines::ScanItem item;
+  item.data = data;
+  auto r = (*e)->scan(item, avsink::Deadline());
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  bool found = false;
+  for (const auto &f : *r) found |= f.name == "Avsink.Test.Marker";
+  EXPECT_TRUE(found) << "marker inside an ID3 tag was not found";
+}
+
+}  // namespace
