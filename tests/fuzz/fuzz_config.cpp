@@ -6,27 +6,20 @@
 #include <string_view>
 
 #include "core/config.h"
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-}  // namespace
+#include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string_view text(reinterpret_cast<const char *>(data), size);
   auto cfg = avsink::parse_config(text, "fuzz.toml");
   if (!cfg) {
-    check(cfg.error().code == avsink::ErrorCode::kConfig);
+    FUZZ_CHECK(cfg.error().code == avsink::ErrorCode::kConfig);
     return 0;
   }
   const std::string dumped = avsink::dump_config(cfg.value());
   auto again = avsink::parse_config(dumped, "dumped.toml");
-  check(again.ok());
+  FUZZ_CHECK(again.ok());
   // The first line names the source file; everything after it must be identical.
   const std::string redumped = avsink::dump_config(again.value());
-  check(redumped.substr(redumped.find('\n')) == dumped.substr(dumped.find('\n')));
+  FUZZ_CHECK(redumped.substr(redumped.find('\n')) == dumped.substr(dumped.find('\n')));
   return 0;
 }

@@ -5,15 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "mime/decode.h"
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace avsink::mime;
@@ -28,22 +21,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TransferEncoding::kIdentity, TransferEncoding::kUnknown}) {
     std::string out = prefix;
     DecodeStatus st = decode_transfer(te, in, cap, &out);
-    check(out.size() <= std::max<uint64_t>(cap, prefix.size()));
-    check(out.compare(0, prefix.size(), prefix) == 0);
-    if (st.truncated) check(out.size() >= prefix.size());
+    FUZZ_CHECK(out.size() <= std::max<uint64_t>(cap, prefix.size()));
+    FUZZ_CHECK(out.compare(0, prefix.size(), prefix) == 0);
+    if (st.truncated) FUZZ_CHECK(out.size() >= prefix.size());
   }
   std::string uu;
   (void)decode_uuencode_lines(in, cap, &uu);
-  check(uu.size() <= cap);
+  FUZZ_CHECK(uu.size() <= cap);
 
   for (const UuBlock &b : find_uuencode_blocks(in, 8)) {
-    check(b.begin <= b.data_begin && b.data_begin <= b.data_end && b.data_end <= in.size());
+    FUZZ_CHECK(b.begin <= b.data_begin && b.data_begin <= b.data_end && b.data_end <= in.size());
     std::string out;
     if (b.base64)
       decode_base64(in.substr(b.data_begin, b.data_end - b.data_begin), cap, &out);
     else
       decode_uuencode_lines(in.substr(b.data_begin, b.data_end - b.data_begin), cap, &out);
-    check(out.size() <= cap);
+    FUZZ_CHECK(out.size() <= cap);
   }
   (void)classify_transfer_encoding(in.substr(0, 32));
   return 0;

@@ -6,15 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "mime/header_words.h"
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace avsink::mime;
@@ -25,10 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   constexpr uint32_t kMaxParams = 16;
   StructuredValue sv = parse_structured(in, kMaxParams);
-  check(sv.params.size() <= kMaxParams);
+  FUZZ_CHECK(sv.params.size() <= kMaxParams);
   for (const char *name : {"filename", "name", "boundary", "charset"}) {
     ParamLookup p = find_param(sv.params, name);
-    if (!p.found) check(p.value.empty());
+    if (!p.found) FUZZ_CHECK(p.value.empty());
   }
   (void)decode_rfc2047(in);
   (void)normalize_token(in);

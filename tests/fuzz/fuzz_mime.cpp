@@ -5,15 +5,8 @@
 #include <string_view>
 
 #include "core/limits.h"
+#include "fuzz_check.h"
 #include "mime/parser.h"
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   avsink::Limits lim;
@@ -30,23 +23,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string_view raw(reinterpret_cast<const char *>(data), size);
   avsink::mime::MessageTree tree = avsink::mime::parse_message(raw, lim);
 
-  check(!tree.parts.empty());
-  check(tree.parts[0].path == "1" && tree.parts[0].parent == -1);
-  check(tree.parts.size() <= lim.max_parts);
-  check(tree.decoded_bytes <= lim.max_decoded_bytes);
+  FUZZ_CHECK(!tree.parts.empty());
+  FUZZ_CHECK(tree.parts[0].path == "1" && tree.parts[0].parent == -1);
+  FUZZ_CHECK(tree.parts.size() <= lim.max_parts);
+  FUZZ_CHECK(tree.decoded_bytes <= lim.max_decoded_bytes);
   uint64_t decoded = 0;
   for (size_t i = 0; i < tree.parts.size(); ++i) {
     const auto &p = tree.parts[i];
-    check(!p.path.empty());
-    check(p.parent < static_cast<int>(i));
-    check(p.depth <= lim.max_mime_depth + 1);
-    check(p.body.size() <= lim.max_file_bytes);
-    check(p.headers.size() <= lim.max_header_fields);
-    check(p.raw_offset <= raw.size() && p.raw_length <= raw.size() - p.raw_offset);
-    if (p.is_multipart || p.is_message) check(p.body.empty());
+    FUZZ_CHECK(!p.path.empty());
+    FUZZ_CHECK(p.parent < static_cast<int>(i));
+    FUZZ_CHECK(p.depth <= lim.max_mime_depth + 1);
+    FUZZ_CHECK(p.body.size() <= lim.max_file_bytes);
+    FUZZ_CHECK(p.headers.size() <= lim.max_header_fields);
+    FUZZ_CHECK(p.raw_offset <= raw.size() && p.raw_length <= raw.size() - p.raw_offset);
+    if (p.is_multipart || p.is_message) FUZZ_CHECK(p.body.empty());
     decoded += p.body.size();
   }
-  check(decoded <= tree.decoded_bytes);
-  for (const auto &f : tree.findings) check(!f.name.empty() && f.inspector == "mime");
+  FUZZ_CHECK(decoded <= tree.decoded_bytes);
+  for (const auto &f : tree.findings) FUZZ_CHECK(!f.name.empty() && f.inspector == "mime");
   return 0;
 }

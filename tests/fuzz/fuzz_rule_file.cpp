@@ -6,15 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "rules/rule_file.h"
-
-namespace {
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   using namespace avsink::rules;
@@ -27,9 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lim.pattern_max_mem = 1 << 20;
   ParsedFile f = parse_rule_text(text, "fuzz.rules", lim);
   const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
-  check(f.errors.size() <= lim.max_errors + 1);
-  for (const auto &e : f.errors) check(e.line <= lines);
-  for (const auto &r : f.rules) check(r.line >= 1 && r.line <= lines);
+  FUZZ_CHECK(f.errors.size() <= lim.max_errors + 1);
+  for (const auto &e : f.errors) FUZZ_CHECK(e.line <= lines);
+  for (const auto &r : f.rules) FUZZ_CHECK(r.line >= 1 && r.line <= lines);
 
   const std::string_view first = text.substr(0, std::min<size_t>(text.find('\n'), 256));
   (void)parse_expiry(first);

@@ -35,11 +35,24 @@ for t in "${built[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   echo "== fuzz_$t for ${secs}s"
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0 \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 \
     -max_len=1048576 -artifact_prefix="$artifacts" -print_final_stats=1 \
     "$corpus" "tests/data/fuzz/$t" >"$build/fuzz_$t.log" 2>&1; then
     echo "!! fuzz_$t FAILED; inputs in $artifacts; log: $build/fuzz_$t.log"
-    grep -E "ERROR|SUMMARY|==[0-9]+==" "$build/fuzz_$t.log" | head -20 || true
+    # What a CI log must carry to reproduce it: the failed check, the report, the top of each
+    # stack, and the input itself (base64, when small).
+    grep -a -E "FUZZ CHECK FAILED|ERROR|SUMMARY|==[0-9]+==|^ +#[0-9]+ " "$build/fuzz_$t.log" |
+      cut -c1-200 | head -60 || true
+    for f in "$artifacts"*; do
+      [ -f "$f" ] || continue
+      if [ "$(stat -c %s "$f")" -le 16384 ]; then
+        echo "-- input $(basename "$f") (base64; decode with base64 -d):"
+        base64 -w 100 "$f"
+      else
+        echo "-- input $(basename "$f"): $(stat -c %s "$f") bytes, not printed"
+      fi
+    done
     failed=1
   else
     grep -E "stat::number_of_executed_units|cov:" "$build/fuzz_$t.log" | tail -2 || true
