@@ -4,6 +4,8 @@
 #include "engines/clamav_lib.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
 
 #include <algorithm>
 #include <cctype>
@@ -21,6 +23,7 @@
 #include <clamav.h>
 
 #include "core/sha256.h"
+#include "engines/clamav_ignored_types.h"
 
 namespace avsink::engines {
 namespace {
@@ -216,6 +219,17 @@ struct ScanContext {
   std::string oversize_path;       // the first such file, "" for the item itself
   uint64_t oversize_bytes = 0;
   std::string callback_error;  // on_member threw; the scan fails with kInternal
+  // Members libclamav typed CL_TYPE_IGNORED and so never scanned (clamav_ignored_types.h): their
+  // bytes, rescanned by scan_once() after the walk with the magic changed.
+  struct HiddenMember {
+    std::string path;
+    uint32_t depth = 0;
+    std::string data;
+  };
+  std::vector<HiddenMember> hidden;
+  uint64_t hidden_bytes = 0;
+  uint64_t max_hidden_bytes = 0;  // max_decoded_bytes: more is unscannable, not kept
+  bool hidden_overflow = false;
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -272,20 +286,30 @@ std::string member_path(const char **ancestors, const char *file_name, uint32_t 
 }
 
 cl_error_t on_file_inspection(int, const char *type, const char **ancestors, size_t,
-                              const char *file_name, size_t file_size, const char *,
+                              const char *file_name, size_t file_size, const char *file_buffer,
                               uint32_t recursion_level, uint32_t, void *context) {
   ScanContext *ctx = context_of(context);
   if (ctx == nullptr) return CL_CLEAN;
   if (should_skip(ctx)) return CL_BREAK;
   const bool report = recursion_level > 0 && static_cast<bool>(ctx->item->on_member);
   const bool oversize = ctx->max_file_bytes > 0 && file_size > ctx->max_file_bytes;
-  if (!report && !oversize) return CL_CLEAN;
+  // The item itself is handled by scan(); a member libclamav will skip is kept for a rescan.
+  const bool hidden = recursion_level > 0 && type != nullptr &&
+                      std::strcmp(type, "CL_TYPE_IGNORED") == 0 && file_buffer != nullptr &&
+                      !oversize;
+  if (!report && !oversize && !hidden) return CL_CLEAN;
   try {  // nothing may unwind through libclamav's C frames
     ContainerMember m;
     if (recursion_level > 0) m.path = member_path(ancestors, file_name, recursion_level);
     m.file_type = type != nullptr ? type : "";
     m.depth = recursion_level;
     m.size = file_size;
+    if (hidden && ctx->hidden_bytes + file_size > ctx->max_hidden_bytes) {
+      ctx->hidden_overflow = true;
+    } else if (hidden) {
+      ctx->hidden_bytes += file_size;
+      ctx->hidden.push_back({m.path, recursion_level, std::string(file_buffer, file_size)});
+    }
     if (oversize && !ctx->oversize) {
       ctx->oversize = true;
       ctx->oversize_path = m.path;
@@ -407,6 +431,25 @@ Result<SnapshotPtr> build_snapshot(const ClamavOptions &options, uint64_t genera
   EnginePtr engine(cl_engine_new());
   if (!engine) return make_error(ErrorCode::kNoMemory, "cl_engine_new failed");
   if (auto r = apply_limits(engine.get(), options.limits); !r) return r.error();
+  if (!options.temp_dir.empty()) {
+    // libclamav makes a 0700 directory per scan inside it, so a shared /tmp-like place is fine.
+    struct stat st {};
+    const char *why = nullptr;
+    if (stat(options.temp_dir.c_str(), &st) != 0)
+      why = std::strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+      why = "not a directory";
+    else if (access(options.temp_dir.c_str(), W_OK | X_OK) != 0)
+      why = std::strerror(errno);
+    if (why != nullptr) {
+      return make_error(ErrorCode::kConfig, "[scan] temp_dir " + options.temp_dir + ": " + why);
+    }
+    cl_error_t rc = cl_engine_set_str(engine.get(), CL_ENGINE_TMPDIR, options.temp_dir.c_str());
+    if (rc != CL_SUCCESS) {
+      return make_error(ErrorCode::kEngine,
+                        std::string("cl_engine_set_str(TMPDIR): ") + cl_strerror(rc));
+    }
+  }
   cl_engine_set_clcb_pre_scan(engine.get(), on_pre_scan);
   cl_engine_set_clcb_file_inspection(engine.get(), on_file_inspection);
   cl_engine_set_clcb_virus_found(engine.get(), on_virus_found);
@@ -587,17 +630,35 @@ std::string ClamavEngine::library_version() {
 }
 
 Result<Findings> ClamavEngine::scan(const ScanItem &item, const Deadline &deadline) {
-  Result<Findings> first = scan_once(item, deadline);
-  // libclamav skips a leading ID3v2 tag ("ID3" + a size the data itself declares) and never scans
-  // those bytes, so anything can hide there (found by fuzz_scan). Scan such data a second time
-  // with the magic neutralised and keep the union of both readings (HOSTILE: "union").
-  if (!first.ok() || item.data.size() < 3 || item.data.substr(0, 3) != "ID3") return first;
+  return scan_at(item, deadline, 0);
+}
+
+Result<Findings> ClamavEngine::scan_at(const ScanItem &item, const Deadline &deadline,
+                                       uint32_t hidden_depth) {
+  // libclamav never scans data it types as CL_TYPE_IGNORED (an ID3 tag, an Ogg stream, ...), so
+  // anything can hide behind such a prefix (found by fuzz_scan). Scan such data a second time with
+  // the magic's first byte changed, which makes it plain binary, and keep the union of both
+  // readings (HOSTILE: "union").
+  const size_t at = ignored_type_offset(item.data);
+  if (at == std::string_view::npos) return scan_once(item, deadline, hidden_depth);
+  size_t members_seen = 0;
+  ScanItem counted = item;
+  if (item.on_member) {
+    counted.on_member = [&](const ContainerMember &m) {
+      ++members_seen;
+      return item.on_member(m);
+    };
+  }
+  Result<Findings> first = scan_once(counted, deadline, hidden_depth);
+  if (!first.ok()) return first;
   std::string copy(item.data);
-  copy[0] = 'X';
+  copy[at] = static_cast<char>(copy[at] ^ 0x20);
   ScanItem again = item;
   again.data = copy;
-  again.on_member = nullptr;  // members were judged on the first walk
-  Result<Findings> second = scan_once(again, deadline);
+  // Members are judged once: on this walk only when the first one saw none (a skipped prefix
+  // hides the whole container; an ID3 tag hides only its own bytes).
+  if (members_seen > 0) again.on_member = nullptr;
+  Result<Findings> second = scan_once(again, deadline, hidden_depth);
   if (!second.ok()) return second;
   Findings merged = std::move(first.value());
   for (auto &f : second.value()) {
@@ -608,7 +669,8 @@ Result<Findings> ClamavEngine::scan(const ScanItem &item, const Deadline &deadli
   return merged;
 }
 
-Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &deadline) {
+Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &deadline,
+                                         uint32_t hidden_depth) {
   Findings findings;
   const Finding scan_time =
       make_finding(item, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime",
@@ -634,6 +696,7 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
   ctx.item = &item;
   ctx.deadline = &deadline;
   if (o.heuristic_exceeds_max) ctx.max_file_bytes = o.limits.max_file_bytes;
+  ctx.max_hidden_bytes = o.limits.max_decoded_bytes;
   cl_fmap_t *map = cl_fmap_open_memory(item.data.data(), item.data.size());
   if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_memory failed");
   const std::string filename(item.filename);
@@ -670,6 +733,41 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
         return make_error(rc == CL_EMEM ? ErrorCode::kNoMemory : ErrorCode::kEngine,
                           std::string("libclamav: ") + cl_strerror(rc));
       }
+    }
+  }
+  // Members libclamav skipped whole (CL_TYPE_IGNORED): scan each again with its magic changed, as
+  // scan() does for the item itself; what they hold is reported as this item's findings.
+  const std::string recursion = "Limits.Exceeded.Recursion";
+  if (ctx.hidden_overflow && !has_name(findings, "Limits.Exceeded.Size")) {
+    findings.push_back(make_finding(item, FindingKind::kUnscannable, "Limits.Exceeded.Size",
+                                    "members of skipped types exceed max_decoded_bytes"));
+  }
+  for (auto &h : ctx.hidden) {
+    if (hidden_depth + 1 >= o.limits.max_archive_recursion) {
+      if (!has_name(findings, recursion)) {
+        findings.push_back(make_finding(item, FindingKind::kUnscannable, recursion,
+                                        "member " + h.path + " is a skipped type nested " +
+                                            std::to_string(hidden_depth + 1) + " levels deep"));
+      }
+      break;
+    }
+    size_t at = ignored_type_offset(h.data);
+    if (at == std::string_view::npos) at = 0;  // a type only the database's daily.ftm skips
+    h.data[at] = static_cast<char>(h.data[at] ^ 0x20);
+    ScanItem inner = item;
+    inner.data = h.data;
+    if (item.on_member) {
+      inner.on_member = [&item, &h](const ContainerMember &m) {
+        ContainerMember outer = m;
+        outer.path = h.path + "/" + m.path;
+        outer.depth = h.depth + m.depth;
+        return item.on_member(outer);
+      };
+    }
+    Result<Findings> r = scan_at(inner, deadline, hidden_depth + 1);
+    if (!r) return r.error();
+    for (auto &f : *r) {
+      if (!has_name(findings, f.name)) findings.push_back(std::move(f));
     }
   }
   if (ctx.deadline_hit && !has_name(findings, scan_time.name)) findings.push_back(scan_time);

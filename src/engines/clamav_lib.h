@@ -28,6 +28,9 @@ struct ClamavOptions {
   bool heuristic_encrypted = true;    // encrypted archives and documents
   bool scan_raw_message = true;       // also hand libclamav the raw message once (its mail parser)
   Limits limits;                      // scan size, file size, recursion, files, time
+  // libclamav's CL_ENGINE_TMPDIR ("" = $TMPDIR or /tmp). open() fails with kConfig when it is
+  // set but not a writable directory.
+  std::string temp_dir;
 };
 
 // True when cl_load() reads a file of this name from a directory: its extension is a ClamAV
@@ -71,7 +74,10 @@ class ClamavEngine final : public Engine {
  private:
   struct Impl;
   explicit ClamavEngine(std::unique_ptr<Impl> impl);
-  Result<Findings> scan_once(const ScanItem &item, const Deadline &deadline);
+  // `hidden_depth`: how many CL_TYPE_IGNORED layers (clamav_ignored_types.h) this scan is inside;
+  // bounded by max_archive_recursion.
+  Result<Findings> scan_at(const ScanItem &item, const Deadline &deadline, uint32_t hidden_depth);
+  Result<Findings> scan_once(const ScanItem &item, const Deadline &deadline, uint32_t hidden_depth);
   std::unique_ptr<Impl> impl_;
 };
 

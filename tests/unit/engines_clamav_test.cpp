@@ -16,6 +16,7 @@
 
 #include "core/deadline.h"
 #include "core/finding.h"
+#include "engines/clamav_ignored_types.h"
 #include "engines/clamav_lib.h"
 #include "test_support.h"
 
@@ -586,6 +587,42 @@ TEST(ClamavEngine, OpenErrors) {
   EXPECT_EQ((*r)->status().signatures, 1u);
 }
 
+TEST(ClamavEngine, TempDirHoldsTheUnpackingAndIsChecked) {
+  if (!have_zip()) GTEST_SKIP() << "zip not installed";
+  TempDir dir;
+  fs::create_directory(dir.file("tmp"));
+  write_file(dir.file("eicar.com"), avsink::test::eicar());
+  run_in(dir.path, "zip -q in.zip eicar.com");
+  ClamavOptions o = shipped_options();
+  o.temp_dir = dir.file("tmp");
+  auto r = ClamavEngine::open(o);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  // While libclamav walks the zip, its per-scan directory lives in temp_dir; afterwards it is gone.
+  size_t entries_during_walk = 0;
+  ScanItem item;
+  const std::string data = avsink::test::read_file(dir.file("in.zip"));
+  item.data = data;
+  item.on_member = [&](const ContainerMember &) {
+    for ([[maybe_unused]] const auto &e : fs::directory_iterator(dir.file("tmp")))
+      ++entries_during_walk;
+    return MemberDecision::kContinue;
+  };
+  Findings f = scan_ok(**r, item);
+  EXPECT_FALSE(f.empty()) << "EICAR in a zip not found";
+  EXPECT_GE(entries_during_walk, 1u) << "libclamav did not unpack into temp_dir";
+  EXPECT_TRUE(fs::is_empty(dir.file("tmp"))) << "libclamav left files in temp_dir";
+
+  // Not a directory, or missing: a config error naming the key.
+  write_file(dir.file("plain"), "x");
+  for (const std::string &bad : {dir.file("plain"), dir.file("missing")}) {
+    o.temp_dir = bad;
+    auto e = ClamavEngine::open(o);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.error().code, ErrorCode::kConfig);
+    EXPECT_NE(e.error().message.find("temp_dir"), std::string::npos) << e.error().describe();
+  }
+}
+
 TEST(ClamavEngine, SystemDatabaseLoadedOnlyWhenItHoldsDatabases) {
   TempDir sys;
   ClamavOptions o = shipped_options();
@@ -716,6 +753,76 @@ TEST(ClamavEngineId3, PayloadInsideALeadingId3TagIsFound) {
   bool found = false;
   for (const auto &f : *r) found |= f.name == "Avsink.Test.Marker";
   EXPECT_TRUE(found) << "marker inside an ID3 tag was not found";
+}
+
+// Every magic libclamav's built-in types skip (CL_TYPE_IGNORED): a marker behind it is still found,
+// and so is an EICAR zip behind it (unzippers open a zip with data prepended), with its members.
+TEST_F(ClamavShipped, NothingHidesBehindAnIgnoredTypeMagic) {
+  using namespace std::string_literals;
+  const std::vector<std::pair<std::string, std::string>> prefixes = {
+      {"MPEG video", "\x00\x00\x01\xb3"s},
+      {"MPEG system", "\x00\x00\x01\xba"s},
+      {"RealMedia", ".RMF"s},
+      {"ID3", "ID3"s},
+      {"Ogg", "OggS"s},
+      {"MP3 frame", "\xff\xfb\x90"s},
+      {"SIP log", "SIP-HIT (SIP/H"s},
+      {"Symantec", "SYMC\x01\x00"s},
+      {"SQLite WAL 1", "\x37\x7f\x06\x82\x00\x2d\xe2\x18"s},
+      {"SQLite WAL 2", "\x37\x7f\x06\x83\x00\x2d\xe2\x18"s},
+      {"SQLite", "SQLite format 3\x00"s},
+      {"SQLite journal", "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"s},
+      {"PDF image at 100", std::string(100, 'x') + "/RGB\nID\n" + std::string(24, '\xff')},
+  };
+  for (const auto &[label, prefix] : prefixes) {
+    EXPECT_NE(avsink::engines::ignored_type_offset(prefix + "tail"), std::string_view::npos)
+        << label;
+    const std::string data = prefix + " padding " + kMarker + " more";
+    ScanItem item;
+    item.data = data;
+    Findings f = scan_ok(engine(), item);
+    EXPECT_TRUE(has(f, FindingKind::kVirus, "Avsink.Test.Marker"))
+        << label << ": got " << describe(f);
+  }
+  EXPECT_EQ(avsink::engines::ignored_type_offset("plain text"), std::string_view::npos);
+  EXPECT_EQ(avsink::engines::ignored_type_offset(std::string(129, 'x') + "/RGB\nID\n" +
+                                                 std::string(24, '\xff')),
+            std::string_view::npos);
+
+  if (!have_zip()) GTEST_SKIP() << "zip not installed";
+  TempDir dir;
+  write_file(dir.file("eicar.com"), avsink::test::eicar());
+  run_in(dir.path, "zip -q in.zip eicar.com");
+  const std::string data = "OggS" + avsink::test::read_file(dir.file("in.zip"));
+  std::vector<std::string> members;
+  ScanItem item;
+  item.data = data;
+  item.on_member = [&members](const ContainerMember &m) {
+    members.push_back(m.path);
+    return MemberDecision::kContinue;
+  };
+  Findings f = scan_ok(engine(), item);
+  EXPECT_TRUE(has(f, FindingKind::kVirus, "Eicar-Test-Signature"))
+      << "zip behind OggS: " << describe(f);
+  EXPECT_NE(std::find(members.begin(), members.end(), "eicar.com"), members.end())
+      << "the hidden zip's members were not reported";
+
+  // Inside an archive: a deflated member "OggS" + marker (its bytes appear nowhere in the zip), and
+  // a member "OggS" + a zip holding setup.exe, whose members must be reported under it.
+  write_file(dir.file("a.ogg"), "OggS" + std::string(4000, 'p') + kMarker + std::string(4000, 'q'));
+  write_file(dir.file("setup.exe"), std::string("MZ\x90\x00\x03\x00\x00\x00\x04", 9));
+  run_in(dir.path, "zip -q inner.zip setup.exe");
+  write_file(dir.file("b.ogg"), "OggS" + avsink::test::read_file(dir.file("inner.zip")));
+  run_in(dir.path, "zip -q -9 outer.zip a.ogg b.ogg");
+  const std::string outer = avsink::test::read_file(dir.file("outer.zip"));
+  ASSERT_EQ(outer.find(kMarker), std::string::npos) << "the marker must be deflated";
+  members.clear();
+  item.data = outer;
+  f = scan_ok(engine(), item);
+  EXPECT_TRUE(has(f, FindingKind::kVirus, "Avsink.Test.Marker"))
+      << "member behind OggS: " << describe(f);
+  EXPECT_NE(std::find(members.begin(), members.end(), "b.ogg/setup.exe"), members.end())
+      << "members of a zip behind OggS inside a zip were not reported";
 }
 
 }  // namespace
