@@ -121,6 +121,7 @@ const std::vector<Key> &keys() {
       bool_key("scan", "add_header", &Config::add_header),
       string_key("scan", "header_name", &Config::header_name),
       string_key("scan", "spool_dir", &Config::spool_dir),
+      string_key("scan", "temp_dir", &Config::temp_dir),
       limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),
       limit_key("max_mime_depth", &Limits::max_mime_depth, 1, 10000),
       limit_key("max_rfc822_depth", &Limits::max_rfc822_depth, 1, 1000),

@@ -24,6 +24,9 @@ struct Config {
   bool add_header = true;  // add the scanned-by header to accepted mail
   std::string header_name = "X-Virus-Scanned";
   std::string spool_dir;  // "" = $TMPDIR or /tmp
+  // Where libclamav unpacks archives and normalised text (one directory per scanned part;
+  // "" = $TMPDIR or /tmp). On tmpfs it saves a mkdir/rmdir on disk per part (bench/README.md).
+  std::string temp_dir;
 
   Limits limits;  // [limits]
 
