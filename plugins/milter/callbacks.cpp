@@ -322,6 +322,14 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
 
 // ---- the callbacks ----
 
+// The answer to a step the MTA may have been told not to wait for (negotiated SMFIP_NR_* `flag`):
+// SMFIS_NOREPLY then (libmilter must not send a reply the MTA does not read), else `r`. A failure
+// in such a step is remembered in the connection and answered at end of message; a missing
+// connection is answered there too (on_eom tempfails it).
+sfsistat answer(const Connection *c, unsigned long flag, sfsistat r) {
+  return c != nullptr && (c->protocol & flag) != 0 ? SMFIS_NOREPLY : r;
+}
+
 sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
                       unsigned long *pf3) {
@@ -329,10 +337,13 @@ sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned
   if (c == nullptr) return SMFIS_TEMPFAIL;
   const unsigned long want_actions =
       SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-  // No reply per header or body chunk (one round trip per message part saved); header values
-  // with their leading space, so the scanned bytes are the MTA's bytes.
-  const unsigned long want_protocol =
-      SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NOUNKNOWN;
+  // No reply to HELO, MAIL, RCPT, DATA, each header, end of headers or body chunk: the verdict
+  // is given once, at end of message, so the MTA need not wait (a round trip saved per step;
+  // a failure on the way is answered then). Header values with their leading space, so the
+  // scanned bytes are the MTA's bytes.
+  const unsigned long want_protocol = SMFIP_HDR_LEADSPC | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+                                      SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
+                                      SMFIP_NR_BODY | SMFIP_NOUNKNOWN;
   *pf0 = f0 & want_actions;
   *pf1 = f1 & want_protocol;
   *pf2 = 0;
@@ -381,7 +392,7 @@ sfsistat on_helo(SMFICTX *ctx, char *helohost) {
   Connection *c = conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
   c->helo = helohost != nullptr ? helohost : "";
-  return SMFIS_CONTINUE;
+  return answer(c, SMFIP_NR_HELO, SMFIS_CONTINUE);
 }
 
 sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
@@ -391,7 +402,7 @@ sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
   c->mail_from = strip_angle(argv != nullptr && argv[0] != nullptr ? argv[0] : "");
   c->auth_user = symval(ctx, "{auth_authen}");
   update_queue_id(ctx, c);
-  return SMFIS_CONTINUE;
+  return answer(c, SMFIP_NR_MAIL, SMFIS_CONTINUE);
 }
 
 sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
@@ -401,14 +412,14 @@ sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
   if (c->rcpts.size() < kMaxRecipients)
     c->rcpts.push_back(strip_angle(argv != nullptr && argv[0] != nullptr ? argv[0] : ""));
   update_queue_id(ctx, c);
-  return SMFIS_CONTINUE;
+  return answer(c, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 
 sfsistat on_data(SMFICTX *ctx) {
   Connection *c = conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
   update_queue_id(ctx, c);
-  return SMFIS_CONTINUE;
+  return answer(c, SMFIP_NR_DATA, SMFIS_CONTINUE);
 }
 
 sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
@@ -435,8 +446,9 @@ sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
 sfsistat on_eoh(SMFICTX *ctx) {
   Connection *c = conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
-  if (!write_bytes(ctx, c, "\r\n", 2)) return tempfail_unscanned(ctx, c, c->failure);
-  return SMFIS_CONTINUE;
+  const bool ok = write_bytes(ctx, c, "\r\n", 2);
+  if (c->protocol & SMFIP_NR_EOH) return SMFIS_NOREPLY;  // a failure is answered at end of message
+  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure);
 }
 
 sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
