@@ -23,6 +23,7 @@
 #include <clamav.h>
 
 #include "core/sha256.h"
+#include "core/snapshot.h"
 #include "engines/clamav_ignored_types.h"
 
 namespace avsink::engines {
@@ -562,15 +563,10 @@ bool is_clamav_database_name(std::string_view name) {
 
 struct ClamavEngine::Impl {
   ClamavOptions options;
-  mutable std::mutex mu;  // guards current (copying a shared_ptr is not atomic)
-  SnapshotPtr current;
-  std::mutex reload_mu;  // one reload at a time, so generations are strictly increasing
-  uint64_t generation = 0;
+  Snapshot<ClamavSnapshot> current;  // the generation scans use; reload() publishes the next
+  std::mutex reload_mu;              // one reload at a time, so generations are strictly increasing
 
-  SnapshotPtr snapshot() const {
-    std::lock_guard<std::mutex> lock(mu);
-    return current;
-  }
+  SnapshotPtr snapshot() const { return current.get(); }
 };
 
 ClamavEngine::ClamavEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -581,8 +577,7 @@ Result<std::unique_ptr<ClamavEngine>> ClamavEngine::open(const ClamavOptions &op
   impl->options = options;
   auto snap = build_snapshot(options, 1);
   if (!snap) return snap.error();
-  impl->current = std::move(*snap);
-  impl->generation = 1;
+  impl->current.publish(std::move(*snap));
   return std::unique_ptr<ClamavEngine>(new ClamavEngine(std::move(impl)));
 }
 
@@ -592,21 +587,17 @@ bool ClamavEngine::required() const {
 
 Result<void> ClamavEngine::reload() {
   std::lock_guard<std::mutex> lock(impl_->reload_mu);
-  auto snap = build_snapshot(impl_->options, impl_->generation + 1);
+  auto snap = build_snapshot(impl_->options, impl_->current.generation() + 1);
   if (!snap) {
     // At reload every failure is the databases' (a directory that vanished included): the engine
     // keeps serving the previous generation, and the C ABI reports AVSINK_EENGINE.
     Error e = snap.error();
     e.code = ErrorCode::kEngine;
-    e.message += " (keeping generation " + std::to_string(impl_->generation) + ")";
+    e.message += " (keeping generation " + std::to_string(impl_->current.generation()) + ")";
     return e;
   }
-  {
-    std::lock_guard<std::mutex> guard(impl_->mu);
-    impl_->current.swap(*snap);
-  }
-  ++impl_->generation;
-  return {};  // the old snapshot (now in *snap) is released here unless a scan still holds it
+  impl_->current.publish(std::move(*snap));  // the old one lives on while a scan holds it
+  return {};
 }
 
 EngineStatus ClamavEngine::status() const {

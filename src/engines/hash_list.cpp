@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "core/sha256.h"
+#include "core/snapshot.h"
 
 namespace avsink::engines {
 namespace {
@@ -174,15 +175,10 @@ Result<SnapshotPtr> build_snapshot(const HashListOptions &options, uint64_t gene
 
 struct HashListEngine::Impl {
   HashListOptions options;
-  mutable std::mutex mu;  // guards current
-  SnapshotPtr current;
+  Snapshot<HashListSnapshot> current;  // the generation scans use; reload() publishes the next
   std::mutex reload_mu;  // one reload at a time, so generations are strictly increasing
-  uint64_t generation = 0;
 
-  SnapshotPtr snapshot() const {
-    std::lock_guard<std::mutex> lock(mu);
-    return current;
-  }
+  SnapshotPtr snapshot() const { return current.get(); }
 };
 
 HashListEngine::HashListEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -193,8 +189,7 @@ Result<std::unique_ptr<HashListEngine>> HashListEngine::open(const HashListOptio
   impl->options = options;
   auto snap = build_snapshot(options, 1);
   if (!snap) return snap.error();
-  impl->current = std::move(*snap);
-  impl->generation = 1;
+  impl->current.publish(std::move(*snap));
   return std::unique_ptr<HashListEngine>(new HashListEngine(std::move(impl)));
 }
 
@@ -208,13 +203,9 @@ const std::vector<std::string> &HashListEngine::files() const {
 
 Result<void> HashListEngine::reload() {
   std::lock_guard<std::mutex> lock(impl_->reload_mu);
-  auto snap = build_snapshot(impl_->options, impl_->generation + 1);
+  auto snap = build_snapshot(impl_->options, impl_->current.generation() + 1);
   if (!snap) return snap.error();
-  {
-    std::lock_guard<std::mutex> guard(impl_->mu);
-    impl_->current.swap(*snap);
-  }
-  ++impl_->generation;
+  impl_->current.publish(std::move(*snap));  // the old one lives on while a scan holds it
   return {};
 }
 
