@@ -132,11 +132,23 @@ bool looks_like_quoted_printable(std::string_view body) {
 
 DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) {
   DecodeStatus st;
+  // Output goes straight into room made up front (at most 3 bytes per 4 input bytes, + 2 for an
+  // unpadded tail, and never past the cap); the string is cut to what was written at the end.
+  const size_t start = out->size();
+  const uint64_t room = cap > start ? cap - start : 0;
+  const uint64_t most = in.size() / 4 * 3 + 3;
+  out->resize(start + static_cast<size_t>(most < room ? most : room));
+  char *w = out->data() + start;
+  char *const end = out->data() + out->size();
+  // Writes one byte if the cap allows; false when it was dropped.
+  auto emit = [&w, end](uint32_t byte) {
+    if (w == end) return false;
+    *w++ = static_cast<char>(byte);
+    return true;
+  };
   uint32_t acc = 0;
   int n = 0;            // sextets in the current quad
   bool padded = false;  // saw "=" since the last data byte
-  const uint64_t want = out->size() + in.size() / 4 * 3 + 3;
-  out->reserve(static_cast<size_t>(want < cap ? want : cap));
   for (unsigned char c : in) {
     int v = kB64[c];
     if (v >= 0) {
@@ -144,10 +156,14 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
       padded = false;
       acc = (acc << 6) | static_cast<uint32_t>(v);
       if (++n == 4) {
-        if (!put(out, cap, static_cast<char>(acc >> 16)) ||
-            !put(out, cap, static_cast<char>(acc >> 8)) || !put(out, cap, static_cast<char>(acc))) {
+        if (end - w >= 3) {  // the common case: the whole quad fits
+          w[0] = static_cast<char>(acc >> 16);
+          w[1] = static_cast<char>(acc >> 8);
+          w[2] = static_cast<char>(acc);
+          w += 3;
+        } else if (!emit(acc >> 16) || !emit(acc >> 8) || !emit(acc)) {
           st.truncated = true;
-          return st;
+          break;
         }
         n = 0;
         acc = 0;
@@ -155,11 +171,11 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
     } else if (c == '=') {
       // Padding closes a partial quad; a stray "=" elsewhere is only noted.
       if (n == 2 || n == 3) {
-        bool ok = put(out, cap, static_cast<char>(acc >> (n == 2 ? 4 : 10)));
-        if (ok && n == 3) ok = put(out, cap, static_cast<char>(acc >> 2));
+        bool ok = emit(acc >> (n == 2 ? 4 : 10));
+        if (ok && n == 3) ok = emit(acc >> 2);
         if (!ok) {
           st.truncated = true;
-          return st;
+          break;
         }
       } else if (n == 1) {
         st.malformed = true;
@@ -171,14 +187,17 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
       st.malformed = true;
     }
   }
-  if (n == 1) {
-    st.malformed = true;
-  } else if (n == 2 || n == 3) {
-    st.malformed = true;  // missing padding: decode what is there
-    bool ok = put(out, cap, static_cast<char>(acc >> (n == 2 ? 4 : 10)));
-    if (ok && n == 3) ok = put(out, cap, static_cast<char>(acc >> 2));
-    if (!ok) st.truncated = true;
+  if (!st.truncated) {
+    if (n == 1) {
+      st.malformed = true;
+    } else if (n == 2 || n == 3) {
+      st.malformed = true;  // missing padding: decode what is there
+      bool ok = emit(acc >> (n == 2 ? 4 : 10));
+      if (ok && n == 3) ok = emit(acc >> 2);
+      if (!ok) st.truncated = true;
+    }
   }
+  out->resize(static_cast<size_t>(w - out->data()));
   return st;
 }
 
