@@ -4,7 +4,9 @@
 #
 # SECONDS defaults to 60 per target (CI). Run longer locally, e.g. `run_fuzzers.sh 3600 mime`.
 # Env: BUILD_DIR (default build-fuzz), JOBS (build parallelism, default nproc), CORPUS_DIR (where the
-# growing corpora live, default $BUILD_DIR/fuzz-corpus; seeds come from tests/data/fuzz/<target>).
+# growing corpora live, default $BUILD_DIR/fuzz-corpus; seeds come from tests/data/fuzz/<target>),
+# FUZZ_SEED (libFuzzer -seed; unset = random). CI fixes the seed so that a run is reproducible and
+# gates on the change; runs without it explore (tests/fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
@@ -37,7 +39,7 @@ for t in "${built[@]}"; do
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0 \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 \
-    -max_len=1048576 -artifact_prefix="$artifacts" -print_final_stats=1 \
+    -max_len=1048576 -artifact_prefix="$artifacts" -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     "$corpus" "tests/data/fuzz/$t" >"$build/fuzz_$t.log" 2>&1; then
     echo "!! fuzz_$t FAILED; inputs in $artifacts; log: $build/fuzz_$t.log"
     # What a CI log must carry to reproduce it: the failed check, the report, the top of each
