@@ -358,7 +358,11 @@ engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
     judge_names(*lists, {base}, m.path, member_utf8, part.path, shown,
                 "archive member (depth " + std::to_string(m.depth) + "): ", out);
   }
-  const TrueType type = true_type_of_clamav(m.file_type);
+  // libclamav's type first; its bytes when libclamav calls it text or OLE2 (a script, an HTA and
+  // an MSI have no type of their own there).
+  TrueType type = true_type_of_clamav(m.file_type);
+  const bool by_content = type == TrueType::kNone && !m.data.empty();
+  if (by_content) type = detect_true_type(m.data);
   if (lists->blocks_type(type)) {
     const std::string name = "Attachment.TrueType." + std::string(finding_suffix(type));
     if (!has_finding(out, name, part.path, shown)) {
@@ -369,7 +373,8 @@ engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
       f.part_path = part.path;
       f.filename = shown;
       f.detail = "archive member (depth " + std::to_string(m.depth) + ") is " +
-                 std::string(describe(type)) + " (libclamav type " + display_name(m.file_type) +
+                 std::string(describe(type)) + (by_content ? " (by its content; " : " (") +
+                 "libclamav type " + display_name(m.file_type) +
                  "); member path as written: " + quote_name(m.path);
       f.action = options_.true_type_action;
       out.push_back(std::move(f));

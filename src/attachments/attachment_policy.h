@@ -89,7 +89,8 @@ class AttachmentPolicy {
   // inspect_part() + inspect_content() for every part of `tree`, in tree order.
   Findings inspect_message(const mime::MessageTree &tree) const;
   // For ScanItem::on_member during the engine's walk of `part`: judges the member's name (last
-  // path component, '/' or '\') by the same lists and its libclamav type; appends to `out`
+  // path component, '/' or '\') by the same lists, and its true type by libclamav's type or,
+  // when that says nothing, by the member's bytes (ContainerMember::data); appends to `out`
   // (at most 32 member findings per part; duplicates skipped). Always kContinue: the engine must
   // finish the walk for viruses. Thread-safe; `out` is the caller's (one scan, one thread).
   engines::MemberDecision on_member(const mime::Part &part, const engines::ContainerMember &m,

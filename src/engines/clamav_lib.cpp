@@ -305,6 +305,7 @@ cl_error_t on_file_inspection(int, const char *type, const char **ancestors, siz
     m.file_type = type != nullptr ? type : "";
     m.depth = recursion_level;
     m.size = file_size;
+    if (file_buffer != nullptr) m.data = std::string_view(file_buffer, file_size);
     if (hidden && ctx->hidden_bytes + file_size > ctx->max_hidden_bytes) {
       ctx->hidden_overflow = true;
     } else if (hidden) {

@@ -22,6 +22,9 @@ struct ContainerMember {
   std::string file_type;  // engine's detected type, e.g. "CL_TYPE_MSEXE", "CL_TYPE_ZIP"
   uint32_t depth = 0;     // 1 = direct member of the part
   uint64_t size = 0;
+  // The member's bytes when the engine has them at hand ("" otherwise); valid only during the
+  // on_member call, so a callback that needs them later must copy.
+  std::string_view data;
 };
 
 // What the on_member callback tells the engine to do next.

@@ -208,6 +208,13 @@ const Case kCases[] = {
      Action::kReject},
     {"archive-zip-lnk-macho.eml", "Attachment.TrueType.MachO", "scans.zip/photo.jpg", "1.2",
      Action::kReject},
+    // Types libclamav has no name for (text, OLE2): judged by the member's bytes.
+    {"archive-zip-lnk-macho.eml", "Attachment.TrueType.Script", "scans.zip/notes.txt", "1.2",
+     Action::kReject},
+    {"archive-zip-lnk-macho.eml", "Attachment.TrueType.HTA", "scans.zip/view.html", "1.2",
+     Action::kReject},
+    {"archive-zip-lnk-macho.eml", "Attachment.TrueType.MSI", "scans.zip/setup.dat", "1.2",
+     Action::kReject},
     {"archive-zip-double-extension.eml", "Attachment.DoubleExtension", "scan.zip/scan_0042.pdf.js",
      "1.2", Action::kReject},
     {"archive-zip-backslash-path.eml", "Attachment.Extension.vbs",

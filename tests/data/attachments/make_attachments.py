@@ -412,7 +412,8 @@ def main():
     write("archive-zip-elf-no-extension.eml", message("Zip ELF", [named("application/zip", "tools.zip", zip_bytes([
         ("bin/tool", elf_stub())]))]))
     write("archive-zip-lnk-macho.eml", message("Zip types", [named("application/zip", "scans.zip", zip_bytes([
-        ("statement.pdf", lnk_stub()), ("photo.jpg", macho_stub()), ("notes.txt", SHEBANG), ("view.html", HTA)]))]))
+        ("statement.pdf", lnk_stub()), ("photo.jpg", macho_stub()), ("notes.txt", SHEBANG), ("view.html", HTA),
+        ("setup.dat", msi_stub())]))]))
     write("archive-zip-double-extension.eml", message("Zip dbl", [named("application/zip", "scan.zip", zip_bytes([
         ("scan_0042.pdf.js", b"WScript.Echo('x');\r\n")]))]))
     write("archive-zip-backslash-path.eml", message("Zip bs", [named("application/zip", "win.zip", zip_bytes([
