@@ -45,14 +45,26 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-void on_clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *) {
+const Logger *scan_logger(void *context);  // the logger of the scan `context` belongs to
+
+// libclamav's messages: collected while loading (they name the bad database line), logged through
+// the engine's logger during a scan (libclamav passes the scan's context, our ScanContext), and
+// written to stderr otherwise.
+void on_clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *context) {
   if (t_load_messages != nullptr) {
     if (severity == CL_MSG_ERROR && msg != nullptr) t_load_messages->push_back(trim(msg));
     return;
   }
-  if ((severity == CL_MSG_ERROR || severity == CL_MSG_WARN) && fullmsg != nullptr) {
-    std::fputs(fullmsg, stderr);
+  if (severity != CL_MSG_ERROR && severity != CL_MSG_WARN) return;
+  if (const Logger *logger = scan_logger(context); logger != nullptr && msg != nullptr) {
+    try {  // nothing may unwind through libclamav's C frames
+      logger->log(severity == CL_MSG_ERROR ? LogLevel::kWarn : LogLevel::kInfo,
+                  "libclamav: " + trim(msg));
+    } catch (...) {
+    }
+    return;
   }
+  if (fullmsg != nullptr) std::fputs(fullmsg, stderr);
 }
 
 Result<void> init_libclamav() {
@@ -219,7 +231,8 @@ struct ScanContext {
   bool oversize = false;           // some file was larger than max_file_bytes (see apply_limits)
   std::string oversize_path;       // the first such file, "" for the item itself
   uint64_t oversize_bytes = 0;
-  std::string callback_error;  // on_member threw; the scan fails with kInternal
+  std::string callback_error;      // on_member threw; the scan fails with kInternal
+  const Logger *logger = nullptr;  // libclamav's messages during this scan
   // Members libclamav typed CL_TYPE_IGNORED and so never scanned (clamav_ignored_types.h): their
   // bytes, rescanned by scan_once() after the walk with the magic changed.
   struct HiddenMember {
@@ -239,6 +252,10 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 
 ScanContext *context_of(void *p) {
   return static_cast<ScanContext *>(p);
+}
+
+const Logger *scan_logger(void *context) {
+  return context != nullptr ? context_of(context)->logger : nullptr;
 }
 
 // Common gate for the per-file callbacks: skip (CL_BREAK) once stopped or past the deadline.
@@ -689,6 +706,7 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
   ctx.deadline = &deadline;
   if (o.heuristic_exceeds_max) ctx.max_file_bytes = o.limits.max_file_bytes;
   ctx.max_hidden_bytes = o.limits.max_decoded_bytes;
+  ctx.logger = &o.logger;
   cl_fmap_t *map = cl_fmap_open_memory(item.data.data(), item.data.size());
   if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_memory failed");
   const std::string filename(item.filename);

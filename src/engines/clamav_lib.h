@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/result.h"
 #include "engines/engine.h"
 
@@ -31,6 +32,9 @@ struct ClamavOptions {
   // libclamav's CL_ENGINE_TMPDIR ("" = $TMPDIR or /tmp). open() fails with kConfig when it is
   // set but not a writable directory.
   std::string temp_dir;
+  // Where libclamav's own errors and warnings during a scan go (errors at kWarn, warnings at
+  // kInfo, prefixed "libclamav: "); outside scans they go to stderr. Default: discarded.
+  Logger logger;
 };
 
 // True when cl_load() reads a file of this name from a directory: its extension is a ClamAV

@@ -235,6 +235,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     o.required = config.clamav_required;
     o.limits = config.limits;
     o.temp_dir = config.temp_dir;
+    o.logger = impl->logger;
     auto e = engines::ClamavEngine::open(o);
     if (!e) return e.error();
     impl->clamav = std::move(e.value());

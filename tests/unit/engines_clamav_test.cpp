@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -621,6 +622,30 @@ TEST(ClamavEngine, TempDirHoldsTheUnpackingAndIsChecked) {
     EXPECT_EQ(e.error().code, ErrorCode::kConfig);
     EXPECT_NE(e.error().message.find("temp_dir"), std::string::npos) << e.error().describe();
   }
+}
+
+// libclamav's warnings during a scan reach the engine's logger (not stderr), marked as libclamav's.
+TEST(ClamavEngine, LibclamavWarningsGoToTheLogger) {
+  std::vector<std::string> lines;
+  std::mutex mu;
+  ClamavOptions o = shipped_options();
+  o.logger = avsink::Logger(
+      [&](avsink::LogLevel, const std::string &m) {
+        std::lock_guard<std::mutex> lock(mu);
+        lines.push_back(m);
+      },
+      avsink::LogLevel::kDebug);
+  auto e = ClamavEngine::open(o);
+  ASSERT_TRUE(e.ok()) << e.error().describe();
+  // A zlib-compressed SWF whose header declares 100000 bytes; the stream holds 54 bytes of "x".
+  const std::string swf = std::string("CWS\x0a\xa0\x86\x01\x00", 8) +
+                          std::string("\x78\x9c\xab\xa8\x20\x07\x00\x00\xb8\x6c\x19\x51", 12);
+  ScanItem item;
+  item.data = swf;
+  scan_ok(**e, item);
+  bool seen = false;
+  for (const auto &l : lines) seen |= l.rfind("libclamav: SWF:", 0) == 0;
+  EXPECT_TRUE(seen) << "no libclamav warning logged (" << lines.size() << " lines)";
 }
 
 TEST(ClamavEngine, SystemDatabaseLoadedOnlyWhenItHoldsDatabases) {
