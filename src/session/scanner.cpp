@@ -24,6 +24,7 @@
 #include "quarantine/store.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
+#include "session/raw_pass_guard.h"
 
 namespace avsink::session {
 
@@ -121,8 +122,11 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   bool raw_pass = config.raw_message_pass &&
                   (raw.bytes.size() <= config.raw_message_pass_max_bytes || structure_flagged);
   if (raw_pass && clamav && !raw.bytes.empty() && !deadline.expired()) {
+    // Fields libclamav's mail parser is quadratic on are cut in its copy (raw_pass_guard.h).
+    std::optional<DefusedMessage> defused = defuse_for_raw_pass(raw.bytes);
+    if (defused) logger.info("raw-message pass: " + defused->why);
     engines::ScanItem item;
-    item.data = raw.bytes;
+    item.data = defused ? std::string_view(defused->bytes) : std::string_view(raw.bytes);
     item.whole_message = true;
     Findings whole;
     scan_one(*clamav, item, deadline, whole);
