@@ -24,7 +24,7 @@
 #include "quarantine/store.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
-#include "session/raw_pass_guard.h"
+#include "session/mail_parser_guard.h"
 
 namespace avsink::session {
 
@@ -104,7 +104,20 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     item.part_path = part.path;
     item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
     Findings members;  // archive members judged by the attachment policy during the walk
+    // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
+    // the other engines still see it.
+    std::string hazard = clamav ? mail_parser_hazard(part.body) : "";
+    if (!hazard.empty()) {
+      Finding f;
+      f.kind = FindingKind::kUnscannable;
+      f.inspector = "session";
+      f.name = "Limits.Exceeded.MimeFieldLength";
+      f.part_path = part.path;
+      f.detail = "not given to libclamav: " + hazard;
+      out.push_back(std::move(f));
+    }
     for (engines::Engine *e : engines) {
+      if (!hazard.empty() && e == clamav.get()) continue;
       if (attachments && e == clamav.get())
         item.on_member = [&](const engines::ContainerMember &m) {
           return attachments->on_member(part, m, members);
@@ -121,12 +134,22 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     structure_flagged |= f.kind == FindingKind::kMalformed || f.kind == FindingKind::kUnscannable;
   bool raw_pass = config.raw_message_pass &&
                   (raw.bytes.size() <= config.raw_message_pass_max_bytes || structure_flagged);
+  if (raw_pass && clamav) {
+    // A message libclamav's mail parser would stall on is unscannable, not clean
+    // (mail_parser_guard.h).
+    if (std::string hazard = mail_parser_hazard(raw.bytes); !hazard.empty()) {
+      Finding f;
+      f.kind = FindingKind::kUnscannable;
+      f.inspector = "session";
+      f.name = "Limits.Exceeded.MimeFieldLength";
+      f.detail = "raw-message pass not run: " + hazard;
+      out.push_back(std::move(f));
+      raw_pass = false;
+    }
+  }
   if (raw_pass && clamav && !raw.bytes.empty() && !deadline.expired()) {
-    // Fields libclamav's mail parser is quadratic on are cut in its copy (raw_pass_guard.h).
-    std::optional<DefusedMessage> defused = defuse_for_raw_pass(raw.bytes);
-    if (defused) logger.info("raw-message pass: " + defused->why);
     engines::ScanItem item;
-    item.data = defused ? std::string_view(defused->bytes) : std::string_view(raw.bytes);
+    item.data = raw.bytes;
     item.whole_message = true;
     Findings whole;
     scan_one(*clamav, item, deadline, whole);
