@@ -78,8 +78,8 @@ avsink::Verdict scan_file(const std::string &relative) {
 // (2.1 s, in the scan of a part avsink's parser found no header end in). Neither is accepted, and
 // libclamav is given neither the message nor that part.
 TEST(MailParserGuard, MessagesItWouldStallOnAreUnscannable) {
-  for (const char *file : {"fuzz/scan/regression-quadratic-folded-cte.eml",
-                           "fuzz/scan/regression-quadratic-open-quote.eml"}) {
+  for (const char *file : {"fuzz-large/scan/regression-quadratic-folded-cte.eml",
+                           "fuzz-large/scan/regression-quadratic-open-quote.eml"}) {
     const avsink::Verdict v = scan_file(file);
     EXPECT_EQ(v.action, avsink::Action::kQuarantine) << file << ": " << v.reason;
     size_t found = 0;
