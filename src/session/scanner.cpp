@@ -60,6 +60,17 @@ bool is_leaf(const mime::Part &p) {
   return !p.is_multipart && !p.is_message;
 }
 
+// What mail_parser_guard.h reports: `part_path` ("" = the whole message) is unscannable.
+Finding mail_parser_finding(std::string_view part_path, std::string detail) {
+  Finding f;
+  f.kind = FindingKind::kUnscannable;
+  f.inspector = "session";
+  f.name = "Limits.Exceeded.MimeFieldLength";
+  f.part_path = std::string(part_path);
+  f.detail = std::move(detail);
+  return f;
+}
+
 nlohmann::json finding_json(const Finding &f) {
   nlohmann::json j = {
       {"kind", std::string(to_string(f.kind))}, {"inspector", f.inspector}, {"name", f.name}};
@@ -107,15 +118,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
     // the other engines still see it.
     std::string hazard = clamav ? mail_parser_hazard(part.body) : "";
-    if (!hazard.empty()) {
-      Finding f;
-      f.kind = FindingKind::kUnscannable;
-      f.inspector = "session";
-      f.name = "Limits.Exceeded.MimeFieldLength";
-      f.part_path = part.path;
-      f.detail = "not given to libclamav: " + hazard;
-      out.push_back(std::move(f));
-    }
+    if (!hazard.empty())
+      out.push_back(mail_parser_finding(part.path, "not given to libclamav: " + hazard));
     for (engines::Engine *e : engines) {
       if (!hazard.empty() && e == clamav.get()) continue;
       if (attachments && e == clamav.get())
@@ -138,12 +142,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     // A message libclamav's mail parser would stall on is unscannable, not clean
     // (mail_parser_guard.h).
     if (std::string hazard = mail_parser_hazard(raw.bytes); !hazard.empty()) {
-      Finding f;
-      f.kind = FindingKind::kUnscannable;
-      f.inspector = "session";
-      f.name = "Limits.Exceeded.MimeFieldLength";
-      f.detail = "raw-message pass not run: " + hazard;
-      out.push_back(std::move(f));
+      out.push_back(mail_parser_finding("", "raw-message pass not run: " + hazard));
       raw_pass = false;
     }
   }
