@@ -244,6 +244,7 @@ struct ScanContext {
   uint64_t hidden_bytes = 0;
   uint64_t max_hidden_bytes = 0;  // max_decoded_bytes: more is unscannable, not kept
   bool hidden_overflow = false;
+  uint32_t duplicates_skipped = 0;  // members equal to ScanItem::already_scanned, not rescanned
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -303,12 +304,26 @@ std::string member_path(const char **ancestors, const char *file_name, uint32_t 
   return path;
 }
 
+// True when a member's bytes equal something the caller already scanned with this engine.
+bool already_scanned(const ScanContext &ctx, const char *file_buffer, size_t file_size) {
+  const std::vector<std::string_view> *seen = ctx.item->already_scanned;
+  if (seen == nullptr || file_buffer == nullptr || file_size == 0) return false;
+  const std::string_view member(file_buffer, file_size);
+  return std::any_of(seen->begin(), seen->end(), [&](std::string_view s) { return s == member; });
+}
+
 cl_error_t on_file_inspection(int, const char *type, const char **ancestors, size_t,
                               const char *file_name, size_t file_size, const char *file_buffer,
                               uint32_t recursion_level, uint32_t, void *context) {
   ScanContext *ctx = context_of(context);
   if (ctx == nullptr) return CL_CLEAN;
   if (should_skip(ctx)) return CL_BREAK;
+  // Already scanned whole (a decoded part met again in the raw-message pass): CL_BREAK makes
+  // libclamav skip it as clean; whatever it holds was reported by the earlier scan.
+  if (recursion_level > 0 && already_scanned(*ctx, file_buffer, file_size)) {
+    ++ctx->duplicates_skipped;
+    return CL_BREAK;
+  }
   const bool report = recursion_level > 0 && static_cast<bool>(ctx->item->on_member);
   const bool oversize = ctx->max_file_bytes > 0 && file_size > ctx->max_file_bytes;
   // The item itself is handled by scan(); a member libclamav will skip is kept for a rescan.
@@ -718,6 +733,10 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
 
   if (!ctx.callback_error.empty()) {
     return make_error(ErrorCode::kInternal, "scan callback failed: " + ctx.callback_error);
+  }
+  if (ctx.duplicates_skipped > 0) {
+    o.logger.log(LogLevel::kDebug, "libclamav: " + std::to_string(ctx.duplicates_skipped) +
+                                       " member(s) equal to parts already scanned, not rescanned");
   }
   if (rc == CL_VIRUS && ctx.names.empty() && virname != nullptr) ctx.names.emplace_back(virname);
   for (const auto &n : ctx.names) findings.push_back(finding_for_signature(item, n));

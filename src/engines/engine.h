@@ -39,6 +39,11 @@ struct ScanItem {
   // Optional: called for every container member the engine unpacks, on the scanning thread.
   // Findings the callback wants recorded go into the Findings the caller owns, not here.
   std::function<MemberDecision(const ContainerMember &)> on_member;
+  // Optional, not owned, must outlive the scan: bytes this engine already scanned for this
+  // message (the decoded parts). A member whose bytes equal one of them is not scanned again;
+  // its findings are those of that earlier scan. Used by the raw-message pass, where libclamav
+  // decodes the same parts a second time.
+  const std::vector<std::string_view> *already_scanned = nullptr;
 };
 
 // One database file an engine loaded, for status and the audit line of a (re)load.

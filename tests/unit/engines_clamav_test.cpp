@@ -250,6 +250,40 @@ TEST_F(ClamavShipped, RawMessageThroughLibclamavMailParser) {
   for (const auto &f : got) EXPECT_EQ(f.part_path, "") << "whole message has no part path";
 }
 
+TEST_F(ClamavShipped, RawPassSkipsOnlyPartsAlreadyScannedByteForByte) {
+  // The raw-message pass decodes the parts again; one equal to bytes in already_scanned is not
+  // rescanned (its findings came from that scan), anything else still is.
+  const std::string eicar = avsink::test::eicar();
+  const std::string msg =
+      "From: a@example.org\r\nTo: b@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: "
+      "application/octet-stream; name=\"x.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      base64(eicar) + "\r\n--b1--\r\n";
+  const std::string almost = eicar.substr(0, eicar.size() - 1);  // one byte short
+  const std::string longer = eicar + "\n";                       // one byte more
+  struct Case {
+    const char *what;
+    std::vector<std::string_view> scanned;
+    bool want_eicar;
+  };
+  const std::vector<Case> cases = {
+      {"nothing scanned before", {}, true},
+      {"the same bytes", {eicar}, false},
+      {"among other parts", {almost, eicar, longer}, false},
+      {"a prefix of it", {almost}, true},
+      {"it plus a newline", {longer}, true},
+  };
+  for (const auto &c : cases) {
+    ScanItem item;
+    item.data = msg;
+    item.whole_message = true;
+    item.already_scanned = &c.scanned;
+    Findings got = scan_ok(engine(), item);
+    EXPECT_EQ(has(got, FindingKind::kVirus, "Eicar-Test-Signature"), c.want_eicar)
+        << c.what << ": got " << describe(got);
+  }
+}
+
 // ---- what cannot be scanned is never clean ----
 
 TEST(ClamavEngine, EncryptedZipIsUnscannable) {
