@@ -25,6 +25,7 @@
 #include "core/sha256.h"
 #include "core/snapshot.h"
 #include "engines/clamav_ignored_types.h"
+#include "engines/mail_parser_guard.h"
 
 namespace avsink::engines {
 namespace {
@@ -245,6 +246,9 @@ struct ScanContext {
   uint64_t max_hidden_bytes = 0;  // max_decoded_bytes: more is unscannable, not kept
   bool hidden_overflow = false;
   uint32_t duplicates_skipped = 0;  // members equal to ScanItem::already_scanned, not rescanned
+  // Mail-file members libclamav's mail parser would stall on (mail_parser_guard.h): skipped, and
+  // reported unscannable as "path: why".
+  std::vector<std::string> mail_hazards;
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -330,7 +334,11 @@ cl_error_t on_file_inspection(int, const char *type, const char **ancestors, siz
   const bool hidden = recursion_level > 0 && type != nullptr &&
                       std::strcmp(type, "CL_TYPE_IGNORED") == 0 && file_buffer != nullptr &&
                       !oversize;
-  if (!report && !oversize && !hidden) return CL_CLEAN;
+  // A mail file inside an archive meets libclamav's mail parser with no check by the caller
+  // first (3.4 s of CPU for a 2.7 KB zip, measured): it is reported, then skipped as unscannable.
+  const bool mail = recursion_level > 0 && file_buffer != nullptr && type != nullptr &&
+                    std::strcmp(type, "CL_TYPE_MAIL") == 0;
+  if (!report && !oversize && !hidden && !mail) return CL_CLEAN;
   try {  // nothing may unwind through libclamav's C frames
     ContainerMember m;
     if (recursion_level > 0) m.path = member_path(ancestors, file_name, recursion_level);
@@ -352,6 +360,13 @@ cl_error_t on_file_inspection(int, const char *type, const char **ancestors, siz
     if (report && ctx->item->on_member(m) == MemberDecision::kStop) {
       ctx->stopped = true;
       return CL_BREAK;
+    }
+    if (mail) {
+      std::string hazard = mail_parser_hazard(m.data);
+      if (!hazard.empty()) {
+        ctx->mail_hazards.push_back(m.path + ": " + hazard);
+        return CL_BREAK;
+      }
     }
   } catch (const std::exception &e) {
     ctx->callback_error = e.what();
@@ -798,6 +813,13 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
     for (auto &f : *r) {
       if (!has_name(findings, f.name)) findings.push_back(std::move(f));
     }
+  }
+  if (!ctx.mail_hazards.empty()) {  // one finding per name, as for signatures
+    std::string detail = "not given to libclamav's mail parser: member ";
+    for (size_t i = 0; i < ctx.mail_hazards.size(); ++i)
+      detail += (i > 0 ? "; member " : "") + ctx.mail_hazards[i];
+    findings.push_back(make_finding(item, FindingKind::kUnscannable,
+                                    std::string(kMailParserFindingName), std::move(detail)));
   }
   if (ctx.deadline_hit && !has_name(findings, scan_time.name)) findings.push_back(scan_time);
   if (ctx.oversize && !has_name(findings, kMaxFileSize)) {

@@ -18,13 +18,13 @@
 #include "engines/clamav_lib.h"
 #include "engines/clamd.h"
 #include "engines/hash_list.h"
+#include "engines/mail_parser_guard.h"
 #include "engines/signature_watch.h"
 #include "mime/parser.h"
 #include "policy/policy.h"
 #include "quarantine/store.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
-#include "session/mail_parser_guard.h"
 
 namespace avsink::session {
 
@@ -66,7 +66,7 @@ Finding mail_parser_finding(std::string_view part_path, std::string detail) {
   Finding f;
   f.kind = FindingKind::kUnscannable;
   f.inspector = "session";
-  f.name = "Limits.Exceeded.MimeFieldLength";
+  f.name = std::string(engines::kMailParserFindingName);
   f.part_path = std::string(part_path);
   f.detail = std::move(detail);
   return f;
@@ -123,7 +123,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     Findings members;  // archive members judged by the attachment policy during the walk
     // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
     // the other engines still see it.
-    std::string hazard = clamav ? mail_parser_hazard(part.body) : "";
+    std::string hazard = clamav ? engines::mail_parser_hazard(part.body) : "";
     if (!hazard.empty())
       out.push_back(mail_parser_finding(part.path, "not given to libclamav: " + hazard));
     for (engines::Engine *e : engines) {
@@ -148,7 +148,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   if (raw_pass && clamav) {
     // A message libclamav's mail parser would stall on is unscannable, not clean
     // (mail_parser_guard.h).
-    if (std::string hazard = mail_parser_hazard(raw.bytes); !hazard.empty()) {
+    if (std::string hazard = engines::mail_parser_hazard(raw.bytes); !hazard.empty()) {
       out.push_back(mail_parser_finding("", "raw-message pass not run: " + hazard));
       raw_pass = false;
     }

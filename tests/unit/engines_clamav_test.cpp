@@ -19,6 +19,7 @@
 #include "core/finding.h"
 #include "engines/clamav_ignored_types.h"
 #include "engines/clamav_lib.h"
+#include "engines/mail_parser_guard.h"
 #include "test_support.h"
 
 namespace {
@@ -511,6 +512,59 @@ TEST_F(ClamavShipped, OnMemberReportsNestedZip) {
       EXPECT_EQ(got[i].depth, want[i].depth) << "round " << round << " member " << i;
     }
     EXPECT_EQ(got.back().size, 9u);
+  }
+}
+
+TEST_F(ClamavShipped, MailFileInAnArchiveIsCheckedBeforeLibclamavParsesIt) {
+  // libclamav's mail parser is quadratic on a long folded MIME field (mail_parser_guard.h). Inside
+  // an archive the caller cannot look first, so the walk does: such a member is skipped and
+  // unscannable; an ordinary mail member is still parsed, and what it carries found.
+  if (!have_zip()) GTEST_SKIP() << "zip not installed";
+  const std::string head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: fwd\r\n";
+  const std::string attachment =
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n"
+      "Content-Type: application/octet-stream; name=\"x.com\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      base64(avsink::test::eicar()) + "\r\n--b1--\r\n";
+  std::string folded = "X-Pad: 1\r\nContent-Transfer-Encoding: x";
+  while (folded.size() < 3 * avsink::engines::kMailParserMaxFieldBytes) folded += "\r\n y";
+  folded += "\r\n";
+  struct Case {
+    const char *what;
+    std::string eml;
+    bool want_hazard;
+    bool want_eicar;
+  };
+  const std::vector<Case> cases = {
+      {"ordinary forwarded mail", head + attachment, false, true},
+      {"a CTE folded past the cap", head + folded + "\r\nbody\r\n", true, false},
+  };
+  for (const auto &c : cases) {
+    TempDir dir;
+    write_file(dir.file("long.eml"), c.eml);
+    run_in(dir.path, "zip -q mail.zip long.eml");
+    const std::string data = avsink::test::read_file(dir.file("mail.zip"));
+    std::vector<std::string> types;
+    ScanItem item;
+    item.data = data;
+    item.filename = "mail.zip";
+    item.on_member = [&types](const ContainerMember &m) {
+      types.push_back(m.path + "=" + m.file_type);
+      return MemberDecision::kContinue;
+    };
+    Findings got = scan_ok(engine(), item);
+    const bool hazard = has(got, FindingKind::kUnscannable, "Limits.Exceeded.MimeFieldLength");
+    EXPECT_EQ(hazard, c.want_hazard) << c.what << ": got " << describe(got);
+    EXPECT_EQ(has(got, FindingKind::kVirus, "Eicar-Test-Signature"), c.want_eicar)
+        << c.what << ": got " << describe(got);
+    for (const auto &f : got) {
+      if (f.name == "Limits.Exceeded.MimeFieldLength") {
+        EXPECT_NE(f.detail.find("member long.eml:"), std::string::npos) << f.detail;
+      }
+    }
+    const std::string all_types = ::testing::PrintToString(types);
+    EXPECT_NE(all_types.find("long.eml=CL_TYPE_MAIL"), std::string::npos)
+        << c.what << ": the member must be one libclamav types as mail; types " << all_types;
   }
 }
 

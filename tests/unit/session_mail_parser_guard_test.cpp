@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "session/mail_parser_guard.h"
+#include "engines/mail_parser_guard.h"
 #include "session/scanner.h"
 #include "test_support.h"
 
 namespace {
 
-using avsink::session::kMailParserMaxFieldBytes;
-using avsink::session::mail_parser_hazard;
+using avsink::engines::kMailParserMaxFieldBytes;
+using avsink::engines::mail_parser_hazard;
 
 std::string folded_field(const std::string &name, size_t bytes) {
   std::string f = name + ": x";

@@ -1,12 +1,12 @@
 // mail_parser_guard.cpp - measures MIME fields the way libclamav's mail parser joins them.
 // Invariant: linear in the data; stops at the first field longer than the cap.
-#include "session/mail_parser_guard.h"
+#include "engines/mail_parser_guard.h"
 
 #include <strings.h>
 
 #include <algorithm>
 
-namespace avsink::session {
+namespace avsink::engines {
 namespace {
 
 bool starts_with_field(std::string_view line, std::string_view name) {
@@ -76,4 +76,4 @@ std::string mail_parser_hazard(std::string_view raw) {
   return "";
 }
 
-}  // namespace avsink::session
+}  // namespace avsink::engines

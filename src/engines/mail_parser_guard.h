@@ -1,12 +1,13 @@
-// mail_parser_guard.h - spots messages and parts libclamav's mail parser would stall on, before it
-// runs. Invariant: such a message or part is unscannable (never clean); libclamav is not given it.
+// mail_parser_guard.h - spots messages, parts and archive members libclamav's mail parser would
+// stall on, before it runs. Invariant: such data is unscannable (never clean); libclamav is not
+// given it.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace avsink::session {
+namespace avsink::engines {
 
 // libclamav's mail parser joins a Content-Type, Content-Transfer-Encoding or Content-Disposition
 // field with the lines after it (folded lines, and any line at all while the field ends in ';' or
@@ -18,6 +19,9 @@ namespace avsink::session {
 // a switch that turns the pass off (the first input hid an EICAR that only the raw pass found).
 constexpr size_t kMailParserMaxFieldBytes = 8192;
 
+// The unscannable finding's name for a message, part or archive member held back for this reason.
+constexpr std::string_view kMailParserFindingName = "Limits.Exceeded.MimeFieldLength";
+
 // "" when libclamav's mail parser can be given `raw` (the message for the raw pass, or a decoded
 // part: libclamav reads a part as a mail file when its first kilobyte looks like one), else why
 // not (for the finding). Looks at every line, not only at the header blocks avsink's parser
@@ -25,4 +29,4 @@ constexpr size_t kMailParserMaxFieldBytes = 8192;
 // thread-safe.
 std::string mail_parser_hazard(std::string_view raw);
 
-}  // namespace avsink::session
+}  // namespace avsink::engines
