@@ -118,6 +118,8 @@ const std::vector<Key> &keys() {
       bool_key("scan", "raw_message_pass", &Config::raw_message_pass),
       uint_key("scan", "raw_message_pass_max_bytes", &Config::raw_message_pass_max_bytes, 0,
                int64_t(1) << 40),
+      bool_key("scan", "raw_message_pass_skips_scanned_parts",
+               &Config::raw_message_pass_skips_scanned_parts),
       bool_key("scan", "add_header", &Config::add_header),
       string_key("scan", "header_name", &Config::header_name),
       string_key("scan", "spool_dir", &Config::spool_dir),

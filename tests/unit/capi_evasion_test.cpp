@@ -211,25 +211,7 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &m
   return local + central + end;
 }
 
-std::string base64(const std::string &in) {
-  static const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(t[(v >> (6 * k)) & 63]);
-    if (out.size() % 77 == 76) out += "\r\n";
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out.push_back(t[(v >> 18) & 63]);
-    out.push_back(t[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? t[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out + "\r\n";
-}
+using avsink::test::base64;
 
 const std::string kTop = "From: a@example.org\r\nTo: b@example.net\r\nSubject: limits\r\n";
 

@@ -14,5 +14,7 @@ std::string read_file(const std::string &path);
 std::string make_temp_dir(const std::string &prefix);
 // The EICAR test string (68 bytes), assembled at run time so this source is not itself "infected".
 std::string eicar();
+// `in` in base64 as a MIME body carries it: lines of 76 characters, each ending in CRLF.
+std::string base64(const std::string &in);
 
 }  // namespace avsink::test
