@@ -7,7 +7,6 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +24,7 @@
 #include "quarantine/store.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
+#include "session/raw_pass_merge.h"
 
 namespace avsink::session {
 
@@ -161,21 +161,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     if (config.raw_message_pass_skips_scanned_parts) item.already_scanned = &clamav_scanned;
     Findings whole;
     scan_one(*clamav, item, deadline, whole);
-    std::set<std::string> seen;
-    for (const auto &f : out) seen.insert(f.name);
-    for (auto &f : whole) {
-      // The parts were already scanned whole under the real limits; a limit the second pass hits
-      // on the raw message (its size, one more level of nesting) only means the defense in depth
-      // was partial, not that anything went unscanned.
-      bool raw_limit = f.kind == FindingKind::kUnscannable &&
-                       (f.name.rfind("Heuristics.Limits.Exceeded", 0) == 0 ||
-                        f.name.rfind("Limits.Exceeded", 0) == 0);
-      if (raw_limit) {
-        logger.log(LogLevel::kDebug, "raw-message pass: " + f.name + " (parts were scanned)");
-        continue;
-      }
-      if (f.kind != FindingKind::kVirus || !seen.count(f.name)) out.push_back(std::move(f));
-    }
+    merge_raw_pass_findings(out, std::move(whole), logger);
   }
   return out;
 }
