@@ -112,6 +112,7 @@ CLAMAV_MILTER = "/usr/sbin/clamav-milter"
 def start_peer(env, src, temp_dir):
     """clamd + clamav-milter in env.tmp; clamav-milter listens on the milter socket Postfix uses.
     Returns the two Popen objects (stopped by stop_peer, by pid)."""
+    import postfix_milter_test as e2e  # on sys.path once main() has run
     d = os.path.join(env.tmp, "peer")
     os.makedirs(os.path.join(d, "db"), exist_ok=True)
     for f in os.listdir(os.path.join(src, "signatures")):
@@ -152,28 +153,23 @@ MaxFileSize 101M
 """)
     clamd = subprocess.Popen([CLAMD, "-c", os.path.join(d, "clamd.conf")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not e2e_wait(lambda: os.path.exists(os.path.join(d, "clamd.sock")), 60):
+    if not e2e.wait_for(lambda: os.path.exists(os.path.join(d, "clamd.sock")), 60):
         clamd.kill()
         raise RuntimeError("clamd did not start (see " + os.path.join(d, "clamd.log") + ")")
     if os.path.exists(env.sock):
         os.unlink(env.sock)
     milter = subprocess.Popen([CLAMAV_MILTER, "-c", os.path.join(d, "clamav-milter.conf")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not e2e_wait(lambda: os.path.exists(env.sock), 30):
+    if not e2e.wait_for(lambda: os.path.exists(env.sock), 30):
         stop_peer((clamd, milter))
         raise RuntimeError("clamav-milter did not start")
     return clamd, milter
 
 
 def stop_peer(procs):
+    import postfix_milter_test as e2e  # on sys.path once main() has run
     for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
+        e2e.stop_process(p, 20)
 
 
 def peer_infected(env):
@@ -183,15 +179,6 @@ def peer_infected(env):
             return f.read().count(" infected by ")
     except OSError:
         return 0
-
-
-def e2e_wait(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def profile_config(base_text, extra, temp_dir):
@@ -332,7 +319,7 @@ def main():
                 with open(os.path.join(src, "tests/data/eml/eicar-plain-attachment.eml"), "rb") as f:
                     peer_eicar = e2e.send_one(env, e2e.crlf(f.read()))[0]
                 # ...and its log shows it, so a count of 0 above means 0 (not a log format missed).
-                peer_logged = e2e_wait(lambda: peer_infected(env) == peer_found + 1, 5)
+                peer_logged = e2e.wait_for(lambda: peer_infected(env) == peer_found + 1, 5)
             finally:
                 stop_peer(peer)
         in_process = {}

@@ -251,13 +251,8 @@ smtpd_hard_error_limit = 1000
             if pid and wait_for(lambda: not pid_alive(pid), 10) is False:
                 kill_pid(pid, signal.SIGKILL)
         for p in (self.milter, self.sink):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(timeout=5)
+            if p is not None:
+                stop_process(p, 10)
         if self.milter_log_fh:
             self.milter_log_fh.close()
         if self.keep:
@@ -321,6 +316,17 @@ def pid_alive(pid):
         return False
     except PermissionError:
         return True
+
+
+def stop_process(p, timeout):
+    """SIGTERM a child we started, SIGKILL it if it has not exited within `timeout` s."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
 
 
 def kill_pid(pid, sig):
