@@ -27,12 +27,8 @@ uint32_t be32(std::string_view d, size_t at) {
   return v;
 }
 
-bool starts_with(std::string_view d, std::string_view prefix) {
-  return d.size() >= prefix.size() && d.compare(0, prefix.size(), prefix) == 0;
-}
-
 bool is_pe(std::string_view d) {
-  if (!starts_with(d, "MZ")) return false;
+  if (!d.starts_with("MZ")) return false;
   if (d.size() >= 0x40) {
     const uint32_t lfanew = le32(d, 0x3C);
     if (lfanew <= d.size() - 4 && d.compare(lfanew, 4, std::string_view("PE\0\0", 4)) == 0) {
@@ -68,7 +64,7 @@ bool is_macho(std::string_view d) {
 }
 
 bool is_shebang(std::string_view d) {
-  if (!starts_with(d, "#!")) return false;
+  if (!d.starts_with("#!")) return false;
   size_t i = 2;
   while (i < d.size() && i < 64 && (d[i] == ' ' || d[i] == '\t')) ++i;
   return i < d.size() && d[i] == '/';
@@ -93,7 +89,7 @@ bool is_hta(std::string_view d) {
   std::string_view head = d.substr(0, std::min(d.size(), kHeadBytes));
   if (contains_nocase(head, "<hta:application")) return true;
   // UTF-16LE text (BOM FF FE): look at the low bytes.
-  if (starts_with(head, "\xFF\xFE")) {
+  if (head.starts_with("\xFF\xFE")) {
     std::string narrow;
     narrow.reserve(head.size() / 2);
     for (size_t i = 2; i + 1 < head.size(); i += 2) {
@@ -113,7 +109,7 @@ bool is_lnk(std::string_view d) {
 
 bool is_msi(std::string_view d) {
   static constexpr std::string_view kOle2("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
-  if (d.size() < 512 || !starts_with(d, kOle2)) return false;
+  if (d.size() < 512 || !d.starts_with(kOle2)) return false;
   const uint32_t shift = le16(d, 0x1E);
   if (shift != 9 && shift != 12) return false;
   const uint64_t dir_sector = le32(d, 0x30);
@@ -217,9 +213,8 @@ const std::vector<TrueType> &all_true_types() {
 
 TrueType detect_true_type(std::string_view data) {
   if (is_pe(data)) return TrueType::kPe;
-  if (starts_with(data,
-                  "\x7F"
-                  "ELF"))
+  if (data.starts_with("\x7F"
+                       "ELF"))
     return TrueType::kElf;
   if (is_macho(data)) return TrueType::kMachO;
   if (is_lnk(data)) return TrueType::kLnk;

@@ -251,10 +251,6 @@ struct ScanContext {
   std::vector<std::string> mail_hazards;
 };
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 ScanContext *context_of(void *p) {
   return static_cast<ScanContext *>(p);
 }
@@ -280,7 +276,7 @@ bool is_clamav_temp_name(std::string_view name) {
   static constexpr std::string_view kPrefix = "clamav-";
   static constexpr std::string_view kSuffix = ".tmp";
   if (name.size() != kPrefix.size() + 32 + kSuffix.size()) return false;
-  if (!starts_with(name, kPrefix) || name.substr(name.size() - kSuffix.size()) != kSuffix) {
+  if (!name.starts_with(kPrefix) || name.substr(name.size() - kSuffix.size()) != kSuffix) {
     return false;
   }
   return std::all_of(name.begin() + kPrefix.size(), name.end() - kSuffix.size(),
@@ -575,7 +571,7 @@ Finding finding_for_signature(const ScanItem &item, const std::string &raw) {
     name.resize(name.size() - kUnofficial.size());
   }
   const bool unscannable =
-      starts_with(name, "Heuristics.Encrypted") || starts_with(name, "Heuristics.Limits.Exceeded");
+      name.starts_with("Heuristics.Encrypted") || name.starts_with("Heuristics.Limits.Exceeded");
   return make_finding(item, unscannable ? FindingKind::kUnscannable : FindingKind::kVirus,
                       std::move(name), "libclamav reported " + raw);
 }

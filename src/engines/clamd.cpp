@@ -284,9 +284,6 @@ void read_replies(int fd, uint32_t timeout_ms, const Deadline &deadline, Exchang
   }
 }
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
@@ -309,7 +306,7 @@ Result<void> parse_address(const std::string &address, std::vector<Endpoint> *ou
   auto bad = [&](const std::string &why) {
     return make_error(ErrorCode::kConfig, "address: " + why + " (got \"" + address + "\")");
   };
-  if (starts_with(address, kUnix)) {
+  if (address.starts_with(kUnix)) {
     const std::string path = address.substr(kUnix.size());
     Endpoint ep;
     auto *un = reinterpret_cast<sockaddr_un *>(&ep.addr);
@@ -323,7 +320,7 @@ Result<void> parse_address(const std::string &address, std::vector<Endpoint> *ou
     out->push_back(ep);
     return {};
   }
-  if (!starts_with(address, kTcp)) return bad("expected unix:/path or tcp:host:port");
+  if (!address.starts_with(kTcp)) return bad("expected unix:/path or tcp:host:port");
   std::string rest = address.substr(kTcp.size());
   std::string host, port;
   if (!rest.empty() && rest.front() == '[') {
@@ -398,10 +395,10 @@ Result<void> ClamdOptions::validate() const {
     return bad("stream_max_length: must be 1 .. 4294967295");
   }
   std::vector<Endpoint> eps;
-  if (!starts_with(address, kUnix) && !starts_with(address, kTcp)) {
+  if (!address.starts_with(kUnix) && !address.starts_with(kTcp)) {
     return bad("address: expected unix:/path or tcp:host:port (got \"" + address + "\")");
   }
-  if (starts_with(address, kUnix)) return parse_address(address, &eps);
+  if (address.starts_with(kUnix)) return parse_address(address, &eps);
   return {};  // tcp: resolved by open()
 }
 
@@ -545,7 +542,7 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
       continue;
     }
     static constexpr std::string_view kStream = "stream: ";
-    if (!starts_with(r, kStream)) {
+    if (!r.starts_with(kStream)) {
       error +=
           (error.empty() ? "" : "; ") + std::string("unexpected answer \"") + std::string(r) + "\"";
       continue;
@@ -559,8 +556,8 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
       if (ends_with(name, kUnofficial) && name.size() > kUnofficial.size()) {
         name.resize(name.size() - kUnofficial.size());
       }
-      const bool unscannable = starts_with(name, "Heuristics.Encrypted") ||
-                               starts_with(name, "Heuristics.Limits.Exceeded");
+      const bool unscannable = name.starts_with("Heuristics.Encrypted") ||
+                               name.starts_with("Heuristics.Limits.Exceeded");
       add(unscannable ? FindingKind::kUnscannable : FindingKind::kVirus, std::move(name), detail);
     } else if (ends_with(r, " ERROR")) {
       std::string_view message = r.substr(0, r.size() - 6);
@@ -602,7 +599,7 @@ EngineStatus ClamdEngine::status() const {
   // "ClamAV 1.4.6" or "ClamAV 1.4.6/27000/Mon Nov 23 08:00:00 2026"
   std::string v = ex.replies.front();
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  if (!starts_with(v, "ClamAV ")) {
+  if (!v.starts_with("ClamAV ")) {
     s.error = impl_->prefix() + "unexpected VERSION answer \"" + v + "\"";
     return s;
   }

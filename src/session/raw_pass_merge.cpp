@@ -8,22 +8,15 @@
 #include "engines/mail_parser_guard.h"
 
 namespace avsink::session {
-namespace {
-
-bool starts_with(const std::string &s, const char *prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-}  // namespace
 
 void merge_raw_pass_findings(Findings &out, Findings whole, const Logger &logger) {
   std::set<std::string> seen;
   for (const auto &f : out) seen.insert(f.name);
   for (auto &f : whole) {
     const bool held_back = f.name == engines::kMailParserFindingName;
-    const bool raw_limit = f.kind == FindingKind::kUnscannable && !held_back &&
-                           (starts_with(f.name, "Heuristics.Limits.Exceeded") ||
-                            starts_with(f.name, "Limits.Exceeded"));
+    const bool raw_limit =
+        f.kind == FindingKind::kUnscannable && !held_back &&
+        (f.name.starts_with("Heuristics.Limits.Exceeded") || f.name.starts_with("Limits.Exceeded"));
     if (raw_limit) {
       logger.log(LogLevel::kDebug, "raw-message pass: " + f.name + " (parts were scanned)");
       continue;
