@@ -2,6 +2,7 @@
 // Every loop advances by at least one input byte; output is capped; no input byte is read twice.
 #include "mime/decode.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -100,6 +101,11 @@ TransferEncoding classify_transfer_encoding(std::string_view cte) {
   if (cte == "quoted-printable") return TransferEncoding::kQuotedPrintable;
   if (cte == "x-uuencode" || cte == "uuencode" || cte == "x-uue" || cte == "uue")
     return TransferEncoding::kUuencode;
+  if (cte == "mac-binhex40" || cte == "x-binhex" || cte == "binhex" || cte == "binhex40" ||
+      cte == "x-mac-binhex40")
+    return TransferEncoding::kBinhex;
+  if (cte == "x-yencode" || cte == "yencode" || cte == "x-yenc" || cte == "yenc")
+    return TransferEncoding::kYenc;
   return TransferEncoding::kUnknown;
 }
 
@@ -299,10 +305,195 @@ DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::strin
 
 DecodeStatus decode_transfer(TransferEncoding te, std::string_view in, uint64_t cap,
                              std::string *out) {
+  return decode_transfer_dialect(te, DecodeDialect::kDefault, in, cap, out);
+}
+
+namespace {
+
+// base64 in the dialects that work line by line (kBase64PerLine, kBase64SkipJunkLines,
+// kBase64StopAtJunk): each kept line goes through decode_base64(); kBase64PerLine flushes a
+// partial quad at every line end, the others carry it over.
+DecodeStatus decode_base64_lines(DecodeDialect d, std::string_view in, uint64_t cap,
+                                 std::string *out) {
+  DecodeStatus st;
+  std::string carry;  // alphabet characters of a partial quad carried to the next line
+  size_t pos = 0;
+  while (pos < in.size()) {
+    Line l = line_at(in, pos);
+    pos = l.next;
+    bool junk = false;
+    for (unsigned char c : l.content)
+      if (kB64[c] < 0 && c != '=' && !is_space(c)) junk = true;
+    if (junk) {
+      st.malformed = true;
+      if (d == DecodeDialect::kBase64StopAtJunk) break;
+      if (d == DecodeDialect::kBase64SkipJunkLines) continue;
+    }
+    if (d == DecodeDialect::kBase64PerLine) {
+      DecodeStatus s = decode_base64(l.content, cap, out);
+      st.malformed |= s.malformed;
+      if (s.truncated) {
+        st.truncated = true;
+        break;
+      }
+      continue;
+    }
+    carry.append(l.content);
+    size_t alpha = 0, keep_from = 0;  // decode whole quads now, keep the rest
+    for (size_t k = 0; k < carry.size(); ++k) {
+      const unsigned char c = static_cast<unsigned char>(carry[k]);
+      if (c == '=') {
+        alpha = 0;
+        keep_from = k + 1;
+      } else if (kB64[c] >= 0 && ++alpha % 4 == 0) {
+        keep_from = k + 1;
+      }
+    }
+    DecodeStatus s = decode_base64(std::string_view(carry).substr(0, keep_from), cap, out);
+    st.malformed |= s.malformed;
+    if (s.truncated) {
+      st.truncated = true;
+      return st;
+    }
+    carry.erase(0, keep_from);
+  }
+  if (!st.truncated && !carry.empty()) {
+    DecodeStatus s = decode_base64(carry, cap, out);
+    st.malformed |= s.malformed;
+    st.truncated |= s.truncated;
+  }
+  return st;
+}
+
+// base64 that ends at the first "=" closing a quad (or at a stray "="), as Python's binascii and
+// MIME::Base64 do: the bytes before it.
+DecodeStatus decode_base64_stop_at_pad(std::string_view in, uint64_t cap, std::string *out) {
+  int n = 0;
+  size_t stop = in.size();
+  for (size_t k = 0; k < in.size(); ++k) {
+    const unsigned char c = static_cast<unsigned char>(in[k]);
+    if (kB64[c] >= 0) {
+      n = (n + 1) % 4;
+    } else if (c == '=') {
+      // the quad's padding runs on to its end ("xx==" / "xxx=")
+      size_t e = k;
+      while (e < in.size() && (in[e] == '=' || is_space(static_cast<unsigned char>(in[e])))) ++e;
+      stop = e;
+      break;
+    }
+  }
+  DecodeStatus st = decode_base64(in.substr(0, stop), cap, out);
+  if (stop < in.size()) st.malformed = true;
+  return st;
+}
+
+// quoted-printable in a strict dialect: kQpUpperHexOnly keeps "=xx" with a lowercase digit
+// literally; kQpDropInvalid drops every "=" that is neither an escape nor a soft break.
+DecodeStatus decode_qp_dialect(DecodeDialect d, std::string_view in, uint64_t cap,
+                               std::string *out) {
+  DecodeStatus st;
+  auto hexd = [d](char c) {
+    if (d == DecodeDialect::kQpUpperHexOnly && c >= 'a' && c <= 'f') return -1;
+    return hex_value(static_cast<unsigned char>(c));
+  };
+  const size_t len = in.size();
+  for (size_t i = 0; i < len;) {
+    if (in[i] != '=') {
+      if (!put(out, cap, in[i])) return st.truncated = true, st;
+      ++i;
+      continue;
+    }
+    const int h1 = i + 1 < len ? hexd(in[i + 1]) : -1;
+    const int h2 = i + 2 < len ? hexd(in[i + 2]) : -1;
+    if (h1 >= 0 && h2 >= 0) {
+      if (!put(out, cap, static_cast<char>(h1 * 16 + h2))) return st.truncated = true, st;
+      i += 3;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < len && (in[j] == ' ' || in[j] == '\t')) ++j;
+    if (j >= len) break;
+    if (in[j] == '\n') {
+      i = j + 1;
+      continue;
+    }
+    if (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n') {
+      i = j + 2;
+      continue;
+    }
+    st.malformed = true;
+    if (d != DecodeDialect::kQpDropInvalid && !put(out, cap, '=')) return st.truncated = true, st;
+    ++i;
+  }
+  return st;
+}
+
+}  // namespace
+
+std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body) {
+  std::vector<DecodeDialect> out;
+  if (te == TransferEncoding::kBase64) {
+    bool partial_line = false, data_after_pad = false, junk_line = false;
+    bool pad_seen = false;
+    size_t pos = 0;
+    while (pos < body.size()) {
+      Line l = line_at(body, pos);
+      const bool last = l.next >= body.size();
+      pos = l.next;
+      size_t alpha = 0;
+      for (unsigned char c : l.content) {
+        if (kB64[c] >= 0) {
+          ++alpha;
+          if (pad_seen) data_after_pad = true;
+        } else if (c == '=') {
+          pad_seen = true;
+        } else if (!is_space(c)) {
+          junk_line = true;
+        }
+      }
+      if (!last && alpha % 4 != 0) partial_line = true;
+    }
+    if (partial_line) out.push_back(DecodeDialect::kBase64PerLine);
+    if (data_after_pad) out.push_back(DecodeDialect::kBase64StopAtPad);
+    if (junk_line) {
+      out.push_back(DecodeDialect::kBase64SkipJunkLines);
+      out.push_back(DecodeDialect::kBase64StopAtJunk);
+    }
+  } else if (te == TransferEncoding::kQuotedPrintable) {
+    bool lower = false, invalid = false;
+    for (size_t i = body.find('='); i != std::string_view::npos; i = body.find('=', i + 1)) {
+      const int h1 = i + 1 < body.size() ? hex_value(static_cast<unsigned char>(body[i + 1])) : -1;
+      const int h2 = i + 2 < body.size() ? hex_value(static_cast<unsigned char>(body[i + 2])) : -1;
+      if (h1 >= 0 && h2 >= 0) {
+        if ((body[i + 1] >= 'a' && body[i + 1] <= 'f') ||
+            (body[i + 2] >= 'a' && body[i + 2] <= 'f'))
+          lower = true;
+        continue;
+      }
+      size_t j = i + 1;
+      while (j < body.size() && (body[j] == ' ' || body[j] == '\t')) ++j;
+      if (j < body.size() && body[j] != '\n' && body[j] != '\r') invalid = true;
+    }
+    if (lower) out.push_back(DecodeDialect::kQpUpperHexOnly);
+    if (invalid) out.push_back(DecodeDialect::kQpDropInvalid);
+  }
+  return out;
+}
+
+DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
+                                     std::string_view in, uint64_t cap, std::string *out) {
   switch (te) {
     case TransferEncoding::kBase64:
+      if (dialect == DecodeDialect::kBase64StopAtPad)
+        return decode_base64_stop_at_pad(in, cap, out);
+      if (dialect == DecodeDialect::kBase64PerLine ||
+          dialect == DecodeDialect::kBase64SkipJunkLines ||
+          dialect == DecodeDialect::kBase64StopAtJunk)
+        return decode_base64_lines(dialect, in, cap, out);
       return decode_base64(in, cap, out);
     case TransferEncoding::kQuotedPrintable:
+      if (dialect == DecodeDialect::kQpUpperHexOnly || dialect == DecodeDialect::kQpDropInvalid)
+        return decode_qp_dialect(dialect, in, cap, out);
       return decode_quoted_printable(in, cap, out);
     case TransferEncoding::kUuencode: {
       // A whole body in x-uuencode: decode the first block, or the body as data lines.
@@ -311,6 +502,31 @@ DecodeStatus decode_transfer(TransferEncoding te, std::string_view in, uint64_t 
         return decode_uuencode_lines(
             in.substr(blocks[0].data_begin, blocks[0].data_end - blocks[0].data_begin), cap, out);
       return decode_uuencode_lines(in, cap, out);
+    }
+    case TransferEncoding::kBinhex: {
+      // The file starts after the first ":" (the marker line is optional here) and ends at the
+      // next one.
+      size_t colon = in.find(':');
+      std::string_view data = colon == std::string_view::npos ? in : in.substr(colon + 1);
+      size_t close = data.find(':');
+      if (close != std::string_view::npos) data = data.substr(0, close);
+      BinhexFile file;
+      DecodeStatus st = decode_binhex(data, cap > out->size() ? cap - out->size() : 0, &file);
+      out->append(file.data_fork);
+      if (!file.resource_fork.empty()) {
+        uint64_t room = cap > out->size() ? cap - out->size() : 0;
+        out->append(file.resource_fork.substr(
+            0, static_cast<size_t>(std::min<uint64_t>(room, file.resource_fork.size()))));
+      }
+      return st;
+    }
+    case TransferEncoding::kYenc: {
+      // "=ybegin" (and "=ypart") lines, when present, are skipped; data ends at "=yend".
+      auto blocks = find_yenc_blocks(in, 1);
+      if (!blocks.empty())
+        return decode_yenc_lines(
+            in.substr(blocks[0].data_begin, blocks[0].data_end - blocks[0].data_begin), cap, out);
+      return decode_yenc_lines(in, cap, out);
     }
     case TransferEncoding::kIdentity:
     case TransferEncoding::kUnknown:

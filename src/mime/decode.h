@@ -16,10 +16,40 @@ struct DecodeStatus {
 };
 
 // The transfer encodings we can decode.
-enum class TransferEncoding { kIdentity, kBase64, kQuotedPrintable, kUuencode, kUnknown };
+// New values are only ever appended.
+enum class TransferEncoding {
+  kIdentity,
+  kBase64,
+  kQuotedPrintable,
+  kUuencode,
+  kUnknown,
+  kBinhex,  // the body is a BinHex 4.0 file (CTE "mac-binhex40", "x-binhex" ...): data fork
+  kYenc,    // the body is yEnc data (CTE "x-yencode", "yenc" ...)
+};
+
+// How a decoder reads what the standard leaves open. Mail clients differ exactly here, so the
+// parser decodes a body once per dialect that could give other bytes (decode_dialects()).
+enum class DecodeDialect {
+  kDefault,              // the decoders below as documented (Thunderbird-like, permissive)
+  kBase64PerLine,        // each line is its own base64 text: a partial quad ends at the line end
+  kBase64StopAtPad,      // decoding ends at the first "=" that closes a quad (Python, MIME-tools)
+  kBase64SkipJunkLines,  // a line holding any byte outside the alphabet is dropped whole
+  kBase64StopAtJunk,     // decoding ends at the first line holding a byte outside the alphabet
+  kQpUpperHexOnly,       // "=xx" in lowercase is not an escape: kept literally (RFC 2045 strict)
+  kQpDropInvalid,        // an invalid "=" is dropped instead of kept
+};
+
+// The dialects other than kDefault that can decode `body` (in `te`) to different bytes. One
+// linear pass over the body; empty for ordinary, well-formed bodies. Thread-safe.
+std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body);
+
+// decode_transfer() in one dialect (kDefault: the same as decode_transfer()).
+DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
+                                     std::string_view in, uint64_t cap, std::string *out);
 
 // Maps a lowercased, comment-stripped Content-Transfer-Encoding token to a decoder.
 // "", 7bit, 8bit, binary -> kIdentity; base64; quoted-printable; x-uuencode/uuencode/x-uue/uue;
+// mac-binhex40/x-binhex/binhex/binhex40 -> kBinhex; x-yencode/yencode/x-yenc/yenc -> kYenc;
 // anything else -> kUnknown (callers decode it as identity and report it).
 TransferEncoding classify_transfer_encoding(std::string_view cte);
 

@@ -10,6 +10,7 @@
 #include <mimetic/contenttype.h>
 
 #include "mime/header_words.h"
+#include "mime/readings.h"
 
 namespace avsink::mime {
 namespace {
@@ -96,13 +97,12 @@ bool same_reading(const AltReading &a, const AltReading &b) {
          a.transfer_encoding == b.transfer_encoding;
 }
 
-// Adds `a` unless it equals the primary reading or an earlier alternate, or the cap is reached.
+// Adds `a` unless it equals the primary reading or an earlier alternate.
 void add_alternate(EntityInfo *info, AltReading a) {
   AltReading primary{info->type, info->subtype, info->boundary, info->transfer_encoding, false, ""};
   if (same_reading(a, primary)) return;
   for (const AltReading &o : info->alternates)
     if (same_reading(a, o)) return;
-  if (info->alternates.size() >= kMaxAltReadingsPerEntity) return;
   info->alternates.push_back(std::move(a));
 }
 
@@ -309,6 +309,30 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
     if (!extra.found) extra = find_param(v.params, "name");
     if (extra.found) push_unique(&info.filenames, extra.value);
     for (const auto &a : extra.alternates) push_unique(&info.filenames, a);
+  }
+  // Every name any dialect reads from every naming field (readings.h), RFC 2047 and RFC 2231
+  // decoded and as written: a name is bad if any reading of it is (HOSTILE #34).
+  for (const HeaderField &f : fields) {
+    const std::string norm = normalize_field_name(f.name);
+    if (norm != "content-type" && norm != "content-disposition") continue;
+    for (const char *key : {"filename", "name"}) {
+      for (const std::string &v : lenient_param_values(f.value, key)) {
+        push_unique(&info.filenames, decode_rfc2047(v));
+        std::string cs, pct;
+        std::string_view data = v;
+        if (size_t q1 = v.find('\''); q1 != std::string::npos) {
+          if (size_t q2 = v.find('\'', q1 + 1); q2 != std::string::npos) {
+            cs = v.substr(0, q1);
+            data = std::string_view(v).substr(q2 + 1);
+          }
+        }
+        if (v.find('%') != std::string::npos) {
+          std::string bytes = percent_decode(data), u;
+          charset_to_utf8(bytes, cs, &u);
+          push_unique(&info.filenames, u);
+        }
+      }
+    }
   }
   if (fn.found && nm.found && !fn.value.empty() && !nm.value.empty() && fn.value != nm.value)
     add_problem(&info.problems, "MIME.Ambiguous.FilenameMismatch");

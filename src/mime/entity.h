@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "mime/decode.h"
 #include "mime/message_tree.h"
 
 namespace avsink::mime {
@@ -38,10 +39,10 @@ struct AltReading {
   std::string transfer_encoding;  // lowercased CTE token
   bool fallback_only = false;     // only when the primary reading finds no delimiter line
   std::string why;                // the MIME.Ambiguous.* / MIME.Malformed.* name behind it
+  bool prefix = false;            // delimiter lines matched by prefix (split_multipart())
+  bool empty_boundary = false;    // `boundary` is empty on purpose: "--" lines delimit
+  DecodeDialect dialect = DecodeDialect::kDefault;  // how the body is decoded
 };
-
-// At most this many alternate readings per entity (the parser also caps them per message).
-inline constexpr size_t kMaxAltReadingsPerEntity = 4;
 
 // What the MIME fields of an entity say.
 struct EntityInfo {
@@ -55,10 +56,10 @@ struct EntityInfo {
   std::vector<std::string> filenames;  // decoded candidates, best first, UTF-8
   bool params_exceeded = false;        // a field had more than max_params parameters
   std::vector<std::string> problems;   // kMalformed finding names
-  // Readings other than the primary one above, distinct from it and from each other, at most
-  // kMaxAltReadingsPerEntity: a second Content-Type field, every other boundary parameter
-  // (duplicates, the RFC 2231 form), a second Content-Transfer-Encoding field, a boundary on
-  // Content-Disposition (fallback_only).
+  // Readings other than the primary one above, distinct from it and from each other (never
+  // capped here; the parser bounds them per message with a finding): a second Content-Type field,
+  // every other boundary parameter (duplicates, the RFC 2231 form), a second
+  // Content-Transfer-Encoding field, a boundary on Content-Disposition (fallback_only).
   std::vector<AltReading> alternates;
   std::string media_type() const { return type + "/" + subtype; }
 };

@@ -218,6 +218,24 @@ std::string sanitize_utf8(std::string_view s) {
   return out;
 }
 
+// Splits an RFC 2231 initial segment "charset'lang'data"; returns false when not in that shape.
+bool split_charset_lang(std::string_view v, std::string *charset, std::string_view *data) {
+  size_t q1 = v.find('\'');
+  if (q1 == std::string_view::npos) return false;
+  size_t q2 = v.find('\'', q1 + 1);
+  if (q2 == std::string_view::npos) return false;
+  *charset = ascii_lower(v.substr(0, q1));
+  *data = v.substr(q2 + 1);
+  return true;
+}
+
+void push_unique(std::vector<std::string> *v, const std::string &s) {
+  if (s.empty()) return;
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+}  // namespace
+
 std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -241,24 +259,6 @@ std::string percent_decode(std::string_view s) {
   }
   return out;
 }
-
-// Splits an RFC 2231 initial segment "charset'lang'data"; returns false when not in that shape.
-bool split_charset_lang(std::string_view v, std::string *charset, std::string_view *data) {
-  size_t q1 = v.find('\'');
-  if (q1 == std::string_view::npos) return false;
-  size_t q2 = v.find('\'', q1 + 1);
-  if (q2 == std::string_view::npos) return false;
-  *charset = ascii_lower(v.substr(0, q1));
-  *data = v.substr(q2 + 1);
-  return true;
-}
-
-void push_unique(std::vector<std::string> *v, const std::string &s) {
-  if (s.empty()) return;
-  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
-}
-
-}  // namespace
 
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
@@ -372,9 +372,26 @@ std::string normalize_token(std::string_view value) {
 ParamLookup find_param(const std::vector<Param> &params, std::string_view name) {
   ParamLookup r;
   const Param *plain = nullptr;
-  // RFC 2231 pieces: segment number -> (param, extended). -1 = the single `name*` form.
-  std::map<long, std::pair<const Param *, bool>> segments;
+  // RFC 2231 pieces by segment number (any number of digits, leading zeros allowed: ordered by
+  // value), each (param, extended, position written). The single `name*` form has kind 0.
+  struct SegKey {
+    int kind = 0;     // 0: `name*` (no number), 1: numbered
+    std::string num;  // digits without leading zeros ("" for 0)
+    bool operator<(const SegKey &o) const {
+      if (kind != o.kind) return kind < o.kind;
+      if (num.size() != o.num.size()) return num.size() < o.num.size();
+      return num < o.num;
+    }
+  };
+  struct Seg {
+    const Param *p;
+    bool extended;
+    size_t written;
+  };
+  std::map<SegKey, Seg> segments;
   bool segment_dup = false;
+  size_t written = 0;
+  std::vector<const Param *> dup_segments;  // a second param with the same segment number
   for (const Param &p : params) {
     std::string_view n = p.name;
     if (n == name) {
@@ -390,7 +407,7 @@ ParamLookup find_param(const std::vector<Param> &params, std::string_view name) 
       continue;
     std::string_view rest = n.substr(name.size() + 1);
     bool extended = false;
-    long seg = -1;
+    SegKey key;
     if (rest.empty()) {
       extended = true;
     } else {
@@ -398,12 +415,17 @@ ParamLookup find_param(const std::vector<Param> &params, std::string_view name) 
         extended = true;
         rest.remove_suffix(1);
       }
-      if (rest.empty() || rest.size() > 6 ||
+      if (rest.empty() ||
           !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; }))
         continue;
-      seg = std::stol(std::string(rest));
+      while (!rest.empty() && rest.front() == '0') rest.remove_prefix(1);
+      key.kind = 1;
+      key.num = std::string(rest);
     }
-    if (!segments.emplace(seg, std::make_pair(&p, extended)).second) segment_dup = true;
+    if (!segments.emplace(key, Seg{&p, extended, written++}).second) {
+      segment_dup = true;
+      dup_segments.push_back(&p);
+    }
   }
   if (segment_dup) add_problem(&r.problems, "MIME.Ambiguous.DuplicateParam");
 
@@ -413,40 +435,80 @@ ParamLookup find_param(const std::vector<Param> &params, std::string_view name) 
     if (!plain->alt.empty()) push_unique(&r.alternates, decode_rfc2047(plain->alt));
   }
   if (!segments.empty()) {
+    // The charset comes from the first segment that has the charset'lang' shape.
     std::string charset;
-    std::string bytes, raw, first;
     bool have_charset = false;
-    long expect = segments.begin()->first == -1 ? -1 : 0;
-    for (const auto &[seg, pe] : segments) {
-      const Param &p = *pe.first;
-      bool extended = pe.second;
-      if (seg == -1 && segments.size() > 1) {
-        add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
-        continue;  // `name*` mixed with numbered segments: the segments win
+    for (const auto &[key, seg] : segments) {
+      std::string_view data;
+      if (seg.extended && split_charset_lang(seg.p->value, &charset, &data)) {
+        have_charset = true;
+        break;
       }
-      if (seg >= 0 && seg != expect) add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
-      expect = seg + 1;
-      raw += p.value;
-      std::string_view data = p.value;
-      if (extended && !have_charset && (seg <= 0)) {
-        if (split_charset_lang(p.value, &charset, &data))
-          have_charset = true;
-        else
-          add_problem(&r.problems, "MIME.Malformed.Rfc2231Charset");
-      }
-      std::string piece = extended ? percent_decode(data) : std::string(data);
-      if (first.empty()) first = piece;
-      bytes += piece;
     }
+    // One segment's bytes: its charset'lang' prefix dropped, %XX decoded when extended.
+    auto piece = [&](const Seg &seg) {
+      std::string_view data = seg.p->value;
+      std::string cs;
+      if (seg.extended) {
+        std::string_view d;
+        if (split_charset_lang(seg.p->value, &cs, &d)) data = d;
+        return percent_decode(data);
+      }
+      return std::string(data);
+    };
+    auto to_utf8 = [&](const std::string &bytes) {
+      std::string u;
+      charset_to_utf8(bytes, charset, &u);
+      return u;
+    };
+    const bool single_mixed = segments.size() > 1 && segments.begin()->first.kind == 0;
+    if (single_mixed) add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
+    // Numeric order (RFC 2231), skipping the un-numbered form when numbered ones exist.
+    std::string bytes, raw;
+    std::string expect;  // the next expected number, "" = 0
+    bool gaps = false;
+    for (const auto &[key, seg] : segments) {
+      if (key.kind == 0 && segments.size() > 1) continue;
+      if (key.kind == 1 && key.num != expect) gaps = true;
+      if (key.kind == 1) {
+        // expect = key.num + 1 (decimal string arithmetic on any number of digits)
+        std::string next = key.num.empty() ? "0" : key.num;
+        int k = static_cast<int>(next.size()) - 1;
+        while (k >= 0 && next[static_cast<size_t>(k)] == '9') next[static_cast<size_t>(k--)] = '0';
+        if (k < 0)
+          next.insert(next.begin(), '1');
+        else
+          ++next[static_cast<size_t>(k)];
+        expect = next;
+      }
+      raw += seg.p->value;
+      bytes += piece(seg);
+    }
+    if (gaps || !have_charset) {
+      if (gaps) add_problem(&r.problems, "MIME.Malformed.Rfc2231Segments");
+    }
+    for (const auto &[key, seg] : segments)
+      if (seg.extended && (key.kind == 0 || key.num.empty()) && !have_charset)
+        add_problem(&r.problems, "MIME.Malformed.Rfc2231Charset");
     std::string decoded;
     if (!charset_to_utf8(bytes, charset, &decoded) && !charset.empty())
       add_problem(&r.problems, "MIME.Malformed.UnknownCharset");
     r.found = true;
     r.value = decoded;
     r.raw = raw;
-    std::string first_utf8;
-    charset_to_utf8(first, charset, &first_utf8);
-    push_unique(&r.alternates, first_utf8);
+    // Other assemblies: in the order written; each segment alone; duplicates in their place.
+    std::vector<const Seg *> by_written;
+    for (const auto &[key, seg] : segments) by_written.push_back(&seg);
+    std::sort(by_written.begin(), by_written.end(),
+              [](const Seg *a, const Seg *b) { return a->written < b->written; });
+    std::string written_bytes;
+    for (const Seg *seg : by_written) written_bytes += piece(*seg);
+    push_unique(&r.alternates, to_utf8(written_bytes));
+    for (const Seg *seg : by_written) push_unique(&r.alternates, to_utf8(piece(*seg)));
+    for (const Param *d : dup_segments) {
+      push_unique(&r.alternates, to_utf8(percent_decode(d->value)));
+      push_unique(&r.alternates, to_utf8_lenient(d->value));
+    }
     push_unique(&r.alternates, to_utf8_lenient(raw));
     if (plain) {
       push_unique(&r.alternates, plain_value);
@@ -480,6 +542,20 @@ bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::s
     return true;
   }
   if (charset == "ks_c_5601-1987") charset = "cp949";
+  if (charset == "utf-16" || charset == "utf16" || charset == "ucs-2" || charset == "ucs2" ||
+      charset == "unicode") {
+    // Without a byte-order mark iconv assumes big-endian; Windows writes little-endian. Read it
+    // the way that makes the text readable: the NUL high bytes of Latin text sit at odd offsets
+    // in little-endian.
+    const bool bom = bytes.size() >= 2 && ((bytes[0] == '\xff' && bytes[1] == '\xfe') ||
+                                           (bytes[0] == '\xfe' && bytes[1] == '\xff'));
+    if (!bom) {
+      size_t even = 0, odd = 0;
+      for (size_t i = 0; i < bytes.size(); ++i)
+        if (bytes[i] == '\0') ++(i % 2 ? odd : even);
+      charset = odd > even ? "utf-16le" : "utf-16be";
+    }
+  }
   if (charset.size() > 64) {
     *out = to_utf8_lenient(bytes);
     return false;
@@ -583,6 +659,63 @@ std::string decode_rfc2047(std::string_view text) {
   }
   flush();
   if (i < n) out += to_utf8_lenient(text.substr(i));
+  return out;
+}
+
+std::vector<TransferEncoding> lenient_transfer_encodings(std::string_view value) {
+  std::vector<TransferEncoding> out;
+  auto add = [&out](TransferEncoding te) {
+    if (std::find(out.begin(), out.end(), te) == out.end()) out.push_back(te);
+  };
+  // Every way the value can be read: as written, RFC 2047-decoded; comments kept or dropped.
+  std::vector<std::string> forms{std::string(value), decode_rfc2047(value)};
+  std::string no_comments;
+  int depth = 0;
+  for (char c : forms[1]) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      no_comments.push_back(c);
+    }
+  }
+  forms.push_back(no_comments);
+  for (const std::string &form : forms) {
+    // Lowercase, drop quotes and every control or space byte; split lists on , ; / and spaces.
+    std::vector<std::string> items(1);
+    for (char c : form) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == ',' || c == ';' || c == '/' || c == ' ' || c == '(' || c == ')') {
+        if (!items.back().empty()) items.emplace_back();
+      } else if (u > 0x20 && u < 0x7f && c != '"' && c != '\'' && c != '\\') {
+        items.back().push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      }
+    }
+    for (const std::string &t : items) {
+      if (t.empty()) continue;
+      TransferEncoding te = classify_transfer_encoding(t);
+      if (te != TransferEncoding::kUnknown) {
+        add(te);
+        continue;
+      }
+      auto has = [&t](const char *what) { return t.find(what) != std::string::npos; };
+      if (has("quoted") || has("printable") || t == "qp" || has("-qp") || has("qp-")) {
+        add(TransferEncoding::kQuotedPrintable);
+      } else if (has("base64") || has("b64") || t == "64" || has("base-64") ||
+                 (t.size() >= 2 && t.compare(t.size() - 2, 2, "64") == 0)) {
+        add(TransferEncoding::kBase64);
+      } else if (has("binhex") || has("hqx")) {
+        add(TransferEncoding::kBinhex);
+      } else if (has("yenc") || has("ybegin")) {
+        add(TransferEncoding::kYenc);
+      } else if (has("uu")) {
+        add(TransferEncoding::kUuencode);
+      } else if (has("7bit") || has("8bit") || has("binary")) {
+        add(TransferEncoding::kIdentity);
+      }
+    }
+  }
   return out;
 }
 

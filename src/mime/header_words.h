@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mime/decode.h"
+
 namespace avsink::mime {
 
 // One parameter as written: `name=value` after comment stripping and quote removal.
@@ -63,6 +65,15 @@ bool charset_to_utf8(std::string_view bytes, std::string_view charset, std::stri
 
 // Returns `bytes` if it is valid UTF-8, else its Latin-1 reading as UTF-8. NUL bytes are kept.
 std::string to_utf8_lenient(std::string_view bytes);
+
+// A Content-Transfer-Encoding value read leniently, as the most permissive clients do: quotes,
+// comments, RFC 2047 words and any whitespace removed, lists ("qp,64") split. Returns every
+// encoding the value could name, in order, without duplicates (kIdentity for 7bit/8bit/binary/
+// empty; kUnknown never). Thread-safe.
+std::vector<TransferEncoding> lenient_transfer_encodings(std::string_view value);
+
+// RFC 2231 %XX decoding: each valid escape (either case) becomes its byte; anything else is kept.
+std::string percent_decode(std::string_view s);
 
 // Lowercases ASCII letters only.
 std::string ascii_lower(std::string_view s);

@@ -3,13 +3,14 @@
 #include "mime/multipart.h"
 
 #include <cstring>
+#include <unordered_set>
 
 namespace avsink::mime {
 namespace {
 
 // Is the line [pos, content_end) a delimiter? Sets *close for "--boundary--".
 bool is_delimiter(std::string_view body, size_t pos, size_t content_end, std::string_view boundary,
-                  bool *close) {
+                  bool prefix, bool *close) {
   const size_t blen = boundary.size();
   if (content_end - pos < 2 + blen) return false;
   if (body[pos] != '-' || body[pos + 1] != '-') return false;
@@ -20,6 +21,7 @@ bool is_delimiter(std::string_view body, size_t pos, size_t content_end, std::st
     *close = true;
     p += 2;
   }
+  if (prefix) return true;
   while (p < content_end && (body[p] == ' ' || body[p] == '\t')) ++p;
   return p == content_end;
 }
@@ -34,10 +36,10 @@ size_t cut_before(std::string_view body, size_t pos) {
 
 }  // namespace
 
-MultipartSplit split_multipart(std::string_view body, std::string_view boundary, size_t max_parts) {
+MultipartSplit split_multipart(std::string_view body, std::string_view boundary, size_t max_parts,
+                               bool prefix) {
   MultipartSplit s;
   const size_t n = body.size();
-  if (boundary.empty()) return s;
   enum { kPreamble, kInPart, kEpilogue } state = kPreamble;
   size_t part_start = 0;
   size_t pos = 0;
@@ -48,7 +50,12 @@ MultipartSplit split_multipart(std::string_view body, std::string_view boundary,
     const size_t line_end = nlp ? content_end + 1 : n;
     if (content_end > pos && body[content_end - 1] == '\r') --content_end;
     bool close = false;
-    if (body[pos] == '-' && is_delimiter(body, pos, content_end, boundary, &close)) {
+    const bool delimiter =
+        body[pos] == '-' && is_delimiter(body, pos, content_end, boundary, prefix, &close);
+    if (!delimiter && !prefix && body[pos] == '-' &&
+        is_delimiter(body, pos, content_end, boundary, true, &close))
+      s.prefix_lines = true;
+    if (delimiter) {
       if (state == kEpilogue) {
         s.after_close = true;
         break;
@@ -85,6 +92,36 @@ MultipartSplit split_multipart(std::string_view body, std::string_view boundary,
     s.parts.push_back(Range{part_start, end});
   }
   return s;
+}
+
+std::vector<std::string_view> delimiter_candidates(std::string_view body, size_t max, bool *more) {
+  std::vector<std::string_view> out;
+  std::unordered_set<std::string_view> seen;
+  *more = false;
+  const size_t n = body.size();
+  size_t pos = 0;
+  while (pos < n) {
+    const void *nlp = std::memchr(body.data() + pos, '\n', n - pos);
+    size_t content_end =
+        nlp ? static_cast<size_t>(static_cast<const char *>(nlp) - body.data()) : n;
+    const size_t line_end = nlp ? content_end + 1 : n;
+    if (content_end - pos > 2 && body[pos] == '-' && body[pos + 1] == '-') {
+      size_t e = content_end;
+      while (e > pos + 2 && (body[e - 1] == '\r' || body[e - 1] == ' ' || body[e - 1] == '\t')) --e;
+      if (e >= pos + 4 && body[e - 1] == '-' && body[e - 2] == '-') e -= 2;
+      std::string_view x = body.substr(pos + 2, e > pos + 2 ? e - pos - 2 : 0);
+      if (!x.empty() && !seen.count(x)) {
+        if (out.size() >= max) {
+          *more = true;
+          break;
+        }
+        seen.insert(x);
+        out.push_back(x);
+      }
+    }
+    pos = line_end;
+  }
+  return out;
 }
 
 }  // namespace avsink::mime

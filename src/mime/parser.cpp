@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,12 +15,17 @@
 #include "mime/entity.h"
 #include "mime/header_words.h"
 #include "mime/multipart.h"
+#include "mime/readings.h"
 
 namespace avsink::mime {
 namespace {
 
-// Alternate readings (PartOrigin::kAlternate entities) per message; past it: unscannable.
-constexpr size_t kMaxAltReadingsPerMessage = 32;
+// Alternate readings (PartOrigin::kAlternate entities) per message; past it: unscannable
+// ("Limits.Exceeded.Alternates"). Ordinary mail has none; each reading also counts against
+// max_parts.
+constexpr size_t kMaxAltReadingsPerMessage = 128;
+// Distinct "--X" delimiter-like lines examined per entity; past it: unscannable.
+constexpr size_t kMaxDelimiterCandidates = 4096;
 
 // One entity waiting to be parsed.
 struct Work {
@@ -40,6 +46,8 @@ struct Work {
   PartOrigin origin = PartOrigin::kMime;  // kAlternate for an alternate reading and all below it
   bool has_reading = false;               // `reading` replaces what the fields say
   AltReading reading;
+  // When not npos: the header block ends here (a reading that ends it at a whitespace-only line).
+  size_t header_end = std::string_view::npos;
 };
 
 // Bare CRs (not followed by LF) in `s`.
@@ -149,11 +157,12 @@ class Parser {
   // Decodes `in` into *out under the file/decoded caps; reports problems for `path`.
   // `uu_lines`: `in` is the data of one uuencode block (no "begin" line to look for).
   DecodeStatus decode_capped(TransferEncoding te, std::string_view in, std::string *out,
-                             const std::string &path, bool uu_lines = false) {
+                             const std::string &path, bool uu_lines = false,
+                             DecodeDialect dialect = DecodeDialect::kDefault) {
     bool file_bound = false;
     uint64_t cap = decode_cap(&file_bound);
-    DecodeStatus st =
-        uu_lines ? decode_uuencode_lines(in, cap, out) : decode_transfer(te, in, cap, out);
+    DecodeStatus st = uu_lines ? decode_uuencode_lines(in, cap, out)
+                               : decode_transfer_dialect(te, dialect, in, cap, out);
     if (st.truncated) {
       if (file_bound)
         unscannable("FileBytes", path,
@@ -167,7 +176,28 @@ class Parser {
     return st;
   }
 
+  // The same entity bytes read the same way were already parsed (an alternate reading's child
+  // that equals a primary child): its parts and readings are all in the tree already.
+  bool already_parsed(const Work &w) {
+    std::string key;
+    auto add_num = [&key](uint64_t v) { key.append(reinterpret_cast<const char *>(&v), sizeof v); };
+    add_num(reinterpret_cast<uintptr_t>(w.bytes.data()));
+    add_num(w.bytes.size());
+    add_num(reinterpret_cast<uintptr_t>(w.header_copy.data()));
+    add_num(w.header_end);
+    add_num(w.digest_child ? 1 : 0);
+    if (w.has_reading) {
+      const AltReading &r = w.reading;
+      key += r.type + "/" + r.subtype + "\n" + r.boundary + "\n" + r.transfer_encoding + "\n";
+      add_num(r.prefix ? 1 : 0);
+      add_num(static_cast<uint64_t>(r.dialect));
+    }
+    return !parsed_.insert(std::move(key)).second;
+  }
+
   void process(Work &w) {
+    if (w.origin == PartOrigin::kAlternate && already_parsed(w)) return;
+    if (w.origin != PartOrigin::kAlternate) already_parsed(w);  // remember it
     const int idx = static_cast<int>(tree_.parts.size());
     cur_ = tree_.parts.size();
     tree_.parts.emplace_back();
@@ -182,7 +212,11 @@ class Parser {
     }
     const std::string path = w.path;
 
-    HeaderScan hs = scan_headers(w.header_copy.empty() ? w.bytes : w.header_copy, w.top, lim_);
+    const std::string_view header_src = w.header_copy.empty() ? w.bytes : w.header_copy;
+    HeaderScan hs = scan_headers(
+        w.header_end == std::string_view::npos ? header_src : header_src.substr(0, w.header_end),
+        w.top, lim_);
+    if (w.header_end != std::string_view::npos) hs.body_offset = w.header_end;
     EntityInfo info = analyze_entity(hs.fields, w.digest_child, lim_.max_params);
     if (w.has_reading) {
       info.type = w.reading.type;
@@ -232,7 +266,7 @@ class Parser {
     if (!limited) plan_alternates(w, idx, hs, info, body);
 
     if (is_multipart) {
-      if (info.boundary.empty()) {
+      if (info.boundary.empty() && !(w.has_reading && w.reading.empty_boundary)) {
         malformed("MIME.Malformed.NoBoundary", path, "multipart without a boundary parameter");
       } else if (info.boundary.size() > lim_.max_boundary_length) {
         tree_.parts[static_cast<size_t>(idx)].is_multipart = true;
@@ -251,7 +285,8 @@ class Parser {
             "MIME nesting deeper than max_mime_depth " + std::to_string(lim_.max_mime_depth));
         return;
       } else {
-        MultipartSplit split = split_multipart(body, info.boundary, parts_budget());
+        MultipartSplit split =
+            split_multipart(body, info.boundary, parts_budget(), w.has_reading && w.reading.prefix);
         if (!split.found_start) {
           malformed("MIME.Malformed.BoundaryNotFound", path,
                     "no delimiter line for boundary \"" + info.boundary + "\"");
@@ -313,20 +348,23 @@ class Parser {
       add(FindingKind::kUnscannable, "MIME.MessagePartial", path,
           "message/partial: one fragment of a message split across mails (never reassembled)");
     if (info.type == "message" && info.subtype == "external-body")
-      add(FindingKind::kUnscannable, "MIME.ExternalBody", path,
-          "message/external-body: the content is fetched by the reader, not carried here");
+      add(FindingKind::kMalformed, "MIME.ExternalBody", path,
+          "message/external-body: carries no content; the reader fetches it like a link");
     Part &p = tree_.parts[static_cast<size_t>(idx)];
     TransferEncoding te = classify_transfer_encoding(info.transfer_encoding);
     if (te == TransferEncoding::kUnknown)
       malformed(
           "MIME.Malformed.UnknownTransferEncoding", path,
           "unknown Content-Transfer-Encoding \"" + info.transfer_encoding + "\" read as identity");
-    DecodeStatus st = decode_capped(te, body, &p.body, path);
+    DecodeStatus st = decode_capped(te, body, &p.body, path, false,
+                                    w.has_reading ? w.reading.dialect : DecodeDialect::kDefault);
     if (st.malformed) {
       const char *name = te == TransferEncoding::kBase64 ? "MIME.Malformed.Base64"
                          : te == TransferEncoding::kQuotedPrintable
                              ? "MIME.Malformed.QuotedPrintable"
-                             : "MIME.Malformed.Uuencode";
+                         : te == TransferEncoding::kBinhex ? "MIME.Malformed.Binhex"
+                         : te == TransferEncoding::kYenc   ? "MIME.Malformed.Yenc"
+                                                           : "MIME.Malformed.Uuencode";
       malformed(name, path, "transfer encoding errors were skipped");
     }
     const bool texty = info.type == "text" || is_multipart || info.type == "message";
@@ -370,90 +408,187 @@ class Parser {
   }
 
   // Queues the other readings of the entity `w` (parts[idx]) as kAlternate entities
-  // "<path>.a1", "<path>.a2" ... (HOSTILE #13-15, #24, #26: UNION). They are processed after the
-  // primary reading's subtree and count against max_parts, max_decoded_bytes and
-  // kMaxAltReadingsPerMessage. A reading that cannot differ from the primary one is skipped.
+  // "<path>.a1", "<path>.a2" ... (HOSTILE #13-15, #24, #26: UNION; docs/hostile-input.md,
+  // "Readings"). They are processed after the primary reading's subtree and count against
+  // max_parts, max_decoded_bytes and kMaxAltReadingsPerMessage. A reading that cannot differ from
+  // the primary one (or from an earlier reading) is skipped; a bound that drops one is a finding.
   void plan_alternates(const Work &w, int idx, const HeaderScan &hs, const EntityInfo &info,
                        std::string_view body) {
     struct Planned {
       std::string_view header_copy;
+      size_t header_end = std::string_view::npos;
       bool has_reading = false;
       AltReading reading;
       std::string detail;
     };
+    // An entity-level reading was planned with every other reading of the same bytes: it plans
+    // none of its own (its children do).
+    if (w.has_reading) return;
     std::vector<Planned> planned;
     const std::string &path = w.path;
+    const bool primary_header = w.header_copy.empty() && w.header_end == std::string_view::npos;
 
-    // The bare-CR reading of the header block ("X-Foo: a<CR>Content-Transfer-Encoding: base64").
-    const std::string_view header = w.bytes.substr(0, hs.body_offset);
-    if (w.header_copy.empty() && !w.has_reading && has_bare_cr(header)) {
-      std::string copy(header);
-      bare_cr_to_lf(&copy);
-      HeaderScan h2 = scan_headers(copy, w.top, lim_);
-      if (!h2.fields_exceeded && !h2.bytes_exceeded) {
-        EntityInfo i2 = analyze_entity(h2.fields, w.digest_child, lim_.max_params);
-        // A body that starts elsewhere only counts when the CR reading ends the header block
-        // with an empty line (a stray CR in a Subject does not make a second reading).
-        const bool separator_found =
-            std::find(h2.problems.begin(), h2.problems.end(), "MIME.Malformed.NoHeaderSeparator") ==
-            h2.problems.end();
-        if (!i2.params_exceeded &&
-            (i2.type != info.type || i2.subtype != info.subtype || i2.boundary != info.boundary ||
-             i2.transfer_encoding != info.transfer_encoding ||
-             (separator_found && h2.body_offset != hs.body_offset))) {
-          malformed("MIME.Ambiguous.BareCRInHeader", path,
-                    "a bare CR in the header block changes its meaning when read as a line end");
-          arena_.push_back(std::move(copy));
-          Planned pl;
-          pl.header_copy = arena_.back();
-          pl.detail = "header block with bare CRs read as line ends: " + i2.media_type() +
-                      (i2.transfer_encoding.empty() ? "" : ", " + i2.transfer_encoding);
-          planned.push_back(std::move(pl));
+    // 1. Where the header block's lines and end are: readings of a rewritten (same-length) copy
+    //    of the header block, or of a block that ends earlier.
+    if (primary_header) plan_header_readings(w, hs, info, &planned);
+
+    // 2. Structure: every boundary any dialect reads (readings.h) or the body offers, split by
+    //    exact and by prefix delimiter lines; kept when the split differs from all others.
+    const bool splittable = info.boundary.size() <= lim_.max_boundary_length;
+    MultipartSplit primary_split;
+    std::optional<AltReading> prefix_primary;
+    if (info.type == "multipart" && !info.boundary.empty() && splittable)
+      primary_split = split_multipart(body, info.boundary, lim_.max_parts);
+    if (primary_split.prefix_lines) {
+      // Readers that match delimiter lines by prefix split the primary boundary differently.
+      MultipartSplit m = split_multipart(body, info.boundary, lim_.max_parts, true);
+      if (m.found_start) {
+        AltReading a{info.type,     info.subtype,
+                     info.boundary, info.transfer_encoding,
+                     false,         "MIME.Ambiguous.PrefixDelimiter"};
+        a.prefix = true;
+        prefix_primary = std::move(a);
+      }
+    }
+    const bool primary_is_split = primary_split.found_start;
+    std::vector<std::vector<std::pair<size_t, size_t>>> splits_seen;
+    auto ranges_of = [](const MultipartSplit &m) {
+      std::vector<std::pair<size_t, size_t>> r;
+      for (const Range &x : m.parts) r.emplace_back(x.begin, x.end);
+      return r;
+    };
+    if (primary_is_split) splits_seen.push_back(ranges_of(primary_split));
+    std::vector<AltReading> readings = info.alternates;
+    if (prefix_primary) readings.push_back(std::move(*prefix_primary));
+    {
+      // (process() has moved the fields into the part.)
+      const std::vector<HeaderField> &fields = tree_.parts[static_cast<size_t>(idx)].headers;
+      HeaderReadings hr = header_readings(fields, lim_.max_params);
+      std::vector<std::string> candidates = hr.boundaries;
+      auto add_candidate = [&candidates](std::string_view x) {
+        if (std::find(candidates.begin(), candidates.end(), x) == candidates.end())
+          candidates.emplace_back(x);
+      };
+      bool more = false;
+      // The body's own delimiter lines outside the primary reading's parts (all of it when it
+      // does not split): those a Content-Type field mentions in any form; and, when some reader
+      // could take the entity for a multipart, every one (a reader that guesses, or a boundary
+      // hidden in a way no dialect reads). Lines inside the parts are their own entities' lines.
+      auto outside = [&](std::string_view region) {
+        for (std::string_view x : delimiter_candidates(region, kMaxDelimiterCandidates, &more))
+          if (hr.multipart_ish || hr.mentions(x)) add_candidate(x);
+      };
+      if (!primary_is_split) {
+        outside(body);
+      } else {
+        outside(body.substr(primary_split.preamble.begin, primary_split.preamble.size()));
+        outside(body.substr(primary_split.epilogue.begin, primary_split.epilogue.size()));
+      }
+      if (more)
+        unscannable("Alternates", path,
+                    "more than " + std::to_string(kMaxDelimiterCandidates) +
+                        " distinct delimiter-like lines");
+      const std::string subtype = info.type == "multipart" ? info.subtype : "mixed";
+      // The readings the fields already give (a second Content-Type, duplicate parameters).
+      for (const AltReading &a : info.alternates) {
+        if (a.type != "multipart" || a.boundary.empty() || a.fallback_only ||
+            a.boundary.size() > lim_.max_boundary_length)
+          continue;
+        MultipartSplit m = split_multipart(body, a.boundary, lim_.max_parts);
+        if (m.found_start) splits_seen.push_back(ranges_of(m));
+      }
+      // An empty boundary (readers that accept `boundary=""` split on "--" lines): only when
+      // the primary reading does not split, as "-- " signature lines would split ordinary mail.
+      if (!primary_is_split && (hr.empty_boundary || hr.multipart_ish)) {
+        MultipartSplit m = split_multipart(body, "", lim_.max_parts);
+        if (m.found_start) {
+          splits_seen.push_back(ranges_of(m));
+          AltReading a{"multipart", subtype,
+                       "",          info.transfer_encoding,
+                       false,       "MIME.Ambiguous.EmptyBoundary"};
+          a.empty_boundary = true;
+          readings.push_back(std::move(a));
+        }
+      }
+      for (const std::string &b : candidates) {
+        if (b.empty() || b.size() > lim_.max_boundary_length) continue;
+        if (body.find("--" + b) == std::string_view::npos) continue;  // cheap: never a delimiter
+        bool prefix_differs = false;
+        for (bool prefix : {false, true}) {
+          if (prefix && !prefix_differs) continue;
+          MultipartSplit m = split_multipart(body, b, lim_.max_parts, prefix);
+          prefix_differs = m.prefix_lines;
+          if (!m.found_start) continue;
+          auto r = ranges_of(m);
+          if (std::find(splits_seen.begin(), splits_seen.end(), r) != splits_seen.end()) continue;
+          splits_seen.push_back(std::move(r));
+          AltReading a{
+              "multipart",
+              subtype,
+              b,
+              info.transfer_encoding,
+              false,
+              hr.mentions(b) ? "MIME.Ambiguous.Boundary" : "MIME.Ambiguous.GuessedBoundary"};
+          a.prefix = prefix;
+          readings.push_back(std::move(a));
         }
       }
     }
 
-    // Does the primary reading split as a multipart? (Computed only when a reading needs it.)
-    int primary_splits = -1;
-    auto primary_is_split = [&]() {
-      if (primary_splits < 0)
-        primary_splits = info.type == "multipart" && !info.boundary.empty() &&
-                                 info.boundary.size() <= lim_.max_boundary_length &&
-                                 split_multipart(body, info.boundary, 0).found_start
-                             ? 1
-                             : 0;
-      return primary_splits == 1;
-    };
+    // 3. Encodings, for a body read as a leaf: every encoding any Content-Transfer-Encoding field
+    //    could name (read leniently), what an unknown one looks like, and each decoder dialect
+    //    that decodes this body differently.
+    const bool primary_leaf = !primary_is_split && !is_message_type(info.type, info.subtype);
     const bool primary_texty =
         info.type == "text" || info.type == "multipart" || info.type == "message";
     const TransferEncoding primary_te = classify_transfer_encoding(info.transfer_encoding);
-
-    std::vector<AltReading> readings = info.alternates;
-    // An unknown Content-Transfer-Encoding: also decode it as what it names or looks like.
-    if (!w.has_reading && primary_te == TransferEncoding::kUnknown && !primary_is_split()) {
-      const std::string &t = info.transfer_encoding;
-      auto names = [&t](const char *what) { return t.find(what) != std::string::npos; };
-      const char *why = "MIME.Malformed.UnknownTransferEncoding";
-      if (names("base64") || names("b64") || looks_like_base64(body))
-        readings.push_back(
-            AltReading{info.type, info.subtype, info.boundary, "base64", false, why});
-      if (names("quoted") || names("qp") || looks_like_quoted_printable(body))
-        readings.push_back(
-            AltReading{info.type, info.subtype, info.boundary, "quoted-printable", false, why});
-      if (names("uu"))
-        readings.push_back(
-            AltReading{info.type, info.subtype, info.boundary, "x-uuencode", false, why});
+    if (primary_leaf) {
+      std::vector<TransferEncoding> tes;
+      auto add_te = [&tes](TransferEncoding te) {
+        if (std::find(tes.begin(), tes.end(), te) == tes.end()) tes.push_back(te);
+      };
+      if (primary_te != TransferEncoding::kUnknown) add_te(primary_te);
+      for (const HeaderField &f : tree_.parts[static_cast<size_t>(idx)].headers)
+        if (normalize_field_name(f.name) == "content-transfer-encoding")
+          for (TransferEncoding te : lenient_transfer_encodings(f.value)) add_te(te);
+      if (primary_te == TransferEncoding::kUnknown) {
+        // An unknown encoding: also what the body looks like.
+        if (looks_like_base64(body)) add_te(TransferEncoding::kBase64);
+        if (looks_like_quoted_printable(body)) add_te(TransferEncoding::kQuotedPrintable);
+      }
+      for (TransferEncoding te : tes) {
+        if (te != primary_te)
+          readings.push_back(AltReading{info.type, info.subtype, info.boundary, te_name(te), false,
+                                        "MIME.Ambiguous.TransferEncoding"});
+        for (DecodeDialect d : decode_dialects(te, body)) {
+          AltReading a{info.type,   info.subtype, info.boundary,
+                       te_name(te), false,        "MIME.Ambiguous.Encoding"};
+          a.dialect = d;
+          readings.push_back(std::move(a));
+        }
+      }
     }
+
+    std::vector<const AltReading *> distinct;
     for (const AltReading &a : readings) {
+      bool dup = false;
+      for (const AltReading *o : distinct)
+        dup |= o->type == a.type && o->subtype == a.subtype && o->boundary == a.boundary &&
+               o->transfer_encoding == a.transfer_encoding && o->prefix == a.prefix &&
+               o->dialect == a.dialect;
+      if (dup) continue;
+      distinct.push_back(&a);
       if (a.type == "multipart") {
-        if (a.boundary.empty() || a.boundary.size() > lim_.max_boundary_length) continue;
-        if (a.fallback_only && primary_is_split()) continue;
-        if (!split_multipart(body, a.boundary, 0).found_start) continue;
+        if ((a.boundary.empty() && !a.empty_boundary) ||
+            a.boundary.size() > lim_.max_boundary_length)
+          continue;
+        if (a.fallback_only && primary_is_split) continue;
+        if (!split_multipart(body, a.boundary, 0, a.prefix).found_start) continue;
       } else if (!is_message_type(a.type, a.subtype)) {
         // A leaf reading: worth it when its bytes (or the blob search) can differ.
-        const bool primary_leaf = !primary_is_split() && !is_message_type(info.type, info.subtype);
         const bool alt_texty = a.type == "text" || a.type == "message";
-        if (primary_leaf && classify_transfer_encoding(a.transfer_encoding) == primary_te &&
+        if (primary_leaf && a.dialect == DecodeDialect::kDefault &&
+            classify_transfer_encoding(a.transfer_encoding) == primary_te &&
             (!alt_texty || primary_texty))
           continue;
       }
@@ -462,9 +597,12 @@ class Parser {
       pl.reading = a;
       pl.detail = a.why + ": also read as " + a.type + "/" + a.subtype +
                   (a.boundary.empty() ? "" : " boundary \"" + a.boundary + "\"") +
-                  (a.transfer_encoding.empty() ? "" : ", " + a.transfer_encoding);
+                  (a.prefix ? " (prefix delimiters)" : "") +
+                  (a.transfer_encoding.empty() ? "" : ", " + a.transfer_encoding) +
+                  (a.dialect == DecodeDialect::kDefault
+                       ? ""
+                       : " (decoder dialect " + std::to_string(static_cast<int>(a.dialect)) + ")");
       planned.push_back(std::move(pl));
-      if (planned.size() > kMaxAltReadingsPerEntity) break;  // (+1 when there is a CR reading)
     }
     if (planned.empty()) return;
     if (w.depth + 1 > lim_.max_mime_depth) {
@@ -486,12 +624,16 @@ class Parser {
       planned.resize(parts_budget());
     }
     alt_readings_ += planned.size();
+    for (size_t k = 0; k < planned.size(); ++k)
+      malformed("MIME.Ambiguous.AlternateReading", path + ".a" + std::to_string(k + 1),
+                planned[k].detail);
     // Pushed last-first so that .a1 is processed first (after the primary reading's subtree).
     for (size_t k = planned.size(); k-- > 0;) {
       Planned &pl = planned[k];
       Work a;
       a.bytes = w.bytes;
       a.header_copy = pl.header_copy;
+      a.header_end = pl.header_end;
       a.raw_offset = w.raw_offset;
       a.raw_length = w.raw_length;
       a.in_raw = w.in_raw;
@@ -504,9 +646,154 @@ class Parser {
       a.origin = PartOrigin::kAlternate;
       a.has_reading = pl.has_reading;
       a.reading = std::move(pl.reading);
-      malformed("MIME.Ambiguous.AlternateReading", a.path, pl.detail);
       stack_.push_back(std::move(a));
     }
+  }
+
+  static std::string te_name(TransferEncoding te) {
+    switch (te) {
+      case TransferEncoding::kBase64:
+        return "base64";
+      case TransferEncoding::kQuotedPrintable:
+        return "quoted-printable";
+      case TransferEncoding::kUuencode:
+        return "x-uuencode";
+      case TransferEncoding::kBinhex:
+        return "mac-binhex40";
+      case TransferEncoding::kYenc:
+        return "x-yencode";
+      case TransferEncoding::kIdentity:
+      case TransferEncoding::kUnknown:
+      default:
+        return "7bit";
+    }
+  }
+
+  // Readings of the header block itself (step 1 of plan_alternates): a same-length copy with
+  //  - bare CRs read as line ends;
+  //  - lines that start with VT or FF read as continuation lines (readers that take any
+  //    whitespace for folding);
+  //  - lines that are neither fields nor continuations, before the first empty line, read as
+  //    junk fields (readers that skip them and keep reading header fields);
+  // and the block ended at its first whitespace-only line (readers that take it for the empty
+  // line). Each is kept when it changes the entity's type, boundary, encoding or body start.
+  template <typename PlannedT>
+  void plan_header_readings(const Work &w, const HeaderScan &hs, const EntityInfo &info,
+                            std::vector<PlannedT> *planned) {
+    const std::string &path = w.path;
+    // The region: up to the first empty line (a line with no bytes but its line end), bounded
+    // by max_header_bytes.
+    const std::string_view bytes = w.bytes;
+    const size_t limit = std::min<size_t>(bytes.size(), lim_.max_header_bytes);
+    size_t region_end = hs.body_offset;
+    bool junk_line = false, vt_line = false;
+    size_t ws_only_end = std::string_view::npos;
+    {
+      size_t pos = 0;
+      while (pos < limit) {
+        const size_t nl = bytes.find('\n', pos);
+        const size_t content_end = nl == std::string_view::npos ? bytes.size() : nl;
+        const size_t line_end = nl == std::string_view::npos ? bytes.size() : nl + 1;
+        std::string_view line = bytes.substr(pos, content_end - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) {
+          region_end = std::max(region_end, line_end);
+          break;
+        }
+        const char c0 = line[0];
+        if (c0 == '\v' || c0 == '\f') vt_line = true;
+        bool ws_only = true;
+        for (char c : line)
+          if (c != ' ' && c != '\t' && c != '\v' && c != '\f' && c != '\r') ws_only = false;
+        if (ws_only && ws_only_end == std::string_view::npos && pos > 0) ws_only_end = line_end;
+        if (!ws_only && c0 != ' ' && c0 != '\t' && c0 != '\v' && c0 != '\f') {
+          const size_t colon = line.find(':');
+          bool field = colon != std::string_view::npos && colon > 0;
+          for (size_t k = 0; field && k < colon; ++k) {
+            const auto u = static_cast<unsigned char>(line[k]);
+            field = u > 0x20 && u < 0x7f;
+          }
+          if (!field && !(w.top && pos == 0 && line.substr(0, 5) == "From ")) junk_line = true;
+        }
+        region_end = std::max(region_end, line_end);
+        pos = line_end;
+      }
+    }
+    auto consider = [&](std::string copy, size_t header_end, const char *why,
+                        const std::string &what) {
+      const std::string_view src = copy.empty() ? bytes : std::string_view(copy);
+      HeaderScan h2 = scan_headers(
+          header_end == std::string_view::npos ? src : src.substr(0, header_end), w.top, lim_);
+      if (header_end != std::string_view::npos) h2.body_offset = header_end;
+      if (h2.fields_exceeded || h2.bytes_exceeded) return;
+      EntityInfo i2 = analyze_entity(h2.fields, w.digest_child, lim_.max_params);
+      if (i2.params_exceeded) return;
+      // A body that starts elsewhere counts only when the reading ends the header block with an
+      // empty line (or the line it was given).
+      const bool separator_found =
+          header_end != std::string_view::npos ||
+          std::find(h2.problems.begin(), h2.problems.end(), "MIME.Malformed.NoHeaderSeparator") ==
+              h2.problems.end();
+      if (i2.type == info.type && i2.subtype == info.subtype && i2.boundary == info.boundary &&
+          i2.transfer_encoding == info.transfer_encoding &&
+          !(separator_found && h2.body_offset != hs.body_offset))
+        return;
+      malformed(why, path, what);
+      PlannedT pl;
+      if (!copy.empty()) {
+        arena_.push_back(std::move(copy));
+        pl.header_copy = arena_.back();
+      }
+      pl.header_end = header_end;
+      pl.detail = what + ": " + i2.media_type() +
+                  (i2.transfer_encoding.empty() ? "" : ", " + i2.transfer_encoding);
+      planned->push_back(std::move(pl));
+    };
+    const std::string_view header = bytes.substr(0, hs.body_offset);
+    if (has_bare_cr(header)) {
+      std::string copy(header);
+      bare_cr_to_lf(&copy);
+      consider(std::move(copy), std::string_view::npos, "MIME.Ambiguous.BareCRInHeader",
+               "header block with bare CRs read as line ends");
+    }
+    if (vt_line || junk_line) {
+      std::string copy(bytes.substr(0, region_end));
+      size_t pos = 0;
+      while (pos < copy.size()) {
+        size_t nl = copy.find('\n', pos);
+        const size_t line_end = nl == std::string::npos ? copy.size() : nl + 1;
+        size_t content_end = nl == std::string::npos ? copy.size() : nl;
+        if (content_end > pos && copy[content_end - 1] == '\r') --content_end;
+        if (content_end > pos) {
+          char &c0 = copy[pos];
+          if (c0 == '\v' || c0 == '\f') {
+            c0 = ' ';
+          } else if (junk_line && c0 != ' ' && c0 != '\t') {
+            const size_t colon = copy.find(':', pos);
+            bool field = colon != std::string::npos && colon < content_end && colon > pos;
+            for (size_t k = pos; field && k < colon; ++k) {
+              const auto u = static_cast<unsigned char>(copy[k]);
+              field = u > 0x20 && u < 0x7f;
+            }
+            const bool mbox = w.top && pos == 0 && copy.compare(0, 5, "From ") == 0;
+            if (!field && !mbox) {
+              if (content_end - pos >= 2) {
+                for (size_t k = pos; k + 1 < content_end; ++k) copy[k] = 'X';
+                copy[content_end - 1] = ':';
+              } else {
+                c0 = ' ';
+              }
+            }
+          }
+        }
+        pos = line_end;
+      }
+      consider(std::move(copy), std::string_view::npos, "MIME.Ambiguous.HeaderLines",
+               "header lines read leniently (VT/FF folding, junk lines skipped)");
+    }
+    if (ws_only_end != std::string_view::npos && ws_only_end < hs.body_offset)
+      consider(std::string(), ws_only_end, "MIME.Ambiguous.HeaderEnd",
+               "header block ended at a whitespace-only line");
   }
 
   // A new part under parts[parent] for a blob found in its text (uuencode, yEnc, BinHex).
@@ -627,6 +914,7 @@ class Parser {
   std::vector<Work> stack_;
   std::deque<std::string> arena_;  // decoded bodies of encoded message/* parts (stable storage)
   std::set<std::string> seen_;     // finding name + path, to report each once
+  std::set<std::string> parsed_;   // entities parsed so far (already_parsed())
   std::map<std::pair<int, char>, int> embedded_count_;  // per parent and kind (u, y, b)
   std::string cr_copy_;      // the message with CR-only line ends, CRs turned into LFs
   size_t alt_readings_ = 0;  // alternate readings queued so far
