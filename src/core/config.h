@@ -16,10 +16,12 @@ struct Config {
   std::string source = "(embedded defaults)";  // the file it came from
 
   // [scan]
-  bool raw_message_pass = true;  // also give libclamav the raw message once (its mail parser)...
-  // ...when the message is at most this big, or whenever the MIME stage flagged its structure
-  // (malformed or ambiguous). Above it, a clean parse is trusted: the raw pass re-decodes every
-  // attachment and costs 2-3x the scan of the decoded parts (bench/README.md).
+  // Also give libclamav the raw message once (its own mail parser). Off by default since the MIME
+  // stage reads every plausible reading (issue 21, docs/hostile-input.md "Readings"); on, for
+  // logical signatures that need Container:CL_TYPE_MAIL: when the message is at most
+  // raw_message_pass_max_bytes, or whenever the MIME stage flagged its structure (malformed or
+  // ambiguous) -- never above max_message_bytes.
+  bool raw_message_pass = false;
   uint64_t raw_message_pass_max_bytes = 1ull << 20;
   // The raw pass skips a part libclamav decodes to exactly the bytes the part pass scanned (about
   // a third of the CPU of a typical message). false = rescan it inside the mail, so logical

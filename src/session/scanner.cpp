@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -114,9 +115,22 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   // 1.8 to 1.05 ms of CPU per message). Bytes it decodes differently are still scanned. What is
   // lost: logical signatures that require the mail as container (see Config).
   std::vector<std::string_view> clamav_scanned;
+  // Bytes already given to the engines: the same decoded bytes again (alternate readings often
+  // decode an entity to the same bytes; so do repeated attachments) get the same answer, so they
+  // are scanned once and that answer is repeated for this part (a strip must remove both).
+  std::unordered_map<std::string_view, std::pair<size_t, size_t>> scanned_bodies;
   for (const auto &part : tree.parts) {
     if (!is_leaf(part) || part.body.empty()) continue;
+    if (auto it = scanned_bodies.find(part.body); it != scanned_bodies.end()) {
+      for (size_t i = it->second.first; i < it->second.second; ++i) {
+        Finding f = out[i];
+        f.part_path = part.path;
+        out.push_back(std::move(f));
+      }
+      continue;
+    }
     if (deadline.expired()) break;
+    const size_t first_finding = out.size();
     engines::ScanItem item;
     item.data = part.body;
     item.part_path = part.path;
@@ -139,6 +153,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
         clamav_scanned.push_back(part.body);
     }
     out.insert(out.end(), members.begin(), members.end());
+    scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
   }
   // The raw message once, so libclamav's own mail handling sees it too (defense in depth).
   bool structure_flagged = false;

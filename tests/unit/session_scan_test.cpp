@@ -70,6 +70,27 @@ TEST(Session, EicarFoundEvenWithoutTheRawPass) {
   EXPECT_EQ(v.action, Action::kReject);
 }
 
+// Identical decoded bytes are scanned once; the answer still names every part that holds them
+// (a strip must remove each copy).
+TEST(Session, SameBytesTwiceScannedOnceReportedForBoth) {
+  auto s = open_scanner();
+  ASSERT_TRUE(s);
+  const std::string b64 = avsink::test::base64(avsink::test::eicar());
+  const std::string msg =
+      "From: a@example.org\r\nTo: b@example.net\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
+      "hi\r\n--B\r\nContent-Type: application/octet-stream; name=\"a.bin\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      b64 +
+      "--B\r\nContent-Type: application/octet-stream; name=\"b.bin\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      b64 + "--B--\r\n";
+  auto v = scan(*s, msg);
+  EXPECT_EQ(v.action, Action::kReject) << v.reason;
+  EXPECT_TRUE(has_virus_in(v, "1.2")) << v.reason;
+  EXPECT_TRUE(has_virus_in(v, "1.3")) << v.reason;
+}
+
 TEST(Session, CleanMailAcceptedWithHeaderAndRecord) {
   auto s = open_scanner();
   ASSERT_TRUE(s);
@@ -141,6 +162,7 @@ TEST(Session, RawPassSkipsScannedPartsUnlessContainerSignaturesNeedThem) {
   for (bool skips : {true, false}) {
     avsink::Config cfg;
     cfg.signature_dirs = {dir};
+    cfg.raw_message_pass = true;  // the option these signatures need (off by default)
     cfg.raw_message_pass_skips_scanned_parts = skips;
     auto s = open_scanner(cfg);
     ASSERT_TRUE(s);
