@@ -1,54 +1,29 @@
-// signature_watch.cpp - inotify + stat polling, debounce, reload on the watcher thread, audit.
-// The file-set signature is taken before reload() runs, so a change during a reload is seen again.
+// signature_watch.cpp - reloads an engine when what it would load changed, then audits the result.
+// The watching itself (inotify, stat polling, debounce) is core/file_watch's; this decides and
+// reloads.
 #include "engines/signature_watch.h"
 
 #include <dirent.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_watch.h"
 #include "engines/clamav_lib.h"
 
 namespace avsink::engines {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr uint32_t kInotifyMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                  IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
-                                  IN_ONLYDIR;
 constexpr size_t kMaxEntries = 100000;  // per directory, in the file-set signature
-
-std::string parent_of(const std::string &path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string base_of(const std::string &path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 void append_stat(std::string *out, std::string_view name, const struct stat &st) {
   char buf[128];
@@ -109,69 +84,20 @@ struct SignatureWatch::Impl {
   std::function<EngineStatus()> status;
   std::shared_ptr<AuditLog> audit;
   Logger logger;
-  uint32_t poll_ms = 1000;
-  uint32_t debounce_ms = 500;
-  uint32_t max_delay_ms = 2000;
-
-  int inotify_fd = -1;
-  int wake_fd = -1;
-  std::set<int> watches;
-  std::set<std::string> names;  // base names of the watched paths (seen through their parents)
-  std::string loaded;           // file set at the last reload attempt (or start)
-  std::thread thread;
-
+  std::string loaded;  // file set at the last reload attempt (or start); watcher thread only
   std::atomic<uint64_t> ok{0};
   std::atomic<uint64_t> failed{0};
-  std::atomic<bool> inotify_ok{false};
   mutable std::mutex error_mu;
   std::string error;
+  std::unique_ptr<FileWatch> watch;  // last member: destroyed (and joined) first
 
-  ~Impl() {
-    if (inotify_fd >= 0) ::close(inotify_fd);
-    if (wake_fd >= 0) ::close(wake_fd);
-  }
-
-  // Adds watches for every path that is a directory and every parent; idempotent, so it is
-  // simply repeated on each poll (a directory that appears later gets its watch then).
-  void refresh_watches() {
-    if (inotify_fd < 0) return;
-    std::set<int> next;
-    auto add = [&](const std::string &dir) {
-      int wd = ::inotify_add_watch(inotify_fd, dir.c_str(), kInotifyMask);
-      if (wd >= 0) next.insert(wd);
-    };
-    for (const std::string &p : paths) {
-      add(parent_of(p));
-      struct stat st {};
-      if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) add(p);
-    }
-    for (int wd : watches) {
-      if (next.count(wd) == 0) ::inotify_rm_watch(inotify_fd, wd);
-    }
-    watches = std::move(next);
-    inotify_ok = !watches.empty();
-  }
-
-  // True when an event may concern what a reload reads: a database file, a watched path itself
-  // (through its parent), a watched directory (self events), or an overflow.
-  bool drain_inotify() {
-    alignas(struct inotify_event) char buf[16384];
-    bool relevant = false;
-    for (;;) {
-      ssize_t n = ::read(inotify_fd, buf, sizeof buf);
-      if (n <= 0) return relevant;
-      for (ssize_t off = 0; off < n;) {
-        const auto *ev = reinterpret_cast<const struct inotify_event *>(buf + off);
-        off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
-        if (ev->mask & IN_Q_OVERFLOW) {
-          relevant = true;
-          continue;
-        }
-        if (ev->len == 0 || is_clamav_database_name(ev->name) || names.count(ev->name) != 0) {
-          relevant = true;
-        }
-      }
-    }
+  // The watcher's callback: reload only when what a reload reads has changed (freshclam's temp
+  // files come and go without a reload). Taken first, so a change during reload() is seen again.
+  void on_change() {
+    std::string now_set = file_set(paths);
+    if (now_set == loaded) return;
+    loaded = std::move(now_set);
+    reload_now();
   }
 
   std::string engine_name() {
@@ -237,54 +163,6 @@ struct SignatureWatch::Impl {
       // status() or the audit threw (allocation): nothing may leave this thread.
     }
   }
-
-  void run() {
-    bool pending = false;
-    Clock::time_point first{}, last{};
-    auto next_poll = Clock::now() + std::chrono::milliseconds(poll_ms);
-    for (;;) {
-      const auto now = Clock::now();
-      auto wake = next_poll;
-      if (pending) {
-        wake = std::min(last + std::chrono::milliseconds(debounce_ms),
-                        first + std::chrono::milliseconds(max_delay_ms));
-      }
-      const long long ms =
-          wake <= now
-              ? 0
-              : std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1;
-      struct pollfd fds[2] = {{wake_fd, POLLIN, 0}, {inotify_fd, POLLIN, 0}};
-      const int nfds = inotify_fd >= 0 ? 2 : 1;
-      const int rc = ::poll(fds, nfds, static_cast<int>(std::min<long long>(ms, 1 << 30)));
-      if (rc < 0 && errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (rc > 0 && (fds[0].revents & POLLIN)) return;  // stop requested
-
-      bool changed = false;
-      if (rc > 0 && nfds == 2 && (fds[1].revents & POLLIN)) changed = drain_inotify();
-      const auto after = Clock::now();
-      if (after >= next_poll) {
-        refresh_watches();
-        if (file_set(paths) != loaded) changed = true;
-        next_poll = after + std::chrono::milliseconds(poll_ms);
-      }
-      if (changed) {
-        if (!pending) first = after;
-        last = after;
-        pending = true;
-      }
-      if (!pending) continue;
-      if (after < last + std::chrono::milliseconds(debounce_ms) &&
-          after < first + std::chrono::milliseconds(max_delay_ms)) {
-        continue;
-      }
-      pending = false;
-      std::string now_set = file_set(paths);
-      if (now_set == loaded) continue;  // only transient files came and went
-      loaded = std::move(now_set);      // taken first: a change during reload() is seen again
-      refresh_watches();
-      reload_now();
-    }
-  }
 };
 
 SignatureWatch::SignatureWatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -305,36 +183,26 @@ Result<std::unique_ptr<SignatureWatch>> SignatureWatch::start(std::vector<std::s
 
   auto impl = std::make_unique<Impl>();
   impl->paths = std::move(paths);
-  for (const auto &p : impl->paths) impl->names.insert(base_of(p));
   impl->reload = std::move(reload);
   impl->status = std::move(status);
   impl->audit = std::move(audit);
   impl->logger = std::move(logger);
-  impl->poll_ms = poll_ms;
-  impl->debounce_ms = debounce_ms;
-  impl->max_delay_ms = std::max<uint32_t>(2000, debounce_ms * 4);
-  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (impl->wake_fd < 0) {
-    return make_error(ErrorCode::kIo, std::string("eventfd: ") + std::strerror(errno));
-  }
-  impl->inotify_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);  // -1: poll only
-  impl->refresh_watches();
   impl->loaded = file_set(impl->paths);
+  FileWatchOptions fo;
+  fo.paths = impl->paths;
+  fo.poll_ms = poll_ms;
+  fo.debounce_ms = debounce_ms;
+  fo.max_delay_ms = std::max<uint32_t>(2000, debounce_ms * 4);
   Impl *raw = impl.get();
-  try {
-    raw->thread = std::thread([raw] { raw->run(); });
-  } catch (const std::system_error &e) {
-    return make_error(ErrorCode::kIo, std::string("signature watch: thread: ") + e.what());
-  }
+  auto w = FileWatch::start(std::move(fo),
+                            [raw](const std::vector<std::string> &) { raw->on_change(); });
+  if (!w) return make_error(w.error().code, "signature watch: " + w.error().message);
+  impl->watch = std::move(w.value());
   return std::unique_ptr<SignatureWatch>(new SignatureWatch(std::move(impl)));
 }
 
 SignatureWatch::~SignatureWatch() {
-  if (!impl_) return;
-  const uint64_t one = 1;
-  ssize_t n = ::write(impl_->wake_fd, &one, sizeof one);
-  (void)n;  // an eventfd write fails only on counter overflow, impossible with one write
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_) impl_->watch.reset();  // joins the watcher thread before the callbacks go
 }
 
 uint64_t SignatureWatch::reloads() const {
@@ -351,7 +219,7 @@ std::string SignatureWatch::last_error() const {
 }
 
 bool SignatureWatch::using_inotify() const {
-  return impl_->inotify_ok.load();
+  return impl_->watch->using_inotify();
 }
 
 }  // namespace avsink::engines

@@ -15,13 +15,12 @@
 
 namespace avsink::engines {
 
-// Watches directories (or single files) on one background thread: inotify on each directory and
-// on each path's parent, plus a stat poll every poll_ms as the safety net (inotify limits, a
-// directory created later). After a change it waits until the paths have been quiet for
-// debounce_ms (freshclam writes temp files, then renames: one reload for the whole update; never
-// longer than max(4 x debounce_ms, 2 s) after the first event), then compares what a reload
-// would read - each watched file, and in each watched directory the files with a ClamAV database
-// extension (is_clamav_database_name: not freshclam.dat, temp files or freshclam's tmp.*
+// Watches directories (or single files) with core/file_watch (inotify on each directory and on
+// each path's parent, plus a stat poll every poll_ms as the safety net). After a change has been
+// quiet for debounce_ms (freshclam writes temp files, then renames: one reload for the whole
+// update; never longer than max(4 x debounce_ms, 2 s) after the first event), it compares what a
+// reload would read - each watched file, and in each watched directory the files with a ClamAV
+// database extension (is_clamav_database_name: not freshclam.dat, temp files or freshclam's tmp.*
 // directory) - by name, size, mtime and inode with what it saw at the previous reload, and calls
 // reload() only when that differs.
 //

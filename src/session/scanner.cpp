@@ -314,7 +314,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     engines::ClamavEngine *e = impl->clamav.get();
     auto w = engines::SignatureWatch::start(
         e->watch_paths(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
-        config.clamav_watch_poll_ms, 500, impl->logger);
+        config.clamav_watch_poll_ms, 200, impl->logger);
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
@@ -322,7 +322,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     engines::HashListEngine *e = impl->hashlist.get();
     auto w = engines::SignatureWatch::start(
         e->files(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
-        config.poll_ms, 500, impl->logger);
+        config.poll_ms, 200, impl->logger);
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
