@@ -322,14 +322,13 @@ Findings AttachmentPolicy::inspect_message(const mime::MessageTree &tree) const 
   return out;
 }
 
-engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
-                                                    const engines::ContainerMember &m,
-                                                    Findings &out) const {
+MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const ContainerMember &m,
+                                           Findings &out) const {
   size_t mine = 0;
   for (const auto &f : out) {
     if (f.inspector == kInspector && f.part_path == part.path) ++mine;
   }
-  if (mine >= kMaxMemberFindings) return engines::MemberDecision::kContinue;
+  if (mine >= kMaxMemberFindings) return MemberDecision::kContinue;
   const std::string part_name = display_name(decoded_name(part));
   const std::string member_utf8 = mime::to_utf8_lenient(m.path);
   const std::string shown = (part_name.empty() ? "" : part_name + "/") + display_name(member_utf8);
@@ -337,7 +336,7 @@ engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
   if (m.depth > options_.max_member_depth) {
     const std::string name = "Limits.Exceeded.AttachmentMemberDepth";
     for (const auto &f : out) {
-      if (f.name == name && f.part_path == part.path) return engines::MemberDecision::kContinue;
+      if (f.name == name && f.part_path == part.path) return MemberDecision::kContinue;
     }
     Finding f;
     f.kind = FindingKind::kUnscannable;
@@ -349,7 +348,7 @@ engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
                " is deeper than max_member_depth " + std::to_string(options_.max_member_depth) +
                "; its name and type were not judged";
     out.push_back(std::move(f));
-    return engines::MemberDecision::kContinue;
+    return MemberDecision::kContinue;
   }
 
   const auto lists = lists_.get();
@@ -380,7 +379,7 @@ engines::MemberDecision AttachmentPolicy::on_member(const mime::Part &part,
       out.push_back(std::move(f));
     }
   }
-  return engines::MemberDecision::kContinue;
+  return MemberDecision::kContinue;
 }
 
 void AttachmentPolicy::apply_engine_actions(Findings &findings) const {

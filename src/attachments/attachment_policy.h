@@ -11,12 +11,12 @@
 #include "attachments/extension_list.h"
 #include "core/action.h"
 #include "core/audit.h"
+#include "core/container_member.h"
 #include "core/file_watch.h"
 #include "core/finding.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "core/snapshot.h"
-#include "engines/engine.h"
 #include "mime/message_tree.h"
 
 namespace avsink::attachments {
@@ -93,8 +93,7 @@ class AttachmentPolicy {
   // when that says nothing, by the member's bytes (ContainerMember::data); appends to `out`
   // (at most 32 member findings per part; duplicates skipped). Always kContinue: the engine must
   // finish the walk for viruses. Thread-safe; `out` is the caller's (one scan, one thread).
-  engines::MemberDecision on_member(const mime::Part &part, const engines::ContainerMember &m,
-                                    Findings &out) const;
+  MemberDecision on_member(const mime::Part &part, const ContainerMember &m, Findings &out) const;
   // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" findings that
   // carry no action yet (the engines report the encryption; this policy owns its action).
   void apply_engine_actions(Findings &findings) const;

@@ -8,27 +8,17 @@
 #include <string_view>
 #include <vector>
 
+#include "core/container_member.h"
 #include "core/deadline.h"
 #include "core/finding.h"
 #include "core/result.h"
 
 namespace avsink::engines {
 
-// A file an engine met while unpacking a container (archive member, embedded object).
-// Engines that can see into containers report each member through ScanItem::on_member.
-struct ContainerMember {
-  std::string path;       // member path inside the part, outer to inner: "inner.zip/setup.exe";
-                          // unnamed layers (the tar inside a .tar.gz) add no component
-  std::string file_type;  // engine's detected type, e.g. "CL_TYPE_MSEXE", "CL_TYPE_ZIP"
-  uint32_t depth = 0;     // 1 = direct member of the part
-  uint64_t size = 0;
-  // The member's bytes when the engine has them at hand ("" otherwise); valid only during the
-  // on_member call, so a callback that needs them later must copy.
-  std::string_view data;
-};
-
-// What the on_member callback tells the engine to do next.
-enum class MemberDecision { kContinue, kStop };
+// The member types live in core (core/container_member.h) so that the attachment policy can judge
+// members without including an engine; these names keep the engines' spelling.
+using ContainerMember = avsink::ContainerMember;
+using MemberDecision = avsink::MemberDecision;
 
 // One thing to scan: a decoded part, or the raw message (whole_message = true).
 struct ScanItem {
