@@ -48,7 +48,8 @@ long long ms_since(Clock::time_point t) {
 
 bool wait_until(const std::function<bool()> &cond, int ms) {
   const auto t0 = Clock::now();
-  while (!cond() && ms_since(t0) < ms) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const long long bound = static_cast<long long>(ms * avsink::test::time_scale());
+  while (!cond() && ms_since(t0) < bound) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return cond();
 }
 

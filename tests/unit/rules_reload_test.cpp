@@ -44,7 +44,8 @@ void write_file(const std::string &path, const std::string &content) {
 // Waits up to `ms` for `done()`; true when it became true.
 template <typename F>
 bool wait_for(F done, int ms) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  auto until =
+      std::chrono::steady_clock::now() + avsink::test::scaled(std::chrono::milliseconds(ms));
   while (std::chrono::steady_clock::now() < until) {
     if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -249,7 +250,8 @@ TEST_F(RulesReloadTest, FileWatchSeesFilesDirectoriesAndLateCreation) {
     // Stopping is prompt: the destructor wakes the thread instead of waiting for a poll.
     const auto t0 = std::chrono::steady_clock::now();
     w->reset();
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0,
+              avsink::test::scaled(std::chrono::milliseconds(500)));
   }
   FileWatchOptions bad;
   EXPECT_FALSE(bad.validate().ok());

@@ -36,6 +36,14 @@ std::string make_temp_dir(const std::string &prefix) {
   return tmpl;
 }
 
+double time_scale() {
+  if (const char *env = std::getenv("AVSINK_TEST_TIME_SCALE"); env && *env) {
+    const double v = std::strtod(env, nullptr);
+    if (v > 0) return v;
+  }
+  return AVSINK_TEST_TIME_SCALE;
+}
+
 std::string eicar() {
   // Split so that no scanner flags this source file.
   return std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
