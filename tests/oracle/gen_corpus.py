@@ -11,7 +11,8 @@ x a disposition (attachment or inline). The payload is:
 Output: DIR/NNNN-<family>-<technique>.eml and DIR/manifest.jsonl, one JSON row per message
 (file, family, technique, params, position, disposition, marker, payload sha256s, hidden name).
 
-Run: gen_corpus.py --seed N [--count M] --out DIR   (count 0 = every combination, >= 500)
+Run: gen_corpus.py --seed N [--count M] --out DIR   (count 0 = every combination, >= 500;
+     fewer = a seeded sample of the combinations; more = every combination again, new parameters)
 """
 import argparse
 import base64
@@ -657,10 +658,16 @@ def combinations():
 def generate(seed, count, out_dir):
     combos = combinations()
     count = count or len(combos)
+    # fewer messages than combinations: a seeded sample of them (exploration runs); more: every
+    # combination again with fresh random parameters
+    if count < len(combos):
+        order = sorted(random.Random(seed).sample(range(len(combos)), count))
+    else:
+        order = [i % len(combos) for i in range(count)]
     os.makedirs(out_dir, exist_ok=True)
     rows = []
-    for i in range(count):
-        fam, tech, kind, fn, pos, disp = combos[i % len(combos)]
+    for i, c in enumerate(order):
+        fam, tech, kind, fn, pos, disp = combos[c]
         rng = random.Random("%d:%d" % (seed, i))
         data, ctx = build_message(fam, tech, kind, fn, pos, disp, rng)
         fname = "%04d-%s-%s.eml" % (i, fam, tech)
@@ -690,6 +697,7 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     rows = generate(a.seed, a.count, a.out)
+    assert a.count or len(rows) >= 500, "the families shrank below 500 combinations"
     print("%d messages (%d combinations) in %s" % (len(rows), len(combinations()), a.out))
 
 

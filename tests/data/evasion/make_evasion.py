@@ -79,9 +79,23 @@ def mixed(subject, parts, boundary=b"=_evasion_b1", ctype=None, extra=b"", **kw)
     return top(subject, extra + ct) + CRLF + multipart(boundary, parts, **kw)
 
 
+# Cases today's reader gets wrong (issue 21; with the raw libclamav pass on or off): the test lists
+# them without failing (AVSINK_EVASION_STRICT=1: fails). Remove a name once the reader has it.
+PENDING = {
+    "boundary-single-quoted.eml", "boundary-vt-ff-around-equals.eml",
+    "boundary-key-split-by-fold.eml", "boundary-outer-end-equals-inner.eml",
+    "boundary-missing-param.eml", "boundary-six-params.eml", "content-type-six-multipart.eml",
+    "content-type-rfc2047.eml", "content-type-missing-subtype.eml", "cte-rfc2047.eml",
+    "cte-x-yencode.eml", "cte-double-quoted.eml", "fname-rfc2231-zero-padded.eml",
+    "fname-rfc2231-huge-segment.eml", "fname-comment-in-key.eml", "external-body.eml",
+    "mailman-digest-30.eml",
+}
+
+
 def add(file, trick, cls, payload, expect, data, pending=False):
-    """pending=True: today's reader gets it wrong (issue 21); the test reports it, fails only
-    when strict. The flag goes as soon as the reader handles the case."""
+    """pending=True (or the file in PENDING): today's reader gets it wrong; the test reports it
+    and fails only when strict. The flag goes as soon as the reader handles the case."""
+    pending = pending or file in PENDING
     assert expect in ("reject", "quarantine", "reject-or-quarantine", "accept")
     assert payload in ("eicar", "banned", "none")
     assert (payload == "none") == (expect == "accept")
@@ -584,7 +598,9 @@ def oracle_case(family, technique, position="last", seed=21):
 
 
 def mailman_digest(posts):
-    """A Mailman 2 style plain-text digest (RFC 1153 layout) of `posts` posts: benign."""
+    """A Mailman 2 style plain-text digest (RFC 1153 layout) of `posts` posts: benign. Each post
+    keeps its MIME header fields; libclamav's mail parser reads every post as a message nested in
+    the one before (MaxRecursion at 17 posts: the raw pass's false positive, issue 21)."""
     sep = b"-" * 30
     body = b"Send Oracle-list mailing list submissions to" + CRLF + b"\toracle-list@example.org" + \
         CRLF + CRLF + b"Today's Topics:" + CRLF + CRLF
@@ -597,8 +613,9 @@ def mailman_digest(posts):
                  b"From: Member %d <member%d@example.org>" % (i % 7, i % 7) + CRLF +
                  b"Subject: Re: weekly sync notes, item %d" % i + CRLF +
                  b"To: oracle-list@example.org" + CRLF +
-                 b"Message-ID: <post%d@example.org>" % i + CRLF +
-                 b"Content-Type: text/plain; charset=us-ascii" + CRLF + CRLF +
+                 b"Message-ID: <post%d@example.org>" % i + CRLF + b"MIME-Version: 1.0" + CRLF +
+                 b"Content-Type: text/plain; charset=us-ascii" + CRLF +
+                 b"Content-Transfer-Encoding: 7bit" + CRLF + CRLF +
                  b"> On Sunday someone wrote:" + CRLF + b"> what about item %d?" % i + CRLF + CRLF +
                  b"I think item %d is fine; see the minutes." % i + CRLF + CRLF + sep + CRLF + CRLF)
     body += b"_______________________________________________" + CRLF + \
@@ -639,7 +656,8 @@ def build_issue21():
             ("cte-rfc2047.eml", "cte", "cte-rfc2047-q", 26, "reject"),
             ("cte-mac-binhex40.eml", "cte", "cte-mac-binhex40", 26, "reject"),
             ("cte-x-yencode.eml", "cte", "cte-x-yencode", 26, "reject"),
-            ("qp-partial-escape-split.eml", "cte", "qp-partial-escape-split", 28, "reject"),
+            ("cte-double-quoted.eml", "cte", "cte-double-quoted", 26, "reject"),
+            ("qp-invalid-escape.eml", "cte", "qp-invalid-escape", 28, "reject"),
             ("header-vt-separator-line.eml", "headers", "vt-separator-line", 22, "reject"),
             ("header-whitespace-separator.eml", "headers", "whitespace-only-separator", 22,
              "reject")]:
