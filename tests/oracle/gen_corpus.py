@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 # gen_corpus.py - the differential oracle's corpus: mutated MIME messages hiding one payload each.
-# Invariant: deterministic for a given --seed/--count; EICAR is assembled here, never stored.
+# Invariant: deterministic for one --seed/--count; EICAR comes from make_evasion.py, never stored.
 """Generates MIME-ambiguity messages (issue 21) for tests/oracle/oracle.py.
 
 Every message is one technique from one family x a payload position (first, last or nested part)
 x a disposition (attachment or inline). The payload is:
-  eicar families  - a deflated zip holding eicar.com (EICAR assembled from two halves below);
+  eicar families  - a deflated zip holding eicar.com (EICAR assembled in make_evasion.py);
   name families   - a benign zip (readme.txt) whose decoded name ends in .zip, judged with .zip on
                     the block list: the name is what has to be seen.
 Output: DIR/NNNN-<family>-<technique>.eml and DIR/manifest.jsonl, one JSON row per message
@@ -17,7 +17,6 @@ Run: gen_corpus.py --seed N [--count M] --out DIR   (count 0 = every combination
 import argparse
 import base64
 import hashlib
-import io
 import json
 import os
 import random
@@ -26,32 +25,17 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
                                 "evasion"))
-from make_evasion import binhex, uuencode, yencode  # noqa: E402  (one encoder per format)
+# one encoder per format, one EICAR (assembled there from two halves), one zip writer
+from make_evasion import EICAR, b64, binhex, uuencode, yencode, zip_bytes  # noqa: E402
 
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 BENIGN = b"avsink oracle benign attachment: nothing to see here\r\n"
 CRLF = b"\r\n"
 POSITIONS = ("first", "last", "nested")
 DISPOSITIONS = ("attachment", "inline")
 
 
-def zip_of(name, data):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        z.writestr(info, data)
-    return buf.getvalue()
-
-
-EICAR_ZIP = zip_of("eicar.com", EICAR)
-BENIGN_ZIP = zip_of("readme.txt", BENIGN)
-
-
-def b64(data, width=76):
-    s = base64.b64encode(data)
-    return CRLF.join(s[i:i + width] for i in range(0, len(s), width)) + CRLF
+EICAR_ZIP = zip_bytes([("eicar.com", EICAR)], zipfile.ZIP_DEFLATED)
+BENIGN_ZIP = zip_bytes([("readme.txt", BENIGN)], zipfile.ZIP_DEFLATED)
 
 
 def qp(data, lower=False, width=73):

@@ -601,9 +601,16 @@ def write_md(a, misses, fam_stats, cols, short, total):
     for fam, st in fam_stats.items():
         out.append("| %s | " % fam + " | ".join(str(st[c]) for c in cols) + " |")
     out.append("| TOTAL | " + " | ".join(str(total[c]) for c in cols) + " |")
+    for cfg, title in (("raw-on", "with the defaults (raw libclamav pass on)"),
+                       ("raw-off", "with raw_message_pass = false (the reader alone)")):
+        acc = collections.Counter("%s/%s" % (m["family"], m["technique"]) for m in misses
+                                  if any(x.get("config") == cfg for x in m["misses"]))
+        out += ["", "Accepted %s although an extractor found the payload: %d messages%s" % (
+            title, sum(acc.values()), (": " + ", ".join("%s %d" % kv for kv in acc.items()))
+            if cfg == "raw-on" and acc else "")]
     out += ["", "## Misses by technique (%d messages)" % len(misses), ""]
     for (fam, tech), ms in by_tech.items():
-        kinds = collections.Counter(x["kind"] for m in ms for x in m["misses"])
+        kinds = collections.Counter(k for m in ms for k in {x["kind"] for x in m["misses"]})
         found = collections.Counter(e for m in ms for e in m["found_by"])
         weak = found and set(found) <= {"ripmime", "uudeview"}
         out.append("- **%s/%s**%s: %d messages (%s); payload found by %s%s; e.g. `%s`: %s" % (
