@@ -605,17 +605,18 @@ def techniques():
     return out
 
 
-def build_message(family, technique, kind, fn, position, disposition, rng):
-    """The message bytes and its Ctx (boundary, name)."""
+def build_message(family, technique, kind, fn, position, disposition, rng, leaf_fn=None):
+    """The message bytes and its Ctx (boundary, name). leaf_fn: a leaf technique that builds the
+    payload part under a container technique (two tricks in one message)."""
     ctx = Ctx(rng, "name" if kind == "name" else "eicar", disposition)
-    return _build(ctx, family, technique, kind, fn, position, rng), ctx
+    return _build(ctx, family, technique, kind, fn, position, rng, leaf_fn), ctx
 
 
-def _build(ctx, family, technique, kind, fn, position, rng):
+def _build(ctx, family, technique, kind, fn, position, rng, leaf_fn):
     subject = b"oracle " + family.encode() + b" " + technique.encode()
     top = top_headers(ctx, subject)
     if kind == "container":
-        payload = ctx.leaf()
+        payload = leaf_fn(ctx) if leaf_fn else ctx.leaf()
         kids = [payload, ctx.text()] if position == "first" else [ctx.text(), payload]
         if position == "nested":
             head, body = fn(ctx, kids)
@@ -639,8 +640,11 @@ def combinations():
             for d in DISPOSITIONS]
 
 
-def generate(seed, count, out_dir):
+def generate(seed, count, out_dir, mix=False):
+    """Writes the messages and manifest.jsonl; returns the rows. mix: every container technique
+    also gets a random leaf technique (cte, headers) for its payload part ("mixed_with")."""
     combos = combinations()
+    leaf_techs = [(f, t, fn) for (f, t, k, fn) in techniques() if k == "leaf"]
     count = count or len(combos)
     # fewer messages than combinations: a seeded sample of them (exploration runs); more: every
     # combination again with fresh random parameters
@@ -653,7 +657,9 @@ def generate(seed, count, out_dir):
     for i, c in enumerate(order):
         fam, tech, kind, fn, pos, disp = combos[c]
         rng = random.Random("%d:%d" % (seed, i))
-        data, ctx = build_message(fam, tech, kind, fn, pos, disp, rng)
+        mixed = rng.choice(leaf_techs) if mix and kind == "container" else None
+        data, ctx = build_message(fam, tech, kind, fn, pos, disp, rng,
+                                  mixed[2] if mixed else None)
         fname = "%04d-%s-%s.eml" % (i, fam, tech)
         with open(os.path.join(out_dir, fname), "wb") as f:
             f.write(data)
@@ -664,6 +670,7 @@ def generate(seed, count, out_dir):
                                        "boundary": ctx.boundary.decode(),
                                        "name": ctx.name.decode()},
             "marker": "benign" if kind == "name" else "eicar",
+            "mixed_with": "%s/%s" % mixed[:2] if mixed else "",
             "payload_sha256": {"zip": hashlib.sha256(payload).hexdigest(),
                                ("benign" if kind == "name" else "eicar"):
                                hashlib.sha256(BENIGN if kind == "name" else EICAR).hexdigest()},
@@ -679,8 +686,9 @@ def main():
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--count", type=int, default=0, help="messages (0 = every combination)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--mix", action="store_true", help="container tricks get a leaf trick too")
     a = ap.parse_args()
-    rows = generate(a.seed, a.count, a.out)
+    rows = generate(a.seed, a.count, a.out, a.mix)
     assert a.count or len(rows) >= 500, "the families shrank below 500 combinations"
     print("%d messages (%d combinations) in %s" % (len(rows), len(combinations()), a.out))
 
