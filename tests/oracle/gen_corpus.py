@@ -270,6 +270,9 @@ CONTAINER = {
         "ws-vt-ff-around-equals": declared(lambda B: b"; boundary\x0b=\x0c\"" + B + b'"'),
         "ws-cr-before-key": declared(lambda B: b";\rboundary=\"" + B + b'"'),
         "ws-vt-before-semicolon": declared(lambda B: b'\x0b; \x0cboundary="' + B + b'"'),
+        "ws-cr-around-equals": declared(lambda B: b'; boundary\r=\r"' + B + b'"'),
+        "ws-ff-after-semicolon": declared(lambda B: b';\x0cboundary="' + B + b'"'),
+        "quoted-trailing-space": declared(lambda B: b'; boundary="' + B + b' "'),
         "duplicate-key-last": declared(lambda B: b'; boundary="decoy' + B + b'"; boundary="' + B +
                                        b'"'),
         "duplicate-key-first": declared(lambda B: b'; boundary="' + B + b'"; boundary="decoy' + B +

@@ -84,6 +84,7 @@ def mixed(subject, parts, boundary=b"=_evasion_b1", ctype=None, extra=b"", **kw)
 PENDING = {
     "boundary-single-quoted.eml", "boundary-vt-ff-around-equals.eml",
     "boundary-key-split-by-fold.eml", "boundary-outer-end-equals-inner.eml",
+    "boundary-ff-after-semicolon.eml",
     "boundary-missing-param.eml", "boundary-six-params.eml", "content-type-six-multipart.eml",
     "content-type-rfc2047.eml", "content-type-missing-subtype.eml", "cte-rfc2047.eml",
     "cte-x-yencode.eml", "cte-double-quoted.eml", "fname-rfc2231-zero-padded.eml",
@@ -642,6 +643,8 @@ def build_issue21():
             ("boundary-vt-ff-around-equals.eml", "boundary", "ws-vt-ff-around-equals", 16,
              "reject"),
             ("boundary-key-split-by-fold.eml", "boundary", "key-hidden-by-folding", 16, "reject"),
+            ("boundary-ff-after-semicolon.eml", "boundary", "ws-ff-after-semicolon", 16,
+             "reject"),
             ("boundary-outer-end-equals-inner.eml", "boundary", "outer-end-equals-inner", 18,
              "reject"),
             ("boundary-in-inner-headers.eml", "boundary", "delimiter-in-inner-headers", 21,
