@@ -161,9 +161,13 @@ TEST(CapiEvasion, EicarNeverAccepted) {
 }
 
 // The MIME reader alone, without libclamav's own pass over the raw message (issue 21: the reader
-// must see everything that pass sees before the pass can be turned off by default).
+// must see everything that pass sees), and with that pass on: both settings, whatever the default.
 TEST(CapiEvasion, EicarNeverAcceptedReaderAlone) {
   run_cases("eicar", "[scan]\nraw_message_pass = false\n");
+}
+
+TEST(CapiEvasion, EicarNeverAcceptedWithRawPass) {
+  run_cases("eicar", "[scan]\nraw_message_pass = true\n");
 }
 
 // Needs the attachments stage in the scan session (extension, true-type and member policy).
