@@ -31,6 +31,9 @@ from make_evasion import EICAR, b64, binhex, uuencode, yencode, zip_bytes  # noq
 BENIGN = b"avsink oracle benign attachment: nothing to see here\r\n"
 CRLF = b"\r\n"
 POSITIONS = ("first", "last", "nested")
+# --mix (exploration) also puts the whole tricky message inside a forwarded message/rfc822 part,
+# plain or (against RFC 2046, yet decoded by some readers) base64-encoded
+MIX_POSITIONS = ("rfc822", "rfc822-base64")
 DISPOSITIONS = ("attachment", "inline")
 
 
@@ -616,6 +619,15 @@ def build_message(family, technique, kind, fn, position, disposition, rng, leaf_
 
 
 def _build(ctx, family, technique, kind, fn, position, rng, leaf_fn):
+    if position.startswith("rfc822"):
+        inner = _build(ctx, family, technique, kind, fn, "last", rng, leaf_fn)
+        head = b"Content-Type: message/rfc822" + CRLF
+        if position == "rfc822-base64":
+            head += b"Content-Transfer-Encoding: base64" + CRLF
+            inner = b64(inner)
+        outer = b"orcfwd" + b"%06x" % rng.getrandbits(24)
+        return (top_headers(ctx, b"Fwd: oracle " + family.encode()) + ct_mixed(outer) + CRLF +
+                mp_body(outer, [ctx.text(), head + CRLF + inner]))
     subject = b"oracle " + family.encode() + b" " + technique.encode()
     top = top_headers(ctx, subject)
     if kind == "container":
@@ -638,15 +650,16 @@ def _build(ctx, family, technique, kind, fn, position, rng, leaf_fn):
                                                                       mp_body(inner, [leaf]))])
 
 
-def combinations():
-    return [(f, t, k, fn, p, d) for (f, t, k, fn) in techniques() for p in POSITIONS
+def combinations(positions=POSITIONS):
+    return [(f, t, k, fn, p, d) for (f, t, k, fn) in techniques() for p in positions
             for d in DISPOSITIONS]
 
 
 def generate(seed, count, out_dir, mix=False):
     """Writes the messages and manifest.jsonl; returns the rows. mix: every container technique
-    also gets a random leaf technique (cte, headers) for its payload part ("mixed_with")."""
-    combos = combinations()
+    also gets a random leaf technique (cte, headers) for its payload part ("mixed_with"), and
+    the positions include MIX_POSITIONS (inside a forwarded message)."""
+    combos = combinations(POSITIONS + MIX_POSITIONS if mix else POSITIONS)
     leaf_techs = [(f, t, fn) for (f, t, k, fn) in techniques() if k == "leaf"]
     count = count or len(combos)
     # fewer messages than combinations: a seeded sample of them (exploration runs); more: every
@@ -693,7 +706,8 @@ def main():
     a = ap.parse_args()
     rows = generate(a.seed, a.count, a.out, a.mix)
     assert a.count or len(rows) >= 500, "the families shrank below 500 combinations"
-    print("%d messages (%d combinations) in %s" % (len(rows), len(combinations()), a.out))
+    positions = POSITIONS + MIX_POSITIONS if a.mix else POSITIONS
+    print("%d messages (%d combinations) in %s" % (len(rows), len(combinations(positions)), a.out))
 
 
 if __name__ == "__main__":
