@@ -594,10 +594,15 @@ def oracle_case(family, technique, position="last", seed=21):
     raise KeyError(family + "/" + technique)
 
 
-def mailman_digest(posts):
-    """A Mailman 2 style plain-text digest (RFC 1153 layout) of `posts` posts: benign. Each post
-    keeps its MIME header fields; libclamav's mail parser reads every post as a message nested in
-    the one before (MaxRecursion at 17 posts: the raw pass's false positive, issue 21)."""
+def mailman_digest(posts, mime_fields=True):
+    """A Mailman 2 style plain-text digest (RFC 1153 layout) of `posts` posts: benign.
+    mime_fields: each post also keeps MIME-Version and Content-Transfer-Encoding (a site that adds
+    them to PLAIN_DIGEST_KEEP_HEADERS); libclamav's mail parser then reads every post as a message
+    nested in the one before (MaxRecursion at 17 posts, issue 21). Without them (Mailman 2's
+    default keep list: Message, Date, From, Subject, To, Cc, Message-ID, Keywords, Content-Type)
+    it does not."""
+    mime = b"MIME-Version: 1.0" + CRLF if mime_fields else b""
+    cte = b"Content-Transfer-Encoding: 7bit" + CRLF if mime_fields else b""
     sep = b"-" * 30
     body = b"Send Oracle-list mailing list submissions to" + CRLF + b"\toracle-list@example.org" + \
         CRLF + CRLF + b"Today's Topics:" + CRLF + CRLF
@@ -610,9 +615,8 @@ def mailman_digest(posts):
                  b"From: Member %d <member%d@example.org>" % (i % 7, i % 7) + CRLF +
                  b"Subject: Re: weekly sync notes, item %d" % i + CRLF +
                  b"To: oracle-list@example.org" + CRLF +
-                 b"Message-ID: <post%d@example.org>" % i + CRLF + b"MIME-Version: 1.0" + CRLF +
-                 b"Content-Type: text/plain; charset=us-ascii" + CRLF +
-                 b"Content-Transfer-Encoding: 7bit" + CRLF + CRLF +
+                 b"Message-ID: <post%d@example.org>" % i + CRLF + mime +
+                 b"Content-Type: text/plain; charset=us-ascii" + CRLF + cte + CRLF +
                  b"> On Sunday someone wrote:" + CRLF + b"> what about item %d?" % i + CRLF + CRLF +
                  b"I think item %d is fine; see the minutes." % i + CRLF + CRLF + sep + CRLF + CRLF)
     body += b"_______________________________________________" + CRLF + \
@@ -689,8 +693,10 @@ def build_issue21():
                                 b" URL=\"https://files.example.org/report.pdf\"" + CRLF + CRLF +
                                 b"Content-Type: application/pdf" + CRLF +
                                 b"Content-ID: <report@example.org>" + CRLF + CRLF]))
-    add("mailman-digest-30.eml", "Mailman 2 plain-text digest, 30 posts (RFC 1153): benign", 20,
-        "none", "accept", mailman_digest(30))
+    add("mailman-digest-30.eml", "Mailman 2 plain-text digest, 30 posts keeping MIME-Version and "
+        "CTE fields: benign", 20, "none", "accept", mailman_digest(30))
+    add("mailman-digest-30-default-fields.eml", "Mailman 2 plain-text digest, 30 posts, default "
+        "PLAIN_DIGEST_KEEP_HEADERS: benign", 20, "none", "accept", mailman_digest(30, False))
 
 
 def main():
