@@ -640,7 +640,7 @@ def write_md(a, misses, fam_stats, cols, short, total):
             fam, tech, " (pending)" if ms[0].get("pending") else "", len(ms),
             ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
             ", ".join("%s %d" % kv for kv in sorted(found.items())) or "no extractor",
-            " (only ripmime/uudeview: they also decode base64 found inside text)" if weak else "",
+            " (only ripmime/uudeview, which also decode blocks found inside text)" if weak else "",
             ms[0]["file"], describe_miss(ms[0]).split("; ", 1)[-1]))
     with open(a.misses_md, "w") as f:
         f.write("\n".join(out) + "\n")
