@@ -6,10 +6,14 @@
 Every message hides one payload behind one trick:
   payload eicar  - the EICAR test string (detected by the shipped Eicar-Test-Signature)
   payload banned - an attachment the attachment policy blocks (.exe/.scr/.js name, or an MZ stub)
+  payload none   - a benign control (ordinary mail that must not be blocked)
 and names the safe verdict it must get through the C ABI:
   reject                - caught (virus or banned attachment)
   quarantine            - unscannable (encrypted, limit hit): quarantined by default
   reject-or-quarantine  - either is safe; ACCEPT never is.
+  accept                - payload none only: blocking it would be a false positive.
+"pending": true marks a case today's reader still gets wrong (issue 21): capi_evasion_test lists
+it without failing; the flag is removed as soon as the reader handles it.
 
 Run: python3 make_evasion.py [OUTDIR]   (default: the directory of this script)
 The output is byte-for-byte reproducible (fixed dates, no randomness beyond a seeded PRNG).
@@ -75,11 +79,25 @@ def mixed(subject, parts, boundary=b"=_evasion_b1", ctype=None, extra=b"", **kw)
     return top(subject, extra + ct) + CRLF + multipart(boundary, parts, **kw)
 
 
-def add(file, trick, cls, payload, expect, data):
-    assert expect in ("reject", "quarantine", "reject-or-quarantine")
-    assert payload in ("eicar", "banned")
+# Cases the scan still gets wrong (issue 21; with the raw libclamav pass on or off): the test lists
+# them without failing (AVSINK_EVASION_STRICT=1: fails). Remove a name once the scan has it.
+PENDING = {
+    # libclamav types the digest's text/plain body as mail when avsink scans that leaf and reads
+    # each post as a message nested in the one before: Heuristics.Limits.Exceeded.MaxRecursion
+    # (quarantine) at 17 posts, with the raw pass off too.
+    "mailman-digest-30.eml",
+}
+
+
+def add(file, trick, cls, payload, expect, data, pending=False):
+    """pending=True (or the file in PENDING): today's reader gets it wrong; the test reports it
+    and fails only when strict. The flag goes as soon as the reader handles the case."""
+    pending = pending or file in PENDING
+    assert expect in ("reject", "quarantine", "reject-or-quarantine", "accept")
+    assert payload in ("eicar", "banned", "none")
+    assert (payload == "none") == (expect == "accept")
     CASES.append({"file": file, "trick": trick, "hostile_class": cls, "payload": payload,
-                  "expect": expect, "data": data})
+                  "expect": expect, "data": data, "pending": pending})
 
 
 def zip_bytes(members, compression=zipfile.ZIP_STORED):
@@ -562,9 +580,129 @@ def build():
                                                 name=b"docs.zip", ctype=b"application/zip")]))
 
 
+def oracle_case(family, technique, position="last", seed=21):
+    """One message of tests/oracle/gen_corpus.py (zipped EICAR behind one issue-21 technique):
+    the same builders as the differential oracle, so the two corpora cannot drift apart."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "oracle"))
+    import gen_corpus
+    for fam, tech, kind, fn in gen_corpus.techniques():
+        if (fam, tech) == (family, technique):
+            data, _ = gen_corpus.build_message(fam, tech, kind, fn, position, "attachment",
+                                               random.Random("%s/%s/%d" % (fam, tech, seed)))
+            return data
+    raise KeyError(family + "/" + technique)
+
+
+def mailman_digest(posts, mime_fields=True):
+    """A Mailman 2 style plain-text digest (RFC 1153 layout) of `posts` posts: benign.
+    mime_fields: each post also keeps MIME-Version and Content-Transfer-Encoding (a site that adds
+    them to PLAIN_DIGEST_KEEP_HEADERS); libclamav's mail parser then reads every post as a message
+    nested in the one before (MaxRecursion at 17 posts, issue 21). Without them (Mailman 2's
+    default keep list: Message, Date, From, Subject, To, Cc, Message-ID, Keywords, Content-Type)
+    it does not."""
+    mime = b"MIME-Version: 1.0" + CRLF if mime_fields else b""
+    cte = b"Content-Transfer-Encoding: 7bit" + CRLF if mime_fields else b""
+    sep = b"-" * 30
+    body = b"Send Oracle-list mailing list submissions to" + CRLF + b"\toracle-list@example.org" + \
+        CRLF + CRLF + b"Today's Topics:" + CRLF + CRLF
+    for i in range(posts):
+        body += b"   %d. Re: weekly sync notes, item %d (Member %d)" % (i + 1, i, i % 7) + CRLF
+    body += CRLF + CRLF + b"-" * 70 + CRLF + CRLF
+    for i in range(posts):
+        body += (b"Message: %d" % (i + 1) + CRLF +
+                 b"Date: Mon, 24 Nov 2025 %02d:%02d:00 +0000" % (i % 24, i % 60) + CRLF +
+                 b"From: Member %d <member%d@example.org>" % (i % 7, i % 7) + CRLF +
+                 b"Subject: Re: weekly sync notes, item %d" % i + CRLF +
+                 b"To: oracle-list@example.org" + CRLF +
+                 b"Message-ID: <post%d@example.org>" % i + CRLF + mime +
+                 b"Content-Type: text/plain; charset=us-ascii" + CRLF + cte + CRLF +
+                 b"> On Sunday someone wrote:" + CRLF + b"> what about item %d?" % i + CRLF + CRLF +
+                 b"I think item %d is fine; see the minutes." % i + CRLF + CRLF + sep + CRLF + CRLF)
+    body += b"_______________________________________________" + CRLF + \
+        b"Oracle-list mailing list" + CRLF + b"oracle-list@example.org" + CRLF + CRLF + \
+        b"End of Oracle-list Digest, Vol 12, Issue 3" + CRLF + b"*" * 42 + CRLF
+    return (b"From: oracle-list-request@example.org" + CRLF + b"To: oracle-list@example.org" + CRLF +
+            b"Subject: Oracle-list Digest, Vol 12, Issue 3" + CRLF +
+            b"Date: Mon, 24 Nov 2025 10:00:00 +0000" + CRLF +
+            b"Message-ID: <digest-12-3@example.org>" + CRLF + b"MIME-Version: 1.0" + CRLF +
+            b"Content-Type: text/plain; charset=\"us-ascii\"" + CRLF +
+            b"Content-Transfer-Encoding: 7bit" + CRLF + b"Precedence: list" + CRLF +
+            b"List-Id: <oracle-list.example.org>" + CRLF + CRLF + body)
+
+
+def build_issue21():
+    """Issue 21 families the older cases lack (EICAR zipped, as in the oracle), two benign mails."""
+    for file, fam, tech, cls, expect in [
+            ("boundary-single-quoted.eml", "boundary", "quote-single", 16, "reject"),
+            ("boundary-escaped-quote.eml", "boundary", "quote-escaped-inside", 16, "reject"),
+            ("boundary-unterminated-quote.eml", "boundary", "quote-unterminated", 16, "reject"),
+            ("boundary-comment-around-key.eml", "boundary", "comment-around-key", 16, "reject"),
+            ("boundary-rfc2231-utf16.eml", "boundary", "rfc2231-utf16be", 17, "reject"),
+            ("boundary-vt-ff-around-equals.eml", "boundary", "ws-vt-ff-around-equals", 16,
+             "reject"),
+            ("boundary-key-split-by-fold.eml", "boundary", "key-hidden-by-folding", 16, "reject"),
+            ("boundary-ff-after-semicolon.eml", "boundary", "ws-ff-after-semicolon", 16,
+             "reject"),
+            ("boundary-outer-end-equals-inner.eml", "boundary", "outer-end-equals-inner", 18,
+             "reject"),
+            ("boundary-in-inner-headers.eml", "boundary", "delimiter-in-inner-headers", 21,
+             "reject"),
+            ("boundary-missing-param.eml", "boundary", "missing-boundary", 16, "reject"),
+            ("boundary-six-params.eml", "alternates", "six-boundary-params-last", 13,
+             "reject-or-quarantine"),
+            ("content-type-six-multipart.eml", "alternates", "six-content-types-last", 14,
+             "reject-or-quarantine"),
+            ("content-type-rfc2047.eml", "ctype", "rfc2047-type-q", 20, "reject"),
+            ("content-type-missing-subtype.eml", "ctype", "missing-subtype", 20, "reject"),
+            ("cte-list-qp-64.eml", "cte", "cte-list-qp-64", 26, "reject"),
+            ("cte-rfc2047.eml", "cte", "cte-rfc2047-q", 26, "reject"),
+            ("cte-mac-binhex40.eml", "cte", "cte-mac-binhex40", 26, "reject"),
+            ("cte-x-yencode.eml", "cte", "cte-x-yencode", 26, "reject"),
+            ("cte-double-quoted.eml", "cte", "cte-double-quoted", 26, "reject"),
+            ("qp-invalid-escape.eml", "cte", "qp-invalid-escape", 28, "reject"),
+            ("header-vt-separator-line.eml", "headers", "vt-separator-line", 22, "reject"),
+            ("header-whitespace-separator.eml", "headers", "whitespace-only-separator", 22,
+             "reject")]:
+        add(file, "issue 21 oracle technique %s/%s (zipped EICAR, last part)" % (fam, tech), cls,
+            "eicar", expect, oracle_case(fam, tech))
+        CASES[-1]["zipped"] = True
+
+    def banned(file, trick, cls, disposition):
+        add(file, trick, cls, "banned", "reject",
+            mixed(file[:-4], [text_part(), b"Content-Type: application/octet-stream" + CRLF +
+                              b"Content-Disposition: attachment" + disposition + CRLF +
+                              b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                              b64(b"just some text, not a program\r\n")]))
+
+    banned("fname-rfc2231-zero-padded.eml", "filename*0000000=\"invoice.bat\" (7-digit segment)",
+           32, b"; filename*0000000=\"invoice.bat\"")
+    banned("fname-rfc2231-huge-segment.eml", "filename*0=\"invoice\"; filename*1000000=\".bat\"",
+           32, b"; filename*0=\"invoice\"; filename*1000000=\".bat\"")
+    banned("fname-rfc2231-utf16le.eml", "filename*=utf-16le''... (UTF-16 in RFC 2231)", 33,
+           b"; filename*=utf-16le''" + b"".join(b"%%%02X" % c for c in
+                                                 "invoice.exe".encode("utf-16-le")))
+    banned("fname-comment-in-key.eml", "file(comment)name=\"invoice.exe\"", 23,
+           b"; file(c)name=\"invoice.exe\"")
+    banned("fname-filename-star-differs.eml", "filename=\"a.txt\"; filename*=utf-8''a.exe", 34,
+           b"; filename=\"invoice.txt\"; filename*=utf-8''invoice.exe")
+    add("external-body.eml", "message/external-body (content fetched by the reader): benign", 12,
+        "none", "accept",
+        mixed("external body", [text_part(b"The file is on the server."),
+                                b"Content-Type: message/external-body; access-type=URL;" + CRLF +
+                                b" URL=\"https://files.example.org/report.pdf\"" + CRLF + CRLF +
+                                b"Content-Type: application/pdf" + CRLF +
+                                b"Content-ID: <report@example.org>" + CRLF + CRLF]))
+    add("mailman-digest-30.eml", "Mailman 2 plain-text digest, 30 posts keeping MIME-Version and "
+        "CTE fields: benign", 20, "none", "accept", mailman_digest(30))
+    add("mailman-digest-30-default-fields.eml", "Mailman 2 plain-text digest, 30 posts, default "
+        "PLAIN_DIGEST_KEEP_HEADERS: benign", 20, "none", "accept", mailman_digest(30, False))
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     build()
+    build_issue21()
     manifest = []
     names = set()
     for c in CASES:
@@ -572,7 +710,12 @@ def main():
         names.add(c["file"])
         with open(os.path.join(out_dir, c["file"]), "wb") as f:
             f.write(c["data"])
-        manifest.append({k: c[k] for k in ("file", "trick", "hostile_class", "payload", "expect")})
+        row = {k: c[k] for k in ("file", "trick", "hostile_class", "payload", "expect")}
+        if c.get("zipped"):
+            row["zipped"] = True  # EICAR inside a deflated zip: the MIME stage must reach the zip
+        if c["pending"]:
+            row["pending"] = True
+        manifest.append(row)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
