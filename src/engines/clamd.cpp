@@ -284,6 +284,33 @@ void read_replies(int fd, uint32_t timeout_ms, const Deadline &deadline, Exchang
   }
 }
 
+// True when the peer has already sent something (or hung up), without waiting.
+bool readable_now(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+constexpr std::string_view kSizeRefusal = "INSTREAM size limit exceeded. ERROR";
+
+// An answer read before the zero-length terminator was sent. clamd's only legitimate early
+// answer is its StreamMaxLength refusal (kept: it yields kUnscannable, never clean); any other
+// ("stream: OK" from a server that closed mid-stream, a verdict sent early) is a transport
+// failure, so no verdict is taken from it.
+void early_answer(Exchange *ex) {
+  for (const std::string &raw : ex->replies) {
+    std::string_view r = raw;
+    while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.remove_suffix(1);
+    if (r == kSizeRefusal) continue;
+    *ex = fail(Outcome::kTransport,
+               "answered \"" + std::string(r.substr(0, 80)) + "\" before the end of the stream");
+    return;
+  }
+}
+
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
@@ -433,15 +460,20 @@ struct ClamdEngine::Impl {
         }
         off += n;
       }
-      if (sent == SendResult::kSent) {
+      // Whatever clamd says before it has the terminator is not about the whole part: a peer
+      // that spoke (or hung up) by now answered early, so the terminator is not sent.
+      if (sent == SendResult::kSent && !readable_now(s.fd())) {
         static const char kEnd[4] = {0, 0, 0, 0};
         sent = send_all(s.fd(), std::string_view(kEnd, 4), read_timeout_ms, deadline, &ex);
+      } else if (sent == SendResult::kSent) {
+        sent = SendResult::kPeerSpoke;
       }
     }
     if (sent == SendResult::kExpired) return ex;
     const std::string send_error = sent == SendResult::kBroken ? ex.what : std::string();
     read_replies(s.fd(), read_timeout_ms, deadline, &ex);
     if (ex.outcome == Outcome::kTransport && !send_error.empty()) ex.what = send_error;
+    if (sent != SendResult::kSent && ex.outcome == Outcome::kAnswered) early_answer(&ex);
     return ex;
   }
 };
@@ -535,7 +567,7 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
   for (const std::string &raw : ex.replies) {
     std::string_view r = raw;
     while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.remove_suffix(1);
-    if (r == "INSTREAM size limit exceeded. ERROR") {
+    if (r == kSizeRefusal) {
       add(FindingKind::kUnscannable, "Limits.Exceeded.StreamMaxLength",
           "clamd refused " + std::to_string(item.data.size()) +
               " bytes: more than its StreamMaxLength (set stream_max_length to match clamd.conf)");

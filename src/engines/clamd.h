@@ -65,6 +65,9 @@ class ClamdEngine final : public Engine {
   // (time, size, files, recursion: the same names the clamav engine uses) and for
   // "Limits.Exceeded.ScanTime" when the deadline passes. Errors: kEngine "clamd at ADDRESS: ..."
   // when clamd cannot be reached, closed the connection before answering, or answered an error;
+  // an answer that came before the zero-length terminator was sent (early, or after clamd closed
+  // mid-stream) counts as no answer (kEngine "... before the end of the stream"), except clamd's
+  // own "INSTREAM size limit exceeded" refusal;
   // kTimeout when clamd did not accept or answer within the configured timeouts, or no slot came
   // free within connect_timeout_ms + read_timeout_ms.
   Result<Findings> scan(const ScanItem &item, const Deadline &deadline) override;

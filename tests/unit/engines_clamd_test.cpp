@@ -738,6 +738,133 @@ TEST(ClamdEngine, DeadlineBeforeTimeoutIsUnscannable) {
   EXPECT_EQ(describe(*expired), "[unscannable Limits.Exceeded.ScanTime]");
 }
 
+// A unix-socket server whose every connection is handed to `script` as it is: for the exchanges
+// FakeClamd cannot play (answering before the stream ends, closing mid-stream).
+class RawServer {
+ public:
+  using Script = std::function<void(int fd)>;
+  RawServer(const std::string &path, Script script) : script_(std::move(script)) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
+    ::unlink(path.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd_, 16) != 0) {
+      ADD_FAILURE() << "raw server: bind/listen " << path << ": " << std::strerror(errno);
+    }
+    acceptor_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        script_(c);
+        ::close(c);
+      }
+    });
+  }
+  ~RawServer() {
+    stop_ = true;
+    acceptor_.join();
+    ::close(fd_);
+  }
+  RawServer(const RawServer &) = delete;  // owns a thread and a socket
+  RawServer &operator=(const RawServer &) = delete;
+
+ private:
+  Script script_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+};
+
+// Issue 14 item 7 (red-team reproduction): a fake clamd answered "stream: OK" before the
+// zero-length terminator - at once, or after reading part of the stream and closing - and the
+// client took it as clean. A verdict counts only after the whole part and the terminator were
+// sent; anything earlier is an engine error (TEMPFAIL), never clean.
+TEST(ClamdEngine, AnswerBeforeTheTerminatorIsAnErrorNeverClean) {
+  TempDir t;
+  // More than a socket buffer holds, so the client is still sending when the answer comes.
+  std::string part = avsink::test::eicar();
+  part += std::string(4u << 20, 'x');
+  auto read_command = [](int fd) {
+    char ch;
+    while (read_exact(fd, &ch, 1) && ch != '\0') {
+    }
+  };
+  auto say = [](int fd, const std::string &s) {
+    ssize_t w = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    (void)w;
+  };
+  struct Case {
+    const char *label;
+    RawServer::Script script;
+  };
+  const std::vector<Case> cases = {
+      {"OK at once, then close",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, z("stream: OK"));
+       }},
+      {"OK at once, then read everything",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, z("stream: OK"));
+         char buf[65536];
+         while (::read(fd, buf, sizeof buf) > 0) {
+         }
+       }},
+      {"OK after half the stream, then close (closed mid-stream)",
+       [&](int fd) {
+         read_command(fd);
+         std::vector<char> buf(1u << 20);
+         size_t got = 0;
+         while (got < (2u << 20)) {
+           ssize_t n = ::read(fd, buf.data(), buf.size());
+           if (n <= 0) break;
+           got += static_cast<size_t>(n);
+         }
+         say(fd, z("stream: OK"));
+         ::shutdown(fd, SHUT_RDWR);
+       }},
+      {"unterminated OK at once, then close",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, "stream: OK");
+       }},
+  };
+  int n = 0;
+  for (const auto &c : cases) {
+    const std::string path = t.file("early" + std::to_string(n++) + ".sock");
+    RawServer server(path, c.script);
+    ClamdOptions o;
+    o.address = "unix:" + path;
+    o.read_timeout_ms = 3000;
+    o.retries = 0;
+    auto e = open_engine(o);
+    ASSERT_TRUE(e);
+    auto r = scan(*e, part);
+    ASSERT_FALSE(r) << c.label << ": got " << describe(r) << ", want an engine error";
+    EXPECT_EQ(r.error().code, ErrorCode::kEngine) << c.label;
+    EXPECT_NE(r.error().message.find("before the end of the stream"), std::string::npos)
+        << c.label << ": " << r.error().message;
+  }
+  // clamd's own early answer, its StreamMaxLength refusal, still counts: unscannable, not clean.
+  const std::string path = t.file("limit.sock");
+  RawServer server(path, [&](int fd) {
+    read_command(fd);
+    say(fd, z("INSTREAM size limit exceeded. ERROR"));
+  });
+  ClamdOptions o;
+  o.address = "unix:" + path;
+  o.retries = 0;
+  auto e = open_engine(o);
+  ASSERT_TRUE(e);
+  auto r = scan(*e, part);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(describe(*r), "[unscannable Limits.Exceeded.StreamMaxLength]");
+}
+
 TEST(ClamdEngine, OptionsAreValidated) {
   struct Case {
     const char *label;
