@@ -3,11 +3,12 @@
 #include "core/config.h"
 
 #include <sys/stat.h>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "core/read_file.h"
 
 namespace avsink {
 
@@ -248,11 +249,14 @@ Result<Config> parse_config(std::string_view text, const std::string &name) {
 }
 
 Result<Config> load_config(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, "cannot read configuration file", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  // A configuration file is a few KiB; 4 MiB leaves room for long lists and no more.
+  auto text = read_regular_file(path, 4u << 20);
+  if (!text) {
+    Error e = text.error();
+    e.message = "cannot read configuration file: " + e.message;
+    return e;
+  }
+  return parse_config(*text, path);
 }
 
 std::string dump_config(const Config &config) {

@@ -98,7 +98,8 @@ struct Config {
 
 // Parses TOML text; `name` is used in error messages. Errors: kConfig with file, line, reason.
 Result<Config> parse_config(std::string_view text, const std::string &name);
-// Reads and parses a file. Errors: kConfig (syntax, unknown key, bad value), kIo (unreadable).
+// Reads (read_regular_file) and parses a file. Errors: kConfig (syntax, unknown key, bad value),
+// kIo (unreadable, or not a regular file), kLimit (larger than 4 MiB).
 Result<Config> load_config(const std::string &path);
 // The effective configuration as TOML text (for `avsink config check`).
 std::string dump_config(const Config &config);

@@ -150,7 +150,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   } else {
     const std::string shown = s->dir_ + "/.release-key";
     for (int attempt = 0; attempt < 2 && s->release_secret_.empty(); ++attempt) {
-      int fd = ::openat(s->dir_fd_.get(), ".release-key", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(s->dir_fd_.get(), ".release-key",
+                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0) {
         Fd owned(fd);
         struct stat ks {};
