@@ -378,7 +378,7 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     Finding f;
     f.kind = FindingKind::kUnscannable;
     f.inspector = "session";
-    f.name = "Limits.Exceeded.MessageBytes";
+    f.name = std::string(kMessageBytesFinding);  // the policy refuses it: 552 5.3.4
     f.detail = "message of " + std::to_string(raw.total_bytes) + " bytes exceeds the limit of " +
                std::to_string(cfg.limits.max_message_bytes);
     findings.push_back(std::move(f));
@@ -411,7 +411,9 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   Verdict v = policy::decide(findings, cfg);
   // A message an operator released from the quarantine carries a mark only avsink can make (an
   // HMAC over its content); it is still scanned and recorded, but not stopped again.
-  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail) {
+  // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
+  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail &&
+      raw.total_bytes <= raw.bytes.size()) {
     quarantine::ReleaseCheck rc = impl_->store->check_release(raw.bytes);
     if (rc.valid) {
       v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";

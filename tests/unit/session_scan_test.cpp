@@ -82,16 +82,53 @@ TEST(Session, CleanMailAcceptedWithHeaderAndRecord) {
   EXPECT_TRUE(j["findings"].is_array());
 }
 
-TEST(Session, OversizeMessageIsNeverCleanAndQuarantines) {
-  avsink::Config cfg;
-  auto s = open_scanner(cfg);
-  ASSERT_TRUE(s);
+// Issue 14 item 1: the quarantine stored the kept prefix of an oversize message and the milter
+// discarded the original. Whole or nothing: whatever the configured actions, a message kept only
+// in part is refused with 552 5.3.4 - never quarantined, discarded or accepted.
+TEST(Session, OversizeMessageIsRefusedNeverQuarantinedDiscardedOrAccepted) {
   std::string msg = read_file(data_path("eml/plain-text-ascii.eml"));
-  avsink::session::RawMessage raw{msg, msg.size() + 1000};  // the spool kept only a prefix
-  auto v = s->scan(avsink::Envelope{}, raw);
-  ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->action, Action::kQuarantine) << v->reason;
-  EXPECT_NE(v->reason.find("Limits.Exceeded.MessageBytes"), std::string::npos) << v->reason;
+  std::string eicar_msg = read_file(data_path("eml/eicar-plain-attachment.eml"));
+  struct Case {
+    const char *label;
+    Action unscannable, virus;
+    const std::string *bytes;
+  };
+  const Case cases[] = {
+      {"default actions", Action::kQuarantine, Action::kReject, &msg},
+      {"unscannable = discard", Action::kDiscard, Action::kReject, &msg},
+      {"unscannable = accept", Action::kAccept, Action::kReject, &msg},
+      {"virus in the prefix, virus = quarantine", Action::kQuarantine, Action::kQuarantine,
+       &eicar_msg},
+  };
+  for (const auto &c : cases) {
+    const std::string qdir = avsink::test::make_temp_dir("avsink-oversize-q-");
+    avsink::Config cfg;
+    cfg.unscannable_action = c.unscannable;
+    cfg.virus_action = c.virus;
+    cfg.quarantine_dir = qdir;
+    cfg.system_db = false;
+    auto opened = avsink::session::Scanner::open(cfg, avsink::Logger(), false);  // with a store
+    ASSERT_TRUE(opened) << opened.error().describe();
+    auto &s = *opened;
+    avsink::session::RawMessage raw{*c.bytes, c.bytes->size() + 1000};  // the spool kept a prefix
+    auto v = s->scan(avsink::Envelope{}, raw);
+    ASSERT_TRUE(v.ok()) << c.label << ": " << v.error().describe();
+    EXPECT_EQ(v->action, Action::kReject) << c.label << ": " << v->reason;
+    EXPECT_EQ(v->smtp_code, 552) << c.label;
+    EXPECT_EQ(v->enhanced_status, "5.3.4") << c.label;
+    EXPECT_EQ(v->quarantine_id, "") << c.label;
+    EXPECT_NE(v->reason.find("Limits.Exceeded.MessageBytes"), std::string::npos) << v->reason;
+    size_t entries = 0;
+    for (const auto &e : std::filesystem::recursive_directory_iterator(qdir))
+      entries += e.is_regular_file() && e.path().extension() == ".avq";
+    EXPECT_EQ(entries, 0u) << c.label << ": a prefix was stored in the quarantine";
+    // The same message whole is not refused.
+    auto whole = s->scan(avsink::Envelope{}, avsink::session::RawMessage{msg, msg.size()});
+    ASSERT_TRUE(whole.ok());
+    EXPECT_EQ(whole->action, Action::kAccept) << c.label << ": " << whole->reason;
+    std::error_code ec;
+    std::filesystem::remove_all(qdir, ec);
+  }
 }
 
 TEST(Session, MimeLimitQuarantinesByDefaultAndFollowsConfig) {
