@@ -414,7 +414,10 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
   if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail &&
       raw.total_bytes <= raw.bytes.size()) {
-    quarantine::ReleaseCheck rc = impl_->store->check_release(raw.bytes);
+    // Once, and only to the recipients it was released to (Store::use_release).
+    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
+    if (!rc.refused.empty())
+      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
     if (rc.valid) {
       v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";
       v.action = Action::kAccept;

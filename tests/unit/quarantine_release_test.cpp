@@ -234,6 +234,52 @@ TEST_F(ReleaseTest, ReleaseDeliversAndTheGatewayHonoursTheMark) {
   EXPECT_NE(log.find("\"ok\":true"), std::string::npos) << log;
 }
 
+// Issue 14 item 4 (red-team reproduction): a released EICAR copy, re-sent from another client to
+// another recipient with added headers, was accepted - for 24 h, by anyone, to anyone. The
+// signature alone (check_release, what the scan used to ask) still verifies such a replay; the
+// scan now asks use_release, which honours a mark once, for the release's recipients only.
+TEST_F(ReleaseTest, MarkIsSingleUseAndBoundToTheReleasedRecipients) {
+  SmtpSink sink;
+  q::ReleaseOptions ro;
+  ro.host = "127.0.0.1";
+  ro.port = sink.port();
+  ro.by = "alice";
+  ro.timeout_ms = 5000;
+  ASSERT_TRUE(store_->release(id_, ro).ok());
+  ASSERT_EQ(sink.mails().size(), 1u);
+  const std::string replay =
+      "Received: from attacker.example\r\nX-Added: yes\r\n" + sink.mails()[0].data;
+  now_ += 30;
+  EXPECT_TRUE(store_->check_release(replay).valid) << "the HMAC alone cannot tell a replay";
+
+  struct Case {
+    std::vector<std::string> rcpts;
+    bool want;
+    const char *want_refused;
+  } cases[] = {
+      {{"<eve@evil.example>"}, false, "not released to eve@evil.example"},
+      {{"<USER@example.com>", "<eve@evil.example>"}, false, "not released to eve@evil.example"},
+      {{}, false, "no envelope recipients"},
+      {{"<User@Example.COM>"}, true, ""},  // the release's own recipient: once
+      {{"<user@example.com>"}, false, "already used"},
+      {{"<eve@evil.example>"}, false, "already used"},
+  };
+  for (const auto &c : cases) {
+    auto rc = store_->use_release(replay, c.rcpts);
+    EXPECT_EQ(rc.valid, c.want) << rc.refused;
+    EXPECT_NE(rc.refused.find(c.want_refused), std::string::npos) << "got \"" << rc.refused << "\"";
+    if (c.want) EXPECT_EQ(rc.id, id_);
+  }
+  // A valid mark that no release() recorded (made by make_released_copy alone) is not honoured.
+  auto unrecorded =
+      store_->use_release(store_->make_released_copy(id_, message_), {"<user@example.com>"});
+  EXPECT_FALSE(unrecorded.valid);
+  EXPECT_EQ(unrecorded.refused, "no release record for this mark");
+  std::string log = avsink::test::read_file(audit_path_);
+  EXPECT_NE(log.find("\"event\":\"quarantine.release_used\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"event\":\"quarantine.release_refused\""), std::string::npos) << log;
+}
+
 TEST_F(ReleaseTest, ReleaseToAnotherRecipientAndFromOverride) {
   SmtpSink sink;
   q::ReleaseOptions ro{"127.0.0.1",     sink.port(), {"analyst@example.com", "second@example.com"},

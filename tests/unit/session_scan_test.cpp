@@ -282,13 +282,27 @@ TEST(SessionQuarantine, StoredThenReleasedCopyPassesAndForgeriesDoNot) {
   auto stored = (*store)->message(v.quarantine_id);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(*stored, msg);
-  std::string released = (*store)->make_released_copy(v.quarantine_id, *stored);
+  auto released = (*store)->prepare_release(v.quarantine_id, *stored, {"b@example.net"});
+  ASSERT_TRUE(released.ok()) << released.error().describe();
   // In transit the next MTA prepends a Received field; the mark must survive it.
   std::string arrived =
-      "Received: from gateway by mx; Tue, 24 Nov 2026 10:00:00 +0000\r\n" + released;
-  auto again = scan(scanner, arrived);
-  EXPECT_EQ(again.action, Action::kAccept) << again.reason;
-  EXPECT_TRUE(again.quarantine_id.empty());
+      "Received: from gateway by mx; Tue, 24 Nov 2026 10:00:00 +0000\r\n" + *released;
+  avsink::Envelope to_b;
+  to_b.rcpt_to = {"<b@example.net>"};
+  avsink::Envelope to_eve;
+  to_eve.rcpt_to = {"<eve@example.com>"};
+  // Issue 14 item 4: a replay to another recipient is not let through...
+  auto replay = scanner.scan(to_eve, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->action, Action::kQuarantine) << "a mark let mail to another recipient through";
+  auto again = scanner.scan(to_b, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->action, Action::kAccept) << again->reason;
+  EXPECT_TRUE(again->quarantine_id.empty());
+  // ... and the copy goes through once: the same copy to the same recipient is stopped again.
+  auto twice = scanner.scan(to_b, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->action, Action::kQuarantine) << "a release mark was honoured twice";
 
   // Altered content under a valid-looking mark, and a mark with a forged HMAC: quarantined again.
   std::string altered = arrived;
