@@ -165,6 +165,35 @@ TEST(Options, Parse) {
   EXPECT_NE(parse_options(3, const_cast<char **>(remote), &o), "");
 }
 
+// Issue 14 item 5: a sender's own X-Virus-Scanned, X-Virus-Status and X-Avsink-* reached the
+// recipient. Every inbound copy of a header avsink owns is deleted before avsink adds its own.
+TEST(OwnedHeaders, InboundCopiesAreDeletedHighestIndexFirst) {
+  const std::vector<std::string> inbound = {
+      "From",         "X-Virus-Scanned",  "x-virus-scanned",
+      "Subject",      "X-Avsink-Release", "X-Virus-Status",
+      "X-Scanned-By", "X-Avsinkish",      "X-AVSINK-RELEASED"};
+  const std::vector<std::string> also = {"X-Scanned-By"};  // a configured header_name
+  std::string got;
+  for (const auto &e : owned_header_deletes(inbound, also)) {
+    EXPECT_EQ(e.kind, HeaderEdit::kDelete);
+    got += e.name + "#" + std::to_string(e.index) + " ";
+  }
+  EXPECT_EQ(got,
+            "X-AVSINK-RELEASED#1 X-Scanned-By#1 X-Virus-Status#1 X-Avsink-Release#1 "
+            "x-virus-scanned#2 X-Virus-Scanned#1 ");
+  EXPECT_TRUE(owned_header_deletes({"From", "Subject", "X-Avsinkish"}, {}).empty());
+
+  // A rewrite keeps the header it added itself (the last X-Avsink-Stripped), not the forged one.
+  std::vector<HeaderField> rewritten = {{"From", " a"},
+                                        {"X-Avsink-Stripped", " forged"},
+                                        {"X-Virus-Scanned", " forged"},
+                                        {"X-Avsink-Stripped", " part 2"}};
+  auto kept = drop_inbound_owned({"From", "X-Avsink-Stripped", "X-Virus-Scanned"}, rewritten, {});
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].name, "From");
+  EXPECT_EQ(kept[1].value, " part 2");
+}
+
 // ---- the root phase (issue 14 item 2): needs root to make files owned by someone else ----
 
 struct RootDir {

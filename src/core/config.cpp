@@ -79,6 +79,27 @@ Key string_key(const char *sec, const char *name, std::string Config::*field) {
           [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
 }
 
+// A header field name (RFC 5322 §3.6.8: printable US-ASCII but ':', at least one character),
+// bounded so that it fits a header line; `may_be_empty` for names whose "" means "off".
+Key header_name_key(const char *sec, const char *name, std::string Config::*field,
+                    bool may_be_empty) {
+  return {sec, name,
+          [field, may_be_empty](const toml::node &n, Config &c) -> std::string {
+            if (!n.is_string()) return "expected a string";
+            std::string v = *n.value<std::string>();
+            if (v.empty() && !may_be_empty) return "a header field name cannot be empty";
+            if (v.size() > 76) return "a header field name longer than 76 characters";
+            for (unsigned char ch : v) {
+              if (ch < 33 || ch > 126 || ch == ':')
+                return "not a valid header field name (RFC 5322: printable ASCII except ':', no "
+                       "spaces)";
+            }
+            c.*field = std::move(v);
+            return "";
+          },
+          [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
+}
+
 Key list_key(const char *sec, const char *name, std::vector<std::string> Config::*field) {
   return {sec, name,
           [field](const toml::node &n, Config &c) -> std::string {
@@ -122,7 +143,8 @@ const std::vector<Key> &keys() {
       bool_key("scan", "raw_message_pass_skips_scanned_parts",
                &Config::raw_message_pass_skips_scanned_parts),
       bool_key("scan", "add_header", &Config::add_header),
-      string_key("scan", "header_name", &Config::header_name),
+      header_name_key("scan", "header_name", &Config::header_name, false),
+      header_name_key("scan", "status_header_name", &Config::status_header_name, true),
       string_key("scan", "spool_dir", &Config::spool_dir),
       string_key("scan", "temp_dir", &Config::temp_dir),
       limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),

@@ -429,8 +429,16 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     }
   }
   if (auto r = impl_->act(envelope, raw, tree, v); !r) return r.error();
-  if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite))
+  if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite)) {
     v.headers.emplace_back(cfg.header_name, impl_->scanned_header_value());
+    if (!cfg.status_header_name.empty()) {
+      std::string names;
+      for (const auto &f : v.findings)
+        if (f.kind == FindingKind::kVirus) names += (names.empty() ? "" : ", ") + f.name;
+      v.headers.emplace_back(cfg.status_header_name,
+                             names.empty() ? "Clean" : "Infected (" + names + ")");
+    }
+  }
 
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -493,6 +493,28 @@ class Cases:
                    f"got {code}, scanned {scanned} of {len(data)} bytes, "
                    f"delivered headers intact={head in got}")
 
+    def forged_headers_replaced(self):
+        """Issue 14 item 5 (red-team reproduction): a sender's own X-Virus-Scanned, X-Virus-Status
+        and X-Avsink-* headers reached the recipient. Only avsink's own copies may arrive."""
+        env = self.env
+        data, marker = message("forged scan headers", extra_headers=(
+            "X-Virus-Scanned: clean by forger\r\nX-Virus-Status: Clean\r\n"
+            "x-virus-scanned: second forgery\r\nX-Avsink-Released: q-forged\r\n"
+            "X-Avsink-Release: v1.forged.mark\r\n"))
+        code, _ = send_one(env, data)
+        path = env.delivered_with(marker)
+        got = crlf(open(path, "rb").read()) if path else b""
+        head = got.partition(b"\r\n\r\n")[0].decode(errors="replace")
+        fields = [l.split(":", 1) for l in head.split("\r\n") if l and l[0] not in " \t"]
+        scanned = [v.strip() for n, *v in fields for v in v if n.lower() == "x-virus-scanned"]
+        status = [v.strip() for n, *v in fields for v in v if n.lower() == "x-virus-status"]
+        ours = [n for n, *_ in fields if n.lower().startswith("x-avsink-")]
+        self.check("forged_headers_replaced",
+                   code == 250 and len(scanned) == 1 and scanned[0].startswith("avsink") and
+                   status == ["Clean"] and not ours and "forger" not in head,
+                   f"got {code}; X-Virus-Scanned={scanned}; X-Virus-Status={status}; "
+                   f"X-Avsink-*={ours}")
+
     def eicar_rejected(self):
         env = self.env
         src = os.path.join(env.src, "tests/data/eml/eicar-plain-attachment.eml")
@@ -715,7 +737,8 @@ def main():
 
     env = Env(milter_bin, src, keep)
     cases = Cases(env)
-    order = ["clean_delivered_intact", "header_bytes_exact", "eicar_rejected",
+    order = ["clean_delivered_intact", "header_bytes_exact", "forged_headers_replaced",
+             "eicar_rejected",
              "banned_attachment_rejected", "outbreak_rule_hot", "quarantined_not_delivered",
              "oversize_refused", "root_phase_refuses_user_owned_dirs",
              "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",

@@ -131,6 +131,33 @@ TEST(Session, OversizeMessageIsRefusedNeverQuarantinedDiscardedOrAccepted) {
   }
 }
 
+// Issue 14 item 5: the status header says what was found in mail that is still delivered.
+TEST(Session, StatusHeaderCleanOrInfected) {
+  avsink::Config cfg;
+  cfg.virus_action = Action::kAccept;   // delivered although infected: the header must say so
+  cfg.banned_action = Action::kAccept;  // (the attachment is named eicar.com)
+  cfg.true_type_action = Action::kAccept;
+  auto s = open_scanner(cfg);
+  ASSERT_TRUE(s);
+  auto header = [](const avsink::Verdict &v, const std::string &name) {
+    std::string out;
+    for (const auto &[n, value] : v.headers)
+      if (n == name) out += (out.empty() ? "" : "|") + value;
+    return out;
+  };
+  avsink::Verdict clean = scan(*s, read_file(data_path("eml/plain-text-ascii.eml")));
+  EXPECT_EQ(header(clean, "X-Virus-Status"), "Clean");
+  avsink::Verdict infected = scan(*s, read_file(data_path("eml/eicar-plain-attachment.eml")));
+  EXPECT_EQ(infected.action, Action::kAccept) << infected.reason;
+  EXPECT_EQ(header(infected, "X-Virus-Status").rfind("Infected (Eicar-Test-Signature", 0), 0u)
+      << header(infected, "X-Virus-Status");
+  cfg.status_header_name = "";
+  auto off = open_scanner(cfg);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(header(scan(*off, read_file(data_path("eml/plain-text-ascii.eml"))), "X-Virus-Status"),
+            "");
+}
+
 TEST(Session, MimeLimitQuarantinesByDefaultAndFollowsConfig) {
   std::string msg = "Content-Type: multipart/mixed; boundary=b0\r\n\r\n";
   for (int i = 1; i <= 10; ++i)
