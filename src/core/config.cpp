@@ -120,6 +120,37 @@ Key list_key(const char *sec, const char *name, std::vector<std::string> Config:
           }};
 }
 
+// One string or a non-empty array of strings; printed as a string when there is one.
+Key string_or_list_key(const char *sec, const char *name, std::vector<std::string> Config::*field) {
+  return {sec, name,
+          [field](const toml::node &n, Config &c) -> std::string {
+            std::vector<std::string> out;
+            if (n.is_string()) {
+              out.push_back(*n.value<std::string>());
+            } else if (const toml::array *arr = n.as_array()) {
+              for (const auto &el : *arr) {
+                if (!el.is_string()) return "expected a string or an array of strings";
+                out.push_back(*el.value<std::string>());
+              }
+            } else {
+              return "expected a string or an array of strings";
+            }
+            if (out.empty()) return "expected at least one value";
+            c.*field = std::move(out);
+            return "";
+          },
+          [field, name](const Config &c, toml::table &t) {
+            const auto &v = c.*field;
+            if (v.size() == 1) {
+              t.insert_or_assign(name, v.front());
+              return;
+            }
+            toml::array arr;
+            for (const auto &s : v) arr.push_back(s);
+            t.insert_or_assign(name, arr);
+          }};
+}
+
 Key action_key(const char *sec, const char *name, Action Config::*field, bool allow_strip) {
   return {sec, name,
           [field, allow_strip](const toml::node &n, Config &c) -> std::string {
@@ -171,7 +202,7 @@ const std::vector<Key> &keys() {
       uint_key("clamav", "max_db_age_hours", &Config::max_db_age_hours, 0, 87600),
       bool_key("clamd", "enabled", &Config::clamd_enabled),
       bool_key("clamd", "required", &Config::clamd_required),
-      string_key("clamd", "address", &Config::clamd_address),
+      string_or_list_key("clamd", "address", &Config::clamd_addresses),
       uint_key("clamd", "connect_timeout_ms", &Config::clamd_connect_timeout_ms, 1, 600000),
       uint_key("clamd", "read_timeout_ms", &Config::clamd_read_timeout_ms, 1, 3600000),
       uint_key("clamd", "stream_max_length", &Config::clamd_stream_max_length, 1,

@@ -50,7 +50,9 @@ struct Config {
   // [clamd] (off unless enabled)
   bool clamd_enabled = false;
   bool clamd_required = true;
-  std::string clamd_address = "unix:/run/clamav/clamd.ctl";
+  // `address` in the file: one string, or an array tried in order (the first is the primary,
+  // the others fail-over backups).
+  std::vector<std::string> clamd_addresses = {"unix:/run/clamav/clamd.ctl"};
   uint32_t clamd_connect_timeout_ms = 2000;
   uint32_t clamd_read_timeout_ms = 30000;
   uint64_t clamd_stream_max_length = 25ull << 20;  // keep <= clamd.conf StreamMaxLength

@@ -264,7 +264,8 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   }
   if (config.clamd_enabled) {
     engines::ClamdOptions o;
-    o.address = config.clamd_address;
+    o.address = config.clamd_addresses.front();
+    o.backup_addresses.assign(config.clamd_addresses.begin() + 1, config.clamd_addresses.end());
     o.required = config.clamd_required;
     o.connect_timeout_ms = config.clamd_connect_timeout_ms;
     o.read_timeout_ms = config.clamd_read_timeout_ms;

@@ -75,6 +75,21 @@ TEST(Config, HeaderNames) {
   EXPECT_EQ(d->status_header_name, "X-Virus-Status");
 }
 
+TEST(Config, ClamdAddressIsOneOrSeveral) {
+  auto one = parse_config("[clamd]\naddress = \"tcp:127.0.0.1:3310\"\n", "a.toml");
+  ASSERT_TRUE(one.ok()) << one.error().describe();
+  EXPECT_EQ(one->clamd_addresses, (std::vector<std::string>{"tcp:127.0.0.1:3310"}));
+  auto two =
+      parse_config("[clamd]\naddress = [\"unix:/a.sock\", \"tcp:127.0.0.1:3310\"]\n", "b.toml");
+  ASSERT_TRUE(two.ok()) << two.error().describe();
+  EXPECT_EQ(two->clamd_addresses, (std::vector<std::string>{"unix:/a.sock", "tcp:127.0.0.1:3310"}));
+  EXPECT_NE(avsink::dump_config(*two).find("address = [ 'unix:/a.sock', 'tcp:127.0.0.1:3310' ]"),
+            std::string::npos)
+      << avsink::dump_config(*two);
+  EXPECT_FALSE(parse_config("[clamd]\naddress = []\n", "c.toml").ok());
+  EXPECT_FALSE(parse_config("[clamd]\naddress = [1]\n", "d.toml").ok());
+}
+
 TEST(Config, DumpRoundTrips) {
   auto c = parse_config("[limits]\nmax_parts = 77\n[quarantine]\ndir = \"/q\"\n", "x.toml");
   ASSERT_TRUE(c.ok());

@@ -865,6 +865,70 @@ TEST(ClamdEngine, AnswerBeforeTheTerminatorIsAnErrorNeverClean) {
   EXPECT_EQ(describe(*r), "[unscannable Limits.Exceeded.StreamMaxLength]");
 }
 
+// Issue 14 item 10: several clamd addresses, tried in order with the same timeouts; the one that
+// served is named in the findings and in status().
+TEST(ClamdEngine, FailsOverInOrderAndSaysWhichServed) {
+  TempDir t;
+  const std::string down = t.file("down.sock");  // no listener: connect fails at once
+  const std::string hung = t.file("hung.sock");  // accepts, never answers: read timeout
+  const std::string up = t.file("up.sock");
+  int hung_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strncpy(un.sun_path, hung.c_str(), sizeof un.sun_path - 1);
+  ASSERT_EQ(::bind(hung_fd, reinterpret_cast<sockaddr *>(&un), sizeof un), 0);
+  ASSERT_EQ(::listen(hung_fd, 16), 0);
+  FakeClamd server(up, [](int, const std::string &) {
+    return std::optional<std::string>(z("stream: Eicar-Test-Signature FOUND"));
+  });
+  ClamdOptions o;
+  o.address = "unix:" + down;
+  o.backup_addresses = {"unix:" + hung, "unix:" + up};
+  o.connect_timeout_ms = 300;
+  o.read_timeout_ms = 300;
+  auto e = open_engine(o);
+  ASSERT_TRUE(e);
+  const auto t0 = Clock::now();
+  auto r = scan(*e, avsink::test::eicar());
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_EQ(describe(*r), "[virus Eicar-Test-Signature]");
+  EXPECT_EQ((*r)[0].detail, "clamd at unix:" + up + " reported Eicar-Test-Signature");
+  EXPECT_LE(ms_since(t0), 300 * 2 + 300) << "the hung clamd costs its read timeout, twice at most";
+  EXPECT_EQ(server.connections(), 1);
+  // status() says which serves (clamd's VERSION answer is the fake's own: no verdict).
+  auto st = e->status();
+  ASSERT_EQ(st.sources.size(), 3u);
+  EXPECT_EQ(st.sources[0].path.rfind("unix:" + down + " (down: connect:", 0), 0u)
+      << st.sources[0].path;
+  EXPECT_EQ(st.sources[1].path.rfind("unix:" + hung + " (down: read: no answer", 0), 0u)
+      << st.sources[1].path;
+
+  // The primary serves when it is up; the backups are not asked.
+  ClamdOptions first = o;
+  first.address = "unix:" + up;
+  first.backup_addresses = {"unix:" + down};
+  auto f = open_engine(first);
+  ASSERT_TRUE(f);
+  auto rf = scan(*f, "x");
+  ASSERT_TRUE(rf);
+  EXPECT_EQ((*rf)[0].detail, "clamd at unix:" + up + " reported Eicar-Test-Signature");
+
+  // None answers: one error naming each address and what it did.
+  ClamdOptions none = o;
+  none.backup_addresses = {"unix:" + hung};
+  auto n = open_engine(none);
+  ASSERT_TRUE(n);
+  auto rn = scan(*n, "x");
+  ASSERT_FALSE(rn) << describe(rn);
+  EXPECT_NE(rn.error().message.find("no clamd answered: clamd at unix:" + down + ": connect:"),
+            std::string::npos)
+      << rn.error().message;
+  EXPECT_NE(rn.error().message.find("; clamd at unix:" + hung + ": read: no answer"),
+            std::string::npos)
+      << rn.error().message;
+  ::close(hung_fd);
+}
+
 TEST(ClamdEngine, OptionsAreValidated) {
   struct Case {
     const char *label;
@@ -887,6 +951,7 @@ TEST(ClamdEngine, OptionsAreValidated) {
       {"pool", [](ClamdOptions &o) { o.pool_size = 0; }, "pool_size"},
       {"stream 0", [](ClamdOptions &o) { o.stream_max_length = 0; }, "stream_max_length"},
       {"stream 4G", [](ClamdOptions &o) { o.stream_max_length = 1ull << 32; }, "stream_max_length"},
+      {"bad backup", [](ClamdOptions &o) { o.backup_addresses = {"unix:relative"}; }, "absolute"},
   };
   for (const auto &c : cases) {
     ClamdOptions o;

@@ -261,7 +261,7 @@ TEST(SessionEngines, HashListFindsTheShippedEicarHash) {
 TEST(SessionEngines, UnreachableClamdFailsClosedUnlessOptional) {
   avsink::Config cfg;
   cfg.clamd_enabled = true;
-  cfg.clamd_address = "unix:/nonexistent/avsink-test/clamd.sock";
+  cfg.clamd_addresses = {"unix:/nonexistent/avsink-test/clamd.sock"};
   cfg.clamd_connect_timeout_ms = 200;
   auto s = open_scanner(cfg);
   ASSERT_TRUE(s);
