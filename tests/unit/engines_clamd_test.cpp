@@ -400,6 +400,19 @@ bool read_exact(int fd, char *p, size_t n) {
   return true;
 }
 
+// A listening unix socket at `path` (a stale file removed first); -1 and a test failure if not.
+int listen_unix(const std::string &path, int backlog) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
+  ::unlink(path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd, backlog) != 0) {
+    ADD_FAILURE() << "bind/listen " << path << ": " << std::strerror(errno);
+  }
+  return fd;
+}
+
 // A unix-socket server that reads one zINSTREAM request per connection and answers what the
 // handler returns (nullopt = close without a word). Counts connections and peak concurrency.
 class FakeClamd {
@@ -408,14 +421,7 @@ class FakeClamd {
 
   FakeClamd(const std::string &path, Handler handler, int delay_ms = 0)
       : handler_(std::move(handler)), delay_ms_(delay_ms) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un un{};
-    un.sun_family = AF_UNIX;
-    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-    ::unlink(path.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd_, 64) != 0) {
-      ADD_FAILURE() << "fake clamd: bind/listen " << path << ": " << std::strerror(errno);
-    }
+    fd_ = listen_unix(path, 64);
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   ~FakeClamd() {
@@ -744,14 +750,7 @@ class RawServer {
  public:
   using Script = std::function<void(int fd)>;
   RawServer(const std::string &path, Script script) : script_(std::move(script)) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un un{};
-    un.sun_family = AF_UNIX;
-    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-    ::unlink(path.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd_, 16) != 0) {
-      ADD_FAILURE() << "raw server: bind/listen " << path << ": " << std::strerror(errno);
-    }
+    fd_ = listen_unix(path, 16);
     acceptor_ = std::thread([this] {
       while (!stop_) {
         pollfd p{fd_, POLLIN, 0};
@@ -872,12 +871,7 @@ TEST(ClamdEngine, FailsOverInOrderAndSaysWhichServed) {
   const std::string down = t.file("down.sock");  // no listener: connect fails at once
   const std::string hung = t.file("hung.sock");  // accepts, never answers: read timeout
   const std::string up = t.file("up.sock");
-  int hung_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::strncpy(un.sun_path, hung.c_str(), sizeof un.sun_path - 1);
-  ASSERT_EQ(::bind(hung_fd, reinterpret_cast<sockaddr *>(&un), sizeof un), 0);
-  ASSERT_EQ(::listen(hung_fd, 16), 0);
+  const int hung_fd = listen_unix(hung, 16);
   FakeClamd server(up, [](int, const std::string &) {
     return std::optional<std::string>(z("stream: Eicar-Test-Signature FOUND"));
   });

@@ -174,6 +174,15 @@ class ReleaseTest : public ::testing::Test {
     id_ = store_->put(message_, m).value();
   }
   void TearDown() override { fs::remove_all(root_); }
+  // Release options that deliver to `sink`, by operator "alice".
+  static q::ReleaseOptions to_sink(SmtpSink &sink) {
+    q::ReleaseOptions ro;
+    ro.host = "127.0.0.1";
+    ro.port = sink.port();
+    ro.by = "alice";
+    ro.timeout_ms = 5000;
+    return ro;
+  }
 
   std::string root_;
   q::StoreOptions opts_;
@@ -188,11 +197,7 @@ class ReleaseTest : public ::testing::Test {
 // gateway honours -- also after MTA transit (Received prepended, CRLF, refolded mark).
 TEST_F(ReleaseTest, ReleaseDeliversAndTheGatewayHonoursTheMark) {
   SmtpSink sink;
-  q::ReleaseOptions ro;
-  ro.host = "127.0.0.1";
-  ro.port = sink.port();
-  ro.by = "alice";
-  ro.timeout_ms = 5000;
+  q::ReleaseOptions ro = to_sink(sink);
   auto reply = store_->release(id_, ro);
   ASSERT_TRUE(reply.ok()) << reply.error().describe();
   EXPECT_EQ(reply->rfind("250 2.0.0 Ok: queued as SINK", 0), 0u) << *reply;
@@ -240,11 +245,7 @@ TEST_F(ReleaseTest, ReleaseDeliversAndTheGatewayHonoursTheMark) {
 // scan now asks use_release, which honours a mark once, for the release's recipients only.
 TEST_F(ReleaseTest, MarkIsSingleUseAndBoundToTheReleasedRecipients) {
   SmtpSink sink;
-  q::ReleaseOptions ro;
-  ro.host = "127.0.0.1";
-  ro.port = sink.port();
-  ro.by = "alice";
-  ro.timeout_ms = 5000;
+  q::ReleaseOptions ro = to_sink(sink);
   ASSERT_TRUE(store_->release(id_, ro).ok());
   ASSERT_EQ(sink.mails().size(), 1u);
   const std::string replay =
