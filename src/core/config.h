@@ -25,10 +25,10 @@ struct Config {
   // a third of the CPU of a typical message). false = rescan it inside the mail, so logical
   // signatures conditioned on Container:CL_TYPE_MAIL or Intermediates match those parts too.
   bool raw_message_pass_skips_scanned_parts = true;
-  bool add_header = true;  // add the scanned-by header to accepted mail
+  bool add_header = true;                       // add the scanned-by header to accepted mail
   std::string header_name = "X-Virus-Scanned";  // a valid RFC 5322 field name (checked)
-  // Added with add_header: "Clean", or "Infected (NAME, ...)" when a virus was found in mail that is
-  // still delivered (virus = accept, or a stripped part). "" = not added.
+  // Added with add_header: "Clean", or "Infected (NAME, ...)" when a virus was found in mail that
+  // is still delivered (virus = accept, or a stripped part). "" = not added.
   std::string status_header_name = "X-Virus-Status";
   std::string spool_dir;  // "" = $TMPDIR or /tmp
   // Where libclamav unpacks archives and normalised text (one directory per scanned part;

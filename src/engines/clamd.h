@@ -79,12 +79,12 @@ class ClamdEngine final : public Engine {
   // kTimeout when clamd did not accept or answer within the configured timeouts, or no slot came
   // free within connect_timeout_ms + read_timeout_ms.
   Result<Findings> scan(const ScanItem &item, const Deadline &deadline) override;
-  // Asks clamd "zVERSION" (bounded by connect_timeout_ms per address). db_version is "daily N (ClamAV x.y.z)"
-  // or "ClamAV x.y.z" without an official database; db_time from the daily database date;
-  // signatures_known = false (clamd does not report a count); error = "" when a clamd answered,
-  // else why none could be reached. sources: one per address, in order, path "ADDRESS (serving)"
-  // for the first that answered, "ADDRESS (down: why)" for those before it, "ADDRESS (backup)"
-  // for those after it (not probed).
+  // Asks clamd "zVERSION" (bounded by connect_timeout_ms per address). db_version is "daily N
+  // (ClamAV x.y.z)" or "ClamAV x.y.z" without an official database; db_time from the daily database
+  // date; signatures_known = false (clamd does not report a count); error = "" when a clamd
+  // answered, else why none could be reached. sources: one per address, in order, path "ADDRESS
+  // (serving)" for the first that answered, "ADDRESS (down: why)" for those before it, "ADDRESS
+  // (backup)" for those after it (not probed).
   EngineStatus status() const override;
 
   const std::string &address() const;
