@@ -214,8 +214,8 @@ AVSINK_API avsink_status avsink_scan_begin(avsink_scan **out, avsink_engine *eng
                                            const avsink_envelope *env);
 
 /* Appends message bytes (RFC 5322: headers, blank line, body), in any chunking, NULs allowed.
- * Bytes past the configured message-size limit are counted but not kept; the verdict then reports
- * the limit (never a scan of a prefix called clean).
+ * Bytes past the configured message-size limit are counted but not kept; the verdict is then
+ * REJECT 552 5.3.4 (never a prefix quarantined, discarded, or scanned and called clean).
  * Ownership: data copied before return. Thread-safety: one thread at a time per scan.
  * Errors: AVSINK_EINVAL, AVSINK_ESTATE (after end), AVSINK_EIO (spool file: disk full...).
  * Since: 1.0 */

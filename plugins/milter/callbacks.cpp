@@ -43,7 +43,8 @@ struct Connection {
   std::string failure;
   std::vector<HeaderField> headers;  // as received, for REWRITE header diffs
   size_t header_bytes = 0;
-  bool headers_complete = true;  // false when the copy was capped
+  bool headers_complete = true;           // false when the copy was capped
+  std::vector<std::string> header_names;  // every header name, in order (never capped)
   uint64_t size = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -67,6 +68,7 @@ struct Connection {
     headers.clear();
     header_bytes = 0;
     headers_complete = true;
+    header_names.clear();
     size = 0;
     started = std::chrono::steady_clock::now();
   }
@@ -217,6 +219,28 @@ bool add_verdict_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
   return true;
 }
 
+// The names of the headers the verdict adds (the configured scanned/status header names).
+std::vector<std::string> verdict_header_names(const avsink_verdict *v) {
+  std::vector<std::string> out;
+  for (size_t i = 0, n = avsink_verdict_header_count(v); i < n; ++i) {
+    const char *name = nullptr, *value = nullptr;
+    if (avsink_verdict_header(&name, &value, v, i) == AVSINK_OK && name != nullptr)
+      out.emplace_back(name);
+  }
+  return out;
+}
+
+// Removes every inbound header avsink owns (forged scan results, release marks): only avsink's
+// own copies, added next, reach the recipient. False when the MTA does not allow it.
+bool remove_owned_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
+  for (const auto &e : owned_header_deletes(c->header_names, verdict_header_names(v))) {
+    if (!(c->actions & SMFIF_CHGHDRS)) return false;
+    if (smfi_chgheader(ctx, const_cast<char *>(e.name.c_str()), e.index, nullptr) != MI_SUCCESS)
+      return false;
+  }
+  return true;
+}
+
 // REWRITE: the body after the first empty line replaces the MTA's body; top headers are diffed.
 // Returns "" on success, else why it could not be applied.
 std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
@@ -239,8 +263,12 @@ std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
   } while (left > 0);
   std::vector<HeaderEdit> edits;
   if (c->headers_complete) {
+    // The inbound copies of avsink's headers are not carried over (the diff deletes them).
+    *new_headers =
+        drop_inbound_owned(c->header_names, std::move(*new_headers), verdict_header_names(v));
     edits = diff_headers(c->headers, *new_headers, c->leadspc());
   } else {
+    if (!remove_owned_headers(ctx, c, v)) return "could not remove inbound avsink headers";
     syslog(LOG_WARNING, "%s: header copy capped at %zu bytes; only adding rewritten headers",
            qid_or_noqueue(c), kMaxKeptHeaderBytes);
   }
@@ -265,7 +293,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   const char *enh = avsink_verdict_enhanced_status(v);
   switch (action) {
     case AVSINK_ACTION_ACCEPT:
-      if (!add_verdict_headers(ctx, c, v, {}))
+      if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
         return tempfail_unscanned(ctx, c, "could not add headers (accept)");
       log_verdict(c, v, "accept", 250, "2.0.0", "");
       return SMFIS_CONTINUE;
@@ -293,7 +321,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
                                         avsink_verdict_reason(v));
         if (!(c->actions & SMFIF_QUARANTINE) || smfi_quarantine(ctx, reason.data()) != MI_SUCCESS)
           return tempfail_unscanned(ctx, c, "the MTA refused to hold the message");
-        if (!add_verdict_headers(ctx, c, v, {}))
+        if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
           return tempfail_unscanned(ctx, c, "could not add headers (hold)");
         log_verdict(c, v, "quarantine", 250, "2.0.0", " mta=hold");
         return SMFIS_CONTINUE;
@@ -429,6 +457,7 @@ sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
   std::string bytes =
       header_bytes(name != nullptr ? name : "", value != nullptr ? value : "", c->leadspc());
   bool ok = write_bytes(ctx, c, bytes.data(), bytes.size());
+  if (ok) c->header_names.emplace_back(name != nullptr ? name : "");
   if (ok && c->headers_complete) {
     c->header_bytes += bytes.size();
     if (c->header_bytes > kMaxKeptHeaderBytes) {

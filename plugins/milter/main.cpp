@@ -18,11 +18,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <avsink/avsink.h>
 
 #include "callbacks.h"
 #include "options.h"
+#include "root_paths.h"
 
 // libmilter's signal thread stops the milter on SIGHUP as on SIGTERM. The executable links
 // libmilter statically with -Wl,--wrap=sigwait, so its sigwait() lands here: SIGHUP reloads the
@@ -97,16 +99,6 @@ void report_ready() {
   g_ready_fd = -1;
 }
 
-void write_pid_file(const std::string &path) {
-  if (path.empty()) return;
-  std::string tmp = path + ".tmp";
-  FILE *f = std::fopen(tmp.c_str(), "w");
-  if (f == nullptr) die(1, "pid file %s: %s", tmp.c_str(), std::strerror(errno));
-  std::fprintf(f, "%ld\n", static_cast<long>(getpid()));
-  if (std::fclose(f) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0)
-    die(1, "pid file %s: %s", path.c_str(), std::strerror(errno));
-}
-
 // Drops to `user` (its uid, gid and supplementary groups); gives the unix socket to that user.
 void drop_privileges(const std::string &user, const std::string &socket_path) {
   if (geteuid() != 0) {
@@ -125,8 +117,8 @@ void drop_privileges(const std::string &user, const std::string &socket_path) {
   if (pw == nullptr) die(1, "unknown user '%s'", user.c_str());
   if (pw->pw_uid == 0) die(1, "-u %s is root; give an unprivileged user", user.c_str());
   if (!socket_path.empty()) {
-    if (chown(socket_path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
-      die(1, "chown %s: %s", socket_path.c_str(), std::strerror(errno));
+    std::string why = avsink::milter::chown_socket(socket_path, pw->pw_uid, pw->pw_gid);
+    if (!why.empty()) die(1, "%s", why.c_str());
   }
   if (initgroups(pw->pw_name, pw->pw_gid) != 0) die(1, "initgroups: %s", std::strerror(errno));
   if (setgid(pw->pw_gid) != 0) die(1, "setgid: %s", std::strerror(errno));
@@ -183,23 +175,36 @@ int main(int argc, char **argv) {
     die(1, "refusing to run as root: give -u USER (the socket and quarantine owner)");
   if (!opts.user.empty() && getpwnam(opts.user.c_str()) == nullptr)
     die(1, "unknown user '%s'", opts.user.c_str());
-  if (!opts.foreground) daemonize();
-  write_pid_file(opts.pid_file);
-
   const std::string socket_path = unix_socket_path(opts.socket);
+  // The root phase writes only in directories the -u user cannot change (issue 14 item 2: with a
+  // socket directory it owned, that user swapped the socket for a symlink and root chowned the
+  // link's target to it).
+  if (geteuid() == 0) {
+    for (const auto &[path, what] : {std::pair{socket_path, "socket directory"},
+                                     std::pair{opts.pid_file, "pid file directory"}}) {
+      if (path.empty()) continue;
+      std::string why = check_root_owned_dir(parent_dir(path), what);
+      if (!why.empty()) die(1, "refusing to start: %s", why.c_str());
+    }
+  }
+  if (!opts.foreground) daemonize();
+  if (!opts.pid_file.empty()) {
+    std::string why = write_pid_file(opts.pid_file, static_cast<long>(getpid()));
+    if (!why.empty()) die(1, "%s", why.c_str());
+  }
+
   if (smfi_setconn(const_cast<char *>(opts.socket.c_str())) != MI_SUCCESS)
     die(1, "smfi_setconn %s failed", opts.socket.c_str());
   if (smfi_settimeout(opts.milter_timeout) != MI_SUCCESS) die(1, "smfi_settimeout failed");
   if (smfi_register(*filter_description()) != MI_SUCCESS) die(1, "smfi_register failed");
-  // The socket is created 0660: only its owner (the -u user) and its group (add the MTA's user).
+  // The socket is created 0660 by the umask alone (no chmod through a path that could have been
+  // swapped): only its owner (the -u user) and its group (add the MTA's user).
   mode_t old_mask = umask(0117);
   int opened = smfi_opensocket(true);  // true: remove a stale unix socket first
   umask(old_mask);
   if (opened != MI_SUCCESS)
     die(1, "cannot open milter socket %s (in use, or its directory missing or not writable)",
         opts.socket.c_str());
-  if (!socket_path.empty() && chmod(socket_path.c_str(), 0660) != 0)
-    die(1, "chmod %s: %s", socket_path.c_str(), std::strerror(errno));
   drop_privileges(opts.user, socket_path);
 
   // The engine opens after the privilege drop: the quarantine it writes belongs to the -u user,

@@ -165,6 +165,45 @@ std::string log_escape(std::string_view text) {
   return out;
 }
 
+bool is_owned_header(std::string_view name, const std::vector<std::string> &also) {
+  const std::string n = lower(name);
+  if (n == "x-virus-scanned" || n == "x-virus-status" || n.rfind("x-avsink-", 0) == 0) return true;
+  for (const auto &a : also)
+    if (n == lower(a)) return true;
+  return false;
+}
+
+std::vector<HeaderEdit> owned_header_deletes(const std::vector<std::string> &inbound,
+                                             const std::vector<std::string> &also) {
+  std::map<std::string, int> seen;  // occurrences so far, per lowercased name
+  std::vector<HeaderEdit> out;
+  for (const auto &name : inbound) {
+    int index = ++seen[lower(name)];
+    if (is_owned_header(name, also))
+      out.push_back(HeaderEdit{HeaderEdit::kDelete, name, index, ""});
+  }
+  std::reverse(out.begin(), out.end());  // highest occurrence first, per name and overall
+  return out;
+}
+
+std::vector<HeaderField> drop_inbound_owned(const std::vector<std::string> &inbound,
+                                            std::vector<HeaderField> rewritten,
+                                            const std::vector<std::string> &also) {
+  std::map<std::string, int> left;  // inbound occurrences still to drop, per lowercased name
+  for (const auto &name : inbound)
+    if (is_owned_header(name, also)) ++left[lower(name)];
+  std::vector<HeaderField> out;
+  for (auto &f : rewritten) {
+    auto it = left.find(lower(f.name));
+    if (it != left.end() && it->second > 0) {
+      --it->second;
+      continue;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::string strip_angle(std::string_view address) {
   while (!address.empty() && address.front() == ' ') address.remove_prefix(1);
   while (!address.empty() && address.back() == ' ') address.remove_suffix(1);

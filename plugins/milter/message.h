@@ -45,6 +45,24 @@ struct HeaderEdit {
 std::vector<HeaderEdit> diff_headers(const std::vector<HeaderField> &original,
                                      const std::vector<HeaderField> &rewritten, bool leadspc);
 
+// True for a header field avsink owns, whoever wrote it: X-Virus-Scanned, X-Virus-Status, any
+// X-Avsink-*, or a name in `also` (the names the verdict adds: the configured header names).
+// Names compare case-insensitively.
+bool is_owned_header(std::string_view name, const std::vector<std::string> &also);
+
+// The deletes that remove every inbound header avsink owns (clamav-milter's "AddHeader Replace"),
+// so that only avsink's own copies, added after, reach the recipient. `inbound` is every header
+// name in arrival order; deletes run from the highest occurrence of a name down (smfi_chgheader
+// indexes stay valid).
+std::vector<HeaderEdit> owned_header_deletes(const std::vector<std::string> &inbound,
+                                             const std::vector<std::string> &also);
+
+// A rewritten top header block without the owned headers it copied from the inbound message (the
+// first N occurrences of each owned name, N = how many arrived); headers the rewrite added stay.
+std::vector<HeaderField> drop_inbound_owned(const std::vector<std::string> &inbound,
+                                            std::vector<HeaderField> rewritten,
+                                            const std::vector<std::string> &also);
+
 // A value for smfi_addheader from a verdict header: control characters (CR, LF, NUL, ...) removed,
 // a leading space added when leadspc is on (the MTA then stores it verbatim).
 std::string milter_header_value(std::string_view value, bool leadspc);

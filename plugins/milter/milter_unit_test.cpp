@@ -5,8 +5,21 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include "message.h"
 #include "options.h"
+#include "root_paths.h"
 
 namespace avsink::milter {
 namespace {
@@ -150,6 +163,154 @@ TEST(Options, Parse) {
   EXPECT_NE(parse_options(2, const_cast<char **>(missing), &o), "");
   const char *remote[] = {"avsink-milter", "-s", "inet:10025@0.0.0.0"};
   EXPECT_NE(parse_options(3, const_cast<char **>(remote), &o), "");
+}
+
+// Issue 14 item 5: a sender's own X-Virus-Scanned, X-Virus-Status and X-Avsink-* reached the
+// recipient. Every inbound copy of a header avsink owns is deleted before avsink adds its own.
+TEST(OwnedHeaders, InboundCopiesAreDeletedHighestIndexFirst) {
+  const std::vector<std::string> inbound = {
+      "From",         "X-Virus-Scanned",  "x-virus-scanned",
+      "Subject",      "X-Avsink-Release", "X-Virus-Status",
+      "X-Scanned-By", "X-Avsinkish",      "X-AVSINK-RELEASED"};
+  const std::vector<std::string> also = {"X-Scanned-By"};  // a configured header_name
+  std::string got;
+  for (const auto &e : owned_header_deletes(inbound, also)) {
+    EXPECT_EQ(e.kind, HeaderEdit::kDelete);
+    got += e.name + "#" + std::to_string(e.index) + " ";
+  }
+  EXPECT_EQ(got,
+            "X-AVSINK-RELEASED#1 X-Scanned-By#1 X-Virus-Status#1 X-Avsink-Release#1 "
+            "x-virus-scanned#2 X-Virus-Scanned#1 ");
+  EXPECT_TRUE(owned_header_deletes({"From", "Subject", "X-Avsinkish"}, {}).empty());
+
+  // A rewrite keeps the header it added itself (the last X-Avsink-Stripped), not the forged one.
+  std::vector<HeaderField> rewritten = {{"From", " a"},
+                                        {"X-Avsink-Stripped", " forged"},
+                                        {"X-Virus-Scanned", " forged"},
+                                        {"X-Avsink-Stripped", " part 2"}};
+  auto kept = drop_inbound_owned({"From", "X-Avsink-Stripped", "X-Virus-Scanned"}, rewritten, {});
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].name, "From");
+  EXPECT_EQ(kept[1].value, " part 2");
+}
+
+// ---- the root phase (issue 14 item 2): needs root to make files owned by someone else ----
+
+struct RootDir {
+  std::string path;
+  RootDir() {
+    char tmpl[] = "/tmp/avsink-rootphase-XXXXXX";
+    path = ::mkdtemp(tmpl) != nullptr ? tmpl : "";
+    ::chmod(path.c_str(), 0755);
+  }
+  ~RootDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const std::string &name, const std::string &content, mode_t mode) const {
+    const std::string p = path + "/" + name;
+    std::ofstream(p) << content;
+    ::chmod(p.c_str(), mode);
+    return p;
+  }
+};
+
+uid_t nobody_uid() {
+  const struct passwd *pw = ::getpwnam("nobody");
+  return pw != nullptr ? pw->pw_uid : 65534;
+}
+
+#define REQUIRE_ROOT() \
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (CI runs the tests as root)"
+
+TEST(RootPhase, DirectoriesMustBeRootOwnedAndNotWritableByOthers) {
+  REQUIRE_ROOT();
+  RootDir d;
+  ASSERT_FALSE(d.path.empty());
+  const std::string ok = d.path + "/ok", user = d.path + "/user", group = d.path + "/group",
+                    below = d.path + "/user/below", link = d.path + "/link";
+  ASSERT_EQ(::mkdir(ok.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir(user.c_str(), 0750), 0);
+  ASSERT_EQ(::chown(user.c_str(), nobody_uid(), 0), 0);
+  ASSERT_EQ(::mkdir(group.c_str(), 0770), 0);
+  ::chmod(group.c_str(), 0770);
+  ASSERT_EQ(::mkdir(below.c_str(), 0750), 0);  // root-owned, but inside a directory nobody owns
+  ASSERT_EQ(::symlink(user.c_str(), link.c_str()), 0);
+  struct Case {
+    std::string dir;
+    const char *want;  // "" = accepted
+  } cases[] = {
+      {ok, ""},
+      // /tmp is fine above (sticky: nobody can rename what root keeps there), not as the directory.
+      {"/tmp", "is writable by its group or others (mode 1777)"},
+      {user, "is owned by uid"},
+      {group, "is writable by its group or others (mode 0770)"},
+      {below, "directory above the socket directory"},
+      {link, "is owned by uid"},  // resolved: the symlink leads into nobody's directory
+      {d.path + "/missing", "No such file or directory"},
+  };
+  for (const auto &c : cases) {
+    std::string got = check_root_owned_dir(c.dir, "socket directory");
+    if (*c.want == '\0') {
+      EXPECT_EQ(got, "") << c.dir;
+    } else {
+      EXPECT_NE(got.find(c.want), std::string::npos) << c.dir << ": got \"" << got << "\"";
+    }
+  }
+}
+
+// The red-team swap: the socket replaced by a symlink to a root-owned 0600 file. The old code's
+// chown() followed it and gave the file to the milter user.
+TEST(RootPhase, SocketChownNeverFollowsASymlink) {
+  REQUIRE_ROOT();
+  RootDir d;
+  const std::string victim = d.file("victim", "secret\n", 0600);
+  const std::string sock = d.path + "/milter.sock";
+  ASSERT_EQ(::symlink(victim.c_str(), sock.c_str()), 0);
+  std::string why = chown_socket(sock, nobody_uid(), 0);
+  EXPECT_NE(why.find("is not a socket"), std::string::npos) << why;
+  struct stat st {};
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "the symlink's target changed owner";
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::lstat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "not even the link itself is given away";
+
+  // A real socket is given to the user.
+  ASSERT_EQ(::unlink(sock.c_str()), 0);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strncpy(un.sun_path, sock.c_str(), sizeof un.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&un), sizeof un), 0);
+  EXPECT_EQ(chown_socket(sock, nobody_uid(), 0), "");
+  ASSERT_EQ(::lstat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody_uid());
+  ::close(fd);
+}
+
+// The pid file: a symlink planted at the path, or at the temp names (the old code wrote
+// "<path>.tmp" with fopen, following a link there), never leads a write outside.
+TEST(RootPhase, PidFileNeverWritesThroughASymlink) {
+  REQUIRE_ROOT();
+  RootDir d;
+  const std::string victim = d.file("victim", "secret\n", 0600);
+  const std::string pid = d.path + "/milter.pid";
+  const long me = static_cast<long>(::getpid());
+  ASSERT_EQ(::symlink(victim.c_str(), pid.c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), (pid + ".tmp").c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), (pid + ".tmp." + std::to_string(me)).c_str()), 0);
+  EXPECT_EQ(write_pid_file(pid, me), "");
+  std::ifstream v(victim);
+  std::string text((std::istreambuf_iterator<char>(v)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "secret\n") << "the victim was written through a symlink";
+  struct stat st {};
+  ASSERT_EQ(::lstat(pid.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the symlink at the pid path is replaced, not followed";
+  std::ifstream p(pid);
+  long got = 0;
+  p >> got;
+  EXPECT_EQ(got, me);
 }
 
 }  // namespace

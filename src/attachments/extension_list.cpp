@@ -5,11 +5,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "core/read_file.h"
 #include "core/sha256.h"
 
 namespace avsink::attachments {
@@ -146,19 +145,13 @@ Result<AttachmentLists> build_lists(const std::vector<std::string> &files,
   for (const std::string &path : files) {
     ListFileInfo info = stat_list_file(path);  // before reading: a change during the read is
                                                // seen as a change by the next check
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      return make_error(ErrorCode::kIo,
-                        "cannot open attachment list: " + std::string(std::strerror(errno)), path);
+    auto read = read_regular_file(path, kMaxListBytes);
+    if (!read) {
+      Error e = read.error();
+      e.message = "attachment list: " + e.message;
+      return e;
     }
-    std::string text;
-    text.resize(static_cast<size_t>(kMaxListBytes) + 1);
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxListBytes) {
-      return make_error(ErrorCode::kRules, "attachment list larger than 16 MiB", path);
-    }
-    if (in.bad()) return make_error(ErrorCode::kIo, "read error", path);
+    const std::string text = std::move(*read);
     if (auto r = apply_list_text(text, path, &lists); !r) return r.error();
     info.sha256 = sha256_hex(text);
     lists.files.push_back(std::move(info));

@@ -3,11 +3,12 @@
 #include "core/config.h"
 
 #include <sys/stat.h>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "core/read_file.h"
 
 namespace avsink {
 
@@ -78,6 +79,27 @@ Key string_key(const char *sec, const char *name, std::string Config::*field) {
           [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
 }
 
+// A header field name (RFC 5322 §3.6.8: printable US-ASCII but ':', at least one character),
+// bounded so that it fits a header line; `may_be_empty` for names whose "" means "off".
+Key header_name_key(const char *sec, const char *name, std::string Config::*field,
+                    bool may_be_empty) {
+  return {sec, name,
+          [field, may_be_empty](const toml::node &n, Config &c) -> std::string {
+            if (!n.is_string()) return "expected a string";
+            std::string v = *n.value<std::string>();
+            if (v.empty() && !may_be_empty) return "a header field name cannot be empty";
+            if (v.size() > 76) return "a header field name longer than 76 characters";
+            for (unsigned char ch : v) {
+              if (ch < 33 || ch > 126 || ch == ':')
+                return "not a valid header field name (RFC 5322: printable ASCII except ':', no "
+                       "spaces)";
+            }
+            c.*field = std::move(v);
+            return "";
+          },
+          [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
+}
+
 Key list_key(const char *sec, const char *name, std::vector<std::string> Config::*field) {
   return {sec, name,
           [field](const toml::node &n, Config &c) -> std::string {
@@ -94,6 +116,37 @@ Key list_key(const char *sec, const char *name, std::vector<std::string> Config:
           [field, name](const Config &c, toml::table &t) {
             toml::array arr;
             for (const auto &s : c.*field) arr.push_back(s);
+            t.insert_or_assign(name, arr);
+          }};
+}
+
+// One string or a non-empty array of strings; printed as a string when there is one.
+Key string_or_list_key(const char *sec, const char *name, std::vector<std::string> Config::*field) {
+  return {sec, name,
+          [field](const toml::node &n, Config &c) -> std::string {
+            std::vector<std::string> out;
+            if (n.is_string()) {
+              out.push_back(*n.value<std::string>());
+            } else if (const toml::array *arr = n.as_array()) {
+              for (const auto &el : *arr) {
+                if (!el.is_string()) return "expected a string or an array of strings";
+                out.push_back(*el.value<std::string>());
+              }
+            } else {
+              return "expected a string or an array of strings";
+            }
+            if (out.empty()) return "expected at least one value";
+            c.*field = std::move(out);
+            return "";
+          },
+          [field, name](const Config &c, toml::table &t) {
+            const auto &v = c.*field;
+            if (v.size() == 1) {
+              t.insert_or_assign(name, v.front());
+              return;
+            }
+            toml::array arr;
+            for (const auto &s : v) arr.push_back(s);
             t.insert_or_assign(name, arr);
           }};
 }
@@ -121,7 +174,8 @@ const std::vector<Key> &keys() {
       bool_key("scan", "raw_message_pass_skips_scanned_parts",
                &Config::raw_message_pass_skips_scanned_parts),
       bool_key("scan", "add_header", &Config::add_header),
-      string_key("scan", "header_name", &Config::header_name),
+      header_name_key("scan", "header_name", &Config::header_name, false),
+      header_name_key("scan", "status_header_name", &Config::status_header_name, true),
       string_key("scan", "spool_dir", &Config::spool_dir),
       string_key("scan", "temp_dir", &Config::temp_dir),
       limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),
@@ -148,7 +202,7 @@ const std::vector<Key> &keys() {
       uint_key("clamav", "max_db_age_hours", &Config::max_db_age_hours, 0, 87600),
       bool_key("clamd", "enabled", &Config::clamd_enabled),
       bool_key("clamd", "required", &Config::clamd_required),
-      string_key("clamd", "address", &Config::clamd_address),
+      string_or_list_key("clamd", "address", &Config::clamd_addresses),
       uint_key("clamd", "connect_timeout_ms", &Config::clamd_connect_timeout_ms, 1, 600000),
       uint_key("clamd", "read_timeout_ms", &Config::clamd_read_timeout_ms, 1, 3600000),
       uint_key("clamd", "stream_max_length", &Config::clamd_stream_max_length, 1,
@@ -248,11 +302,14 @@ Result<Config> parse_config(std::string_view text, const std::string &name) {
 }
 
 Result<Config> load_config(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, "cannot read configuration file", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  // A configuration file is a few KiB; 4 MiB leaves room for long lists and no more.
+  auto text = read_regular_file(path, 4u << 20);
+  if (!text) {
+    Error e = text.error();
+    e.message = "cannot read configuration file: " + e.message;
+    return e;
+  }
+  return parse_config(*text, path);
 }
 
 std::string dump_config(const Config &config) {

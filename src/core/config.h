@@ -27,8 +27,11 @@ struct Config {
   // a third of the CPU of a typical message). false = rescan it inside the mail, so logical
   // signatures conditioned on Container:CL_TYPE_MAIL or Intermediates match those parts too.
   bool raw_message_pass_skips_scanned_parts = true;
-  bool add_header = true;  // add the scanned-by header to accepted mail
-  std::string header_name = "X-Virus-Scanned";
+  bool add_header = true;                       // add the scanned-by header to accepted mail
+  std::string header_name = "X-Virus-Scanned";  // a valid RFC 5322 field name (checked)
+  // Added with add_header: "Clean", or "Infected (NAME, ...)" when a virus was found in mail that
+  // is still delivered (virus = accept, or a stripped part). "" = not added.
+  std::string status_header_name = "X-Virus-Status";
   std::string spool_dir;  // "" = $TMPDIR or /tmp
   // Where libclamav unpacks archives and normalised text (one directory per scanned part;
   // "" = $TMPDIR or /tmp). On tmpfs it saves a mkdir/rmdir on disk per part (bench/README.md).
@@ -49,7 +52,9 @@ struct Config {
   // [clamd] (off unless enabled)
   bool clamd_enabled = false;
   bool clamd_required = true;
-  std::string clamd_address = "unix:/run/clamav/clamd.ctl";
+  // `address` in the file: one string, or an array tried in order (the first is the primary,
+  // the others fail-over backups).
+  std::vector<std::string> clamd_addresses = {"unix:/run/clamav/clamd.ctl"};
   uint32_t clamd_connect_timeout_ms = 2000;
   uint32_t clamd_read_timeout_ms = 30000;
   uint64_t clamd_stream_max_length = 25ull << 20;  // keep <= clamd.conf StreamMaxLength
@@ -100,7 +105,8 @@ struct Config {
 
 // Parses TOML text; `name` is used in error messages. Errors: kConfig with file, line, reason.
 Result<Config> parse_config(std::string_view text, const std::string &name);
-// Reads and parses a file. Errors: kConfig (syntax, unknown key, bad value), kIo (unreadable).
+// Reads (read_regular_file) and parses a file. Errors: kConfig (syntax, unknown key, bad value),
+// kIo (unreadable, or not a regular file), kLimit (larger than 4 MiB).
 Result<Config> load_config(const std::string &path);
 // The effective configuration as TOML text (for `avsink config check`).
 std::string dump_config(const Config &config);

@@ -37,4 +37,9 @@ struct Finding {
 
 using Findings = std::vector<Finding>;
 
+// The whole-message finding (inspector "session", no part path) for a message larger than
+// limits.max_message_bytes: only a prefix was kept. The policy refuses such a message with
+// 552 5.3.4 whatever else was found (DESIGN.md §4 "whole or nothing").
+inline constexpr std::string_view kMessageBytesFinding = "Limits.Exceeded.MessageBytes";
+
 }  // namespace avsink

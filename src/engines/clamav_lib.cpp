@@ -22,6 +22,7 @@
 
 #include <clamav.h>
 
+#include "core/read_file.h"
 #include "core/sha256.h"
 #include "core/snapshot.h"
 #include "engines/clamav_ignored_types.h"
@@ -135,16 +136,34 @@ int64_t mtime_of(const fs::path &p) {
   return static_cast<int64_t>(st.st_mtime);
 }
 
-std::string sha256_of_file(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
+// One signature file at most (main.cvd is ~170 MB today).
+constexpr uint64_t kMaxSignatureFileBytes = 4ull << 30;
+
+Result<std::string> sha256_of_file(const fs::path &p) {
   Sha256 h;
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) h.update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
-  }
+  auto r = read_regular_file(p.string(), kMaxSignatureFileBytes,
+                             [&](std::string_view chunk) { h.update(chunk); });
+  if (!r) return r.error();
   return h.final_hex();
+}
+
+// A database-named entry of `path` (or `path` itself) that is not a regular file: libclamav
+// would block opening a FIFO or read a device forever, so the source is refused before cl_load.
+Result<void> refuse_irregular_entries(const std::string &path) {
+  struct stat st {};
+  auto check = [&](const fs::path &p) -> Result<void> {
+    if (::stat(p.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      return make_error(ErrorCode::kIo, "signature file is not a regular file", p.string());
+    }
+    return {};
+  };
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return check(path);
+  for (const auto &entry : fs::directory_iterator(path, ec)) {
+    if (!is_database_file(entry.path())) continue;
+    if (auto r = check(entry.path()); !r) return r;
+  }
+  return {};
 }
 
 // "daily 27000, main 62" from the CVD/CLD headers among `files`; "" when there are none.
@@ -458,6 +477,7 @@ Result<SignatureSource> load_source(cl_engine *engine, const std::string &path) 
   unsigned int signo = 0;
   cl_error_t rc;
   std::vector<std::string> messages;
+  if (auto r = refuse_irregular_entries(path); !r) return r.error();
   {
     MessageCapture capture;
     rc = cl_load(path.c_str(), engine, &signo, CL_DB_STDOPT);
@@ -466,7 +486,9 @@ Result<SignatureSource> load_source(cl_engine *engine, const std::string &path) 
   if (rc != CL_SUCCESS) return load_error(path, rc, messages);
   src.signatures = signo;
   for (const auto &p : database_files(path)) {
-    src.files.push_back(SignatureFile{p.string(), sha256_of_file(p), mtime_of(p)});
+    auto digest = sha256_of_file(p);
+    if (!digest) return digest.error();
+    src.files.push_back(SignatureFile{p.string(), std::move(*digest), mtime_of(p)});
   }
   return src;
 }

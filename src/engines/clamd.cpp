@@ -284,6 +284,33 @@ void read_replies(int fd, uint32_t timeout_ms, const Deadline &deadline, Exchang
   }
 }
 
+// True when the peer has already sent something (or hung up), without waiting.
+bool readable_now(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+constexpr std::string_view kSizeRefusal = "INSTREAM size limit exceeded. ERROR";
+
+// An answer read before the zero-length terminator was sent. clamd's only legitimate early
+// answer is its StreamMaxLength refusal (kept: it yields kUnscannable, never clean); any other
+// ("stream: OK" from a server that closed mid-stream, a verdict sent early) is a transport
+// failure, so no verdict is taken from it.
+void early_answer(Exchange *ex) {
+  for (const std::string &raw : ex->replies) {
+    std::string_view r = raw;
+    while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.remove_suffix(1);
+    if (r == kSizeRefusal) continue;
+    *ex = fail(Outcome::kTransport,
+               "answered \"" + std::string(r.substr(0, 80)) + "\" before the end of the stream");
+    return;
+  }
+}
+
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
@@ -394,29 +421,41 @@ Result<void> ClamdOptions::validate() const {
   if (stream_max_length == 0 || stream_max_length > kMaxStreamLength) {
     return bad("stream_max_length: must be 1 .. 4294967295");
   }
-  std::vector<Endpoint> eps;
-  if (!address.starts_with(kUnix) && !address.starts_with(kTcp)) {
-    return bad("address: expected unix:/path or tcp:host:port (got \"" + address + "\")");
+  std::vector<std::string> all = {address};
+  all.insert(all.end(), backup_addresses.begin(), backup_addresses.end());
+  for (const std::string &a : all) {
+    std::vector<Endpoint> eps;
+    if (!a.starts_with(kUnix) && !a.starts_with(kTcp)) {
+      return bad("address: expected unix:/path or tcp:host:port (got \"" + a + "\")");
+    }
+    if (a.starts_with(kUnix))
+      if (auto r = parse_address(a, &eps); !r) return r;  // tcp: resolved by open()
   }
-  if (address.starts_with(kUnix)) return parse_address(address, &eps);
-  return {};  // tcp: resolved by open()
+  return {};
 }
+
+// One clamd: its address as configured and what it resolved to.
+struct Server {
+  std::string address;
+  std::vector<Endpoint> endpoints;
+};
 
 struct ClamdEngine::Impl {
   ClamdOptions options;
-  std::vector<Endpoint> endpoints;
+  std::vector<Server> servers;  // address first, then the backups, in order
   Slots slots;
 
-  Impl(ClamdOptions o, std::vector<Endpoint> eps)
-      : options(std::move(o)), endpoints(std::move(eps)), slots(options.pool_size) {}
+  Impl(ClamdOptions o, std::vector<Server> sv)
+      : options(std::move(o)), servers(std::move(sv)), slots(options.pool_size) {}
 
-  std::string prefix() const { return "clamd at " + options.address + ": "; }
+  static std::string prefix(const Server &sv) { return "clamd at " + sv.address + ": "; }
+  std::string prefix() const { return prefix(servers.front()); }
 
   // One connection: send `request` (already framed), read the answer.
-  Exchange exchange(std::string_view command, std::string_view payload, uint32_t read_timeout_ms,
-                    const Deadline &deadline) const {
+  Exchange exchange(const Server &server, std::string_view command, std::string_view payload,
+                    uint32_t read_timeout_ms, const Deadline &deadline) const {
     Exchange ex;
-    Socket s = connect_any(endpoints, options.connect_timeout_ms, deadline, &ex);
+    Socket s = connect_any(server.endpoints, options.connect_timeout_ms, deadline, &ex);
     if (s.fd() < 0) return ex;
     SendResult sent = send_all(s.fd(), command, read_timeout_ms, deadline, &ex);
     if (sent == SendResult::kSent && !payload.empty()) {
@@ -433,15 +472,20 @@ struct ClamdEngine::Impl {
         }
         off += n;
       }
-      if (sent == SendResult::kSent) {
+      // Whatever clamd says before it has the terminator is not about the whole part: a peer
+      // that spoke (or hung up) by now answered early, so the terminator is not sent.
+      if (sent == SendResult::kSent && !readable_now(s.fd())) {
         static const char kEnd[4] = {0, 0, 0, 0};
         sent = send_all(s.fd(), std::string_view(kEnd, 4), read_timeout_ms, deadline, &ex);
+      } else if (sent == SendResult::kSent) {
+        sent = SendResult::kPeerSpoke;
       }
     }
     if (sent == SendResult::kExpired) return ex;
     const std::string send_error = sent == SendResult::kBroken ? ex.what : std::string();
     read_replies(s.fd(), read_timeout_ms, deadline, &ex);
     if (ex.outcome == Outcome::kTransport && !send_error.empty()) ex.what = send_error;
+    if (sent != SendResult::kSent && ex.outcome == Outcome::kAnswered) early_answer(&ex);
     return ex;
   }
 };
@@ -451,10 +495,16 @@ ClamdEngine::~ClamdEngine() = default;
 
 Result<std::unique_ptr<ClamdEngine>> ClamdEngine::open(const ClamdOptions &options) {
   if (auto v = options.validate(); !v) return v.error();
-  std::vector<Endpoint> eps;
-  if (auto r = parse_address(options.address, &eps); !r) return r.error();
+  std::vector<Server> servers;
+  std::vector<std::string> all = {options.address};
+  all.insert(all.end(), options.backup_addresses.begin(), options.backup_addresses.end());
+  for (const std::string &a : all) {
+    Server sv{a, {}};
+    if (auto r = parse_address(a, &sv.endpoints); !r) return r.error();
+    servers.push_back(std::move(sv));
+  }
   return std::unique_ptr<ClamdEngine>(
-      new ClamdEngine(std::make_unique<Impl>(options, std::move(eps))));
+      new ClamdEngine(std::make_unique<Impl>(options, std::move(servers))));
 }
 
 bool ClamdEngine::required() const {
@@ -510,24 +560,31 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
 
   static constexpr char kInstream[] = "zINSTREAM";  // with its '\0' terminator
   Exchange ex;
-  std::string failures;
-  for (uint32_t attempt = 0; attempt <= o.retries; ++attempt) {
-    ex = impl_->exchange(std::string_view(kInstream, sizeof kInstream), item.data,
-                         o.read_timeout_ms, deadline);
-    if (ex.outcome != Outcome::kTransport) break;
-    failures += (failures.empty() ? "" : "; then ") + ex.what;
-    if (deadline.expired()) break;
-  }
-  switch (ex.outcome) {
-    case Outcome::kAnswered:
+  std::string all_failures;  // "clamd at A: ...; clamd at B: ..." when no clamd answered
+  const Server *served = nullptr;
+  for (const Server &server : impl_->servers) {
+    std::string failures;
+    for (uint32_t attempt = 0; attempt <= o.retries; ++attempt) {
+      ex = impl_->exchange(server, std::string_view(kInstream, sizeof kInstream), item.data,
+                           o.read_timeout_ms, deadline);
+      if (ex.outcome != Outcome::kTransport) break;
+      failures += (failures.empty() ? "" : "; then ") + ex.what;
+      if (deadline.expired()) break;
+    }
+    if (ex.outcome == Outcome::kAnswered) {
+      served = &server;
       break;
-    case Outcome::kDeadline:
-      return scan_time();
-    case Outcome::kTimeout:
-      return make_error(ErrorCode::kTimeout, impl_->prefix() + ex.what);
-    case Outcome::kTransport:
-      if (deadline.expired()) return scan_time();
-      return make_error(ErrorCode::kEngine, impl_->prefix() + failures);
+    }
+    if (ex.outcome == Outcome::kDeadline || deadline.expired()) return scan_time();
+    // Fail over to the next address (a timeout, or a connection that gave no answer).
+    all_failures += (all_failures.empty() ? "" : "; ") + Impl::prefix(server) +
+                    (ex.outcome == Outcome::kTimeout ? ex.what : failures);
+  }
+  if (served == nullptr) {
+    const std::string why =
+        impl_->servers.size() == 1 ? all_failures : "no clamd answered: " + all_failures;
+    return make_error(ex.outcome == Outcome::kTimeout ? ErrorCode::kTimeout : ErrorCode::kEngine,
+                      why);
   }
 
   bool clean = false;
@@ -535,7 +592,7 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
   for (const std::string &raw : ex.replies) {
     std::string_view r = raw;
     while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.remove_suffix(1);
-    if (r == "INSTREAM size limit exceeded. ERROR") {
+    if (r == kSizeRefusal) {
       add(FindingKind::kUnscannable, "Limits.Exceeded.StreamMaxLength",
           "clamd refused " + std::to_string(item.data.size()) +
               " bytes: more than its StreamMaxLength (set stream_max_length to match clamd.conf)");
@@ -552,7 +609,7 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
       clean = true;
     } else if (ends_with(r, " FOUND")) {
       std::string name(r.substr(0, r.size() - 6));
-      const std::string detail = "clamd reported " + name;
+      const std::string detail = "clamd at " + served->address + " reported " + name;
       if (ends_with(name, kUnofficial) && name.size() > kUnofficial.size()) {
         name.resize(name.size() - kUnofficial.size());
       }
@@ -573,12 +630,12 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
     }
   }
   if (!error.empty()) {
-    if (findings.empty()) return make_error(ErrorCode::kEngine, impl_->prefix() + error);
+    if (findings.empty()) return make_error(ErrorCode::kEngine, Impl::prefix(*served) + error);
     // Something was found before clamd failed: keep it, and say the rest was not seen.
-    add(FindingKind::kUnscannable, "Unscannable.EngineError", "clamd: " + error);
+    add(FindingKind::kUnscannable, "Unscannable.EngineError", Impl::prefix(*served) + error);
   }
   if (findings.empty() && !clean) {
-    return make_error(ErrorCode::kEngine, impl_->prefix() + "no verdict in the answer");
+    return make_error(ErrorCode::kEngine, Impl::prefix(*served) + "no verdict in the answer");
   }
   return findings;
 }
@@ -589,18 +646,39 @@ EngineStatus ClamdEngine::status() const {
   s.required = impl_->options.required;
   s.signatures_known = false;
   static constexpr char kVersion[] = "zVERSION";
-  const Deadline probe = Deadline::after_ms(impl_->options.connect_timeout_ms);
-  Exchange ex = impl_->exchange(std::string_view(kVersion, sizeof kVersion), {},
-                                impl_->options.connect_timeout_ms, probe);
-  if (ex.outcome != Outcome::kAnswered || ex.replies.empty()) {
-    s.error = impl_->prefix() + (ex.what.empty() ? "no answer" : ex.what);
+  Exchange ex;
+  const Server *served = nullptr;
+  std::string down;
+  for (const Server &server : impl_->servers) {
+    SignatureSource src;
+    if (served != nullptr) {
+      src.path = server.address + " (backup)";
+      s.sources.push_back(src);
+      continue;
+    }
+    // Each address is probed within connect_timeout_ms, so a hung one does not hide the next.
+    const Deadline probe = Deadline::after_ms(impl_->options.connect_timeout_ms);
+    ex = impl_->exchange(server, std::string_view(kVersion, sizeof kVersion), {},
+                         impl_->options.connect_timeout_ms, probe);
+    if (ex.outcome == Outcome::kAnswered && !ex.replies.empty()) {
+      served = &server;
+      src.path = server.address + " (serving)";
+    } else {
+      const std::string why = ex.what.empty() ? "no answer" : ex.what;
+      src.path = server.address + " (down: " + why + ")";
+      down += (down.empty() ? "" : "; ") + Impl::prefix(server) + why;
+    }
+    s.sources.push_back(src);
+  }
+  if (served == nullptr) {
+    s.error = down;
     return s;
   }
   // "ClamAV 1.4.6" or "ClamAV 1.4.6/27000/Mon Nov 23 08:00:00 2026"
   std::string v = ex.replies.front();
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
   if (!v.starts_with("ClamAV ")) {
-    s.error = impl_->prefix() + "unexpected VERSION answer \"" + v + "\"";
+    s.error = Impl::prefix(*served) + "unexpected VERSION answer \"" + v + "\"";
     return s;
   }
   const auto slash = v.find('/');

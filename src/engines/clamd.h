@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "engines/engine.h"
@@ -26,6 +27,9 @@ namespace avsink::engines {
 //                                  retried
 struct ClamdOptions {
   std::string address;
+  // Further clamds, tried in order when the one before cannot be reached or does not answer (each
+  // with the same timeouts and retries; all within the message deadline). Same syntax as address.
+  std::vector<std::string> backup_addresses;
   bool required = true;
   uint32_t connect_timeout_ms = 2000;
   uint32_t read_timeout_ms = 30000;
@@ -33,7 +37,8 @@ struct ClamdOptions {
   uint32_t pool_size = 4;
   uint32_t retries = 1;
 
-  // Errors: kConfig naming the offending key (address syntax, a zero timeout, pool_size 0,
+  // Errors: kConfig naming the offending key (address syntax of any address, a zero timeout,
+  // pool_size 0,
   // stream_max_length 0 or above 4 GiB - 1, a unix path longer than sun_path).
   Result<void> validate() const;
 };
@@ -58,6 +63,9 @@ class ClamdEngine final : public Engine {
 
   std::string_view name() const override { return "clamd"; }
   bool required() const override;
+  // Failover: the addresses are tried in order (address, then backup_addresses); the first that
+  // answers decides, and every finding's detail names it ("clamd at ADDRESS reported NAME"). An
+  // Error lists what each address did.
   // Findings (inspector "clamd"): kVirus per "stream: NAME FOUND" (".UNOFFICIAL" stripped, as
   // the clamav engine does); kUnscannable for "Heuristics.Encrypted.*" and
   // "Heuristics.Limits.Exceeded.*" names, for "Limits.Exceeded.StreamMaxLength" (part larger than
@@ -65,13 +73,18 @@ class ClamdEngine final : public Engine {
   // (time, size, files, recursion: the same names the clamav engine uses) and for
   // "Limits.Exceeded.ScanTime" when the deadline passes. Errors: kEngine "clamd at ADDRESS: ..."
   // when clamd cannot be reached, closed the connection before answering, or answered an error;
+  // an answer that came before the zero-length terminator was sent (early, or after clamd closed
+  // mid-stream) counts as no answer (kEngine "... before the end of the stream"), except clamd's
+  // own "INSTREAM size limit exceeded" refusal;
   // kTimeout when clamd did not accept or answer within the configured timeouts, or no slot came
   // free within connect_timeout_ms + read_timeout_ms.
   Result<Findings> scan(const ScanItem &item, const Deadline &deadline) override;
-  // Asks clamd "zVERSION" (bounded by connect_timeout_ms). db_version is "daily N (ClamAV x.y.z)"
-  // or "ClamAV x.y.z" without an official database; db_time from the daily database date;
-  // signatures_known = false (clamd does not report a count); error = "" when clamd answered,
-  // else why it could not be reached.
+  // Asks clamd "zVERSION" (bounded by connect_timeout_ms per address). db_version is "daily N
+  // (ClamAV x.y.z)" or "ClamAV x.y.z" without an official database; db_time from the daily database
+  // date; signatures_known = false (clamd does not report a count); error = "" when a clamd
+  // answered, else why none could be reached. sources: one per address, in order, path "ADDRESS
+  // (serving)" for the first that answered, "ADDRESS (down: why)" for those before it, "ADDRESS
+  // (backup)" for those after it (not probed).
   EngineStatus status() const override;
 
   const std::string &address() const;

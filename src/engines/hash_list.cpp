@@ -6,11 +6,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/read_file.h"
 #include "core/sha256.h"
 #include "core/snapshot.h"
 
@@ -25,6 +23,9 @@ namespace avsink::engines {
 namespace {
 
 using Digest = std::array<unsigned char, 32>;
+
+// One hash-list file at most (a line is ~80 bytes: about three million entries).
+constexpr uint64_t kMaxHashListBytes = 256ull << 20;
 
 struct Entry {
   Digest digest{};
@@ -74,16 +75,9 @@ std::string_view trim(std::string_view s) {
 // Parses one file into `out`; Error names the file and line.
 Result<SignatureSource> parse_file(const std::string &path, uint32_t file_index,
                                    std::vector<Entry> *out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(ErrorCode::kIo, std::string("cannot open: ") + std::strerror(errno), path);
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    return make_error(ErrorCode::kIo, std::string("read failed: ") + std::strerror(errno), path);
-  }
-  const std::string text = buf.str();
+  auto read = read_regular_file(path, kMaxHashListBytes);
+  if (!read) return read.error();
+  const std::string text = std::move(*read);
 
   SignatureSource src;
   src.path = path;

@@ -74,9 +74,33 @@ std::string sanitize_reply_text(std::string_view text, size_t max_len) {
   return out;
 }
 
+namespace {
+
+// A message the spool kept only a prefix of (whole-message kMessageBytesFinding).
+bool not_whole(const Finding &f) {
+  return f.name == kMessageBytesFinding && f.part_path.empty();
+}
+
+}  // namespace
+
 Verdict decide(const Findings &findings, const Config &config) {
   Verdict v;
   v.findings = findings;
+
+  // Whole or nothing: only a prefix was seen, so no other action is safe. Accepting would pass
+  // unscanned bytes; a quarantine or a discard would keep or drop a copy that is not the message.
+  // The refusal is permanent (552 5.3.4, "message too big for system", RFC 3463): the size does
+  // not change on a retry, so a tempfail would only hold the sender's queue for days before the
+  // same bounce. It is what Postfix answers past its own message_size_limit.
+  for (const auto &f : findings) {
+    if (!not_whole(f)) continue;
+    v.action = Action::kReject;
+    v.smtp_code = 552;
+    v.enhanced_status = "5.3.4";
+    v.text = "Message too big for this gateway";
+    v.reason = sanitize_reply_text(f.name + (f.detail.empty() ? "" : " (" + f.detail + ")"), 2000);
+    return v;
+  }
 
   bool allow_rule = std::any_of(findings.begin(), findings.end(), [](const Finding &f) {
     return f.kind == FindingKind::kRule && f.action == Action::kAccept;

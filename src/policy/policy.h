@@ -11,6 +11,8 @@
 namespace avsink::policy {
 
 // Precedence (documented in docs/policy.md):
+//  0. A message kept only in part (kMessageBytesFinding) is refused, 552 5.3.4, before anything
+//     else: no action may take a prefix for the message (not an allow rule, not a quarantine).
 //  1. Each finding gets an action: its own (finding.action, set by a rule or the attachment policy)
 //     or the configured default for its kind (virus, unscannable, engine-error); kMalformed alone
 //     decides nothing.

@@ -4,19 +4,18 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <new>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+
+#include "core/read_file.h"
 
 namespace avsink::quarantine {
 
@@ -74,32 +73,27 @@ bool from_hex(std::string_view hex, std::string *out) {
 }
 
 Result<Key> load_key_file(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return make_error(ErrorCode::kConfig, "cannot open key file: " + std::string(strerror(errno)),
-                      path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error(ErrorCode::kConfig, "key file is not a regular file", path);
+  // 256 bytes: 32 raw bytes or 64 hex digits with surrounding whitespace.
+  auto read = read_regular_file(path, 256, &st);
+  if (!read) {
+    Error e = read.error();
+    e.code = ErrorCode::kConfig;
+    e.message = "key file: " + e.message;
+    return e;
   }
+  std::string buf = std::move(*read);
   if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-    ::close(fd);
+    OPENSSL_cleanse(buf.data(), buf.size());
     return make_error(ErrorCode::kConfig,
                       "key file is accessible by others or writable by its group (chmod 600)",
                       path);
   }
-  char buf[256];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n < 0)
-    return make_error(ErrorCode::kConfig, "cannot read key file: " + std::string(strerror(errno)),
-                      path);
-  std::string_view data(buf, static_cast<size_t>(n));
+  std::string_view data(buf);
   Key key{};
   if (data.size() == key.size()) {
     std::memcpy(key.data(), data.data(), key.size());
-    OPENSSL_cleanse(buf, sizeof buf);
+    OPENSSL_cleanse(buf.data(), buf.size());
     return key;
   }
   while (!data.empty() && std::isspace(static_cast<unsigned char>(data.back())))
@@ -108,7 +102,7 @@ Result<Key> load_key_file(const std::string &path) {
     data.remove_prefix(1);
   std::string raw;
   bool ok = data.size() == 64 && from_hex(data, &raw);
-  OPENSSL_cleanse(buf, sizeof buf);
+  OPENSSL_cleanse(buf.data(), buf.size());
   if (!ok)
     return make_error(ErrorCode::kConfig,
                       "key file must hold exactly 32 raw bytes or 64 hex characters", path);

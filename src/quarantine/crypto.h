@@ -29,7 +29,8 @@ std::string to_hex(std::string_view data);
 bool from_hex(std::string_view hex, std::string *out);
 
 // Reads a key file: exactly 32 raw bytes, or 64 hex characters (surrounding whitespace allowed).
-// Refuses a file that others may read or anyone but the owner may write (like ssh does).
+// Refuses a file that others may read or anyone but the owner may write (like ssh does), and
+// anything but a regular file of at most 256 bytes (read_regular_file: a FIFO never blocks).
 // Errors: kConfig naming the file and the reason.
 Result<Key> load_key_file(const std::string &path);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -126,6 +127,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   auto entries = open_private_dir(s->dir_fd_.get(), "entries", s->dir_ + "/entries");
   if (!entries) return entries.error();
   s->entries_fd_ = std::move(*entries);
+  auto releases = open_private_dir(s->dir_fd_.get(), "releases", s->dir_ + "/releases");
+  if (!releases) return releases.error();
+  s->releases_fd_ = std::move(*releases);
   auto tmp = open_private_dir(s->dir_fd_.get(), "tmp", s->dir_ + "/tmp");
   if (!tmp) return tmp.error();
   s->tmp_fd_ = std::move(*tmp);
@@ -150,7 +154,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   } else {
     const std::string shown = s->dir_ + "/.release-key";
     for (int attempt = 0; attempt < 2 && s->release_secret_.empty(); ++attempt) {
-      int fd = ::openat(s->dir_fd_.get(), ".release-key", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(s->dir_fd_.get(), ".release-key",
+                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0) {
         Fd owned(fd);
         struct stat ks {};
@@ -625,6 +630,88 @@ ReleaseCheck Store::check_release(std::string_view message) const {
   return rc;
 }
 
+namespace {
+
+// An envelope address as release records keep it: angle brackets and spaces gone, lowercase.
+std::string rcpt_key(std::string_view a) {
+  while (!a.empty() && (a.front() == ' ' || a.front() == '<')) a.remove_prefix(1);
+  while (!a.empty() && (a.back() == ' ' || a.back() == '>')) a.remove_suffix(1);
+  std::string out(a);
+  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+ReleaseCheck Store::use_release(std::string_view message, const std::vector<std::string> &rcpt_to) {
+  ReleaseCheck rc = check_release(message);
+  if (!rc.valid) return rc;
+  rc.valid = false;
+  std::optional<ParsedMark> mark;
+  for (const auto &v : header_values(message, kReleaseHeader)) {
+    auto m = parse_release_mark(v);
+    if (m && m->id == rc.id) {
+      mark = m;
+      break;
+    }
+  }
+  auto refuse = [&](std::string why) {
+    rc.refused = std::move(why);
+    (void)audit("quarantine.release_refused", {{"id", rc.id}, {"reason", rc.refused}});
+    return rc;
+  };
+  if (!mark) return refuse("mark not found");
+  const std::string name = rc.id + "." + std::to_string(mark->time);
+  const std::string used = name + ".used";
+  Fd fd(::openat(releases_fd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    struct stat st {};
+    if (::fstatat(releases_fd_.get(), used.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+      return refuse("release mark already used");
+    return refuse("no release record for this mark");
+  }
+  auto text = read_all(fd.get(), dir_ + "/releases/" + name, 1 << 20);
+  if (!text) return refuse("release record unreadable: " + text.error().message);
+  nlohmann::json rec = nlohmann::json::parse(*text, nullptr, false);
+  if (rec.is_discarded() || !rec.contains("to") || !rec["to"].is_array())
+    return refuse("release record corrupt");
+  std::vector<std::string> allowed;
+  for (const auto &t : rec["to"])
+    if (t.is_string()) allowed.push_back(rcpt_key(t.get<std::string>()));
+  if (rcpt_to.empty()) return refuse("no envelope recipients to check");
+  for (const auto &r : rcpt_to) {
+    if (std::find(allowed.begin(), allowed.end(), rcpt_key(r)) == allowed.end())
+      return refuse("not released to " + rcpt_key(r));
+  }
+  // Single use: the first scan to rename the record honours the mark.
+  if (::renameat(releases_fd_.get(), name.c_str(), releases_fd_.get(), used.c_str()) != 0)
+    return refuse("release mark already used");
+  (void)fsync_dir(releases_fd_.get(), dir_ + "/releases");
+  nlohmann::json to = nlohmann::json::array();
+  for (const auto &r : rcpt_to) to.push_back(rcpt_key(r));
+  (void)audit("quarantine.release_used", {{"id", rc.id}, {"to", to}});
+  rc.valid = true;
+  return rc;
+}
+
+Result<std::string> Store::prepare_release(const std::string &id, std::string_view message,
+                                           const std::vector<std::string> &rcpts) {
+  if (rcpts.empty()) return make_error(ErrorCode::kInvalidArgument, "release: no recipients");
+  std::string copy = make_released_copy(id, message);
+  // The record that binds this mark to these recipients and lets it through once (use_release).
+  auto mark = parse_release_mark(header_values(copy, kReleaseHeader).front());
+  if (!mark) return make_error(ErrorCode::kInternal, "release: the new mark does not parse");
+  nlohmann::json bound = {{"id", id}, {"to", nlohmann::json::array()}};
+  for (const auto &r : rcpts) bound["to"].push_back(rcpt_key(r));
+  if (auto w =
+          durable_create(tmp_fd_.get(), temp_name("release"), releases_fd_.get(),
+                         id + "." + std::to_string(mark->time), bound.dump(), dir_ + "/releases");
+      !w)
+    return make_error(ErrorCode::kIo, "not released: the release record could not be written: " +
+                                          w.error().message);
+  return copy;
+}
+
 std::string Store::make_released_copy(const std::string &id, std::string_view message) const {
   std::string stripped = remove_header(message, kReleaseHeader);
   std::string mark = release_mark(id, stripped);
@@ -651,8 +738,9 @@ Result<std::string> Store::release(const std::string &id, const ReleaseOptions &
   if (auto a = audit("quarantine.release", rec); !a)
     return make_error(ErrorCode::kIo,
                       "not released: the audit record could not be written: " + a.error().message);
-  std::string copy = make_released_copy(id, *msg);
-  auto reply = smtp_send(o.host, o.port, from, rcpts, copy, o.timeout_ms);
+  auto copy = prepare_release(id, *msg, rcpts);
+  if (!copy) return copy.error();
+  auto reply = smtp_send(o.host, o.port, from, rcpts, *copy, o.timeout_ms);
   nlohmann::json res = {{"id", id}, {"by", o.by}, {"ok", reply.ok()}, {"next_hop", hop}};
   if (reply)
     res["reply"] = *reply;

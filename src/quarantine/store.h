@@ -56,6 +56,7 @@ struct ReleaseCheck {
   bool present = false;  // at least one X-Avsink-Release field in the top-level header
   bool valid = false;    // one of them verifies (HMAC, age, content)
   std::string id;        // the entry id of the valid mark ("" when none)
+  std::string refused;   // use_release(): why a valid mark was not honoured ("" otherwise)
 };
 
 // The quarantine store. Thread-safety: every member may be called from any thread at the same
@@ -131,7 +132,22 @@ class Store {
   // Finds the top-level X-Avsink-Release fields of `message` and checks the first
   // kMaxMarksChecked of them (one canonical digest, however many marks). The scan calls this.
   ReleaseCheck check_release(std::string_view message) const;
+  // What the scan calls: check_release(), and then a valid mark is honoured only once, only for
+  // the recipients it was released to. release() records each mark it sends in
+  // <dir>/releases/<id>.<time> with the release's recipients; here every envelope recipient of
+  // the message (angle brackets and case ignored) must be among them, and the record is then
+  // renamed to <id>.<time>.used (atomic: of two scans of a replayed copy, one wins) and audited
+  // "quarantine.release_used" {id, to}. Otherwise valid = false and `refused` says why (no
+  // record, already used, a recipient it was not released to, no recipients); a refusal is
+  // audited "quarantine.release_refused". The mark on the message stays (the milter removes it).
+  ReleaseCheck use_release(std::string_view message, const std::vector<std::string> &rcpt_to);
+  // What release() sends: make_released_copy(), after recording the mark with `rcpts` in
+  // <dir>/releases (see use_release). Errors: kInvalidArgument (no recipients), kIo (the record
+  // could not be written: nothing may be sent then).
+  Result<std::string> prepare_release(const std::string &id, std::string_view message,
+                                      const std::vector<std::string> &rcpts);
   // The released copy of `message`: old X-Avsink-Release fields removed, a fresh mark prepended.
+  // Without prepare_release()'s record the scan does not honour it.
   std::string make_released_copy(const std::string &id, std::string_view message) const;
 
   // Sends the released copy of entry `id` with smtp_send() and audits it: "quarantine.release"
@@ -154,7 +170,7 @@ class Store {
 
   StoreOptions opts_;
   std::string dir_;
-  Fd dir_fd_, entries_fd_, tmp_fd_;
+  Fd dir_fd_, entries_fd_, tmp_fd_, releases_fd_;
   std::optional<Key> key_;
   std::string release_secret_;
   std::shared_ptr<AuditLog> audit_;

@@ -3,7 +3,9 @@
 #include "rules/rule_engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -271,8 +273,14 @@ struct RuleEngine::Impl {
   std::vector<std::string> internal_domains;  // lowercased, no trailing dot
   std::vector<Cidr> trusted;
   Snapshot<RuleSet> current;
-  std::mutex reload_mu;                // one reload at a time
-  std::unique_ptr<FileWatch> watcher;  // last: stopped before anything else goes away
+  std::mutex reload_mu;  // one reload at a time
+  // Rule expiry is reported once per rule (issue 14 item 9): inspect() checks the earliest
+  // expiry not yet reported (INT64_MIN after a publish: look at the new set) and only then
+  // takes the mutex and walks the rules.
+  std::atomic<int64_t> next_expiry{std::numeric_limits<int64_t>::min()};
+  std::mutex expiry_mu;
+  std::unordered_set<std::string> expiry_reported;  // "<file>:<line> <expires>", across reloads
+  std::unique_ptr<FileWatch> watcher;               // last: stopped before anything else goes away
 
   void log(LogLevel level, const std::string &line) const { options.logger.log(level, line); }
   void audit_record(std::string_view event, const nlohmann::json &fields) const {
@@ -370,8 +378,34 @@ struct RuleEngine::Impl {
       return rs.error();
     }
     const uint64_t gen = current.publish(*rs);
+    next_expiry.store(std::numeric_limits<int64_t>::min(), std::memory_order_relaxed);
     report_loaded(**rs, gen, trigger);
     return {};
+  }
+
+  // Logs (warning) and audits "rules.expired" for every rule of `rs` whose expires= has passed
+  // and was not reported before; then the earliest expiry still ahead.
+  void report_expired(const RuleSet &rs, int64_t now) {
+    std::lock_guard<std::mutex> lock(expiry_mu);
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (const Rule &r : rs.rules) {
+      if (r.expires > now) {
+        next = std::min(next, r.expires);
+        continue;
+      }
+      const std::string key =
+          r.file + ":" + std::to_string(r.line) + " " + std::to_string(r.expires);
+      if (!expiry_reported.insert(key).second) continue;
+      log(LogLevel::kWarn, "rules: " + r.file + ":" + std::to_string(r.line) + ": rule " +
+                               r.name() + " expired at " + format_utc(r.expires) +
+                               " and no longer applies");
+      audit_record("rules.expired", {{"rule", r.name()},
+                                     {"file", r.file},
+                                     {"line", r.line},
+                                     {"pattern", r.pattern},
+                                     {"expires", format_utc(r.expires)}});
+    }
+    next_expiry.store(next, std::memory_order_relaxed);
   }
 
   bool is_internal(std::string_view domain) const {
@@ -453,6 +487,7 @@ Findings RuleEngine::inspect(const Envelope &env, const mime::MessageTree &tree,
   Findings out;
   const std::shared_ptr<const RuleSet> rs = impl_->current.get();  // one generation per call
   if (!rs) return out;
+  if (now >= impl_->next_expiry.load(std::memory_order_relaxed)) impl_->report_expired(*rs, now);
   static const std::vector<mime::HeaderField> kNoHeaders;
   const std::vector<mime::HeaderField> &headers =
       tree.parts.empty() ? kNoHeaders : tree.parts[0].headers;

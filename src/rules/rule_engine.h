@@ -81,7 +81,9 @@ class RuleEngine {
   //    allow rule that wins suppresses it.
   //  - kMalformed "Rules.MultipleFrom" (informational) when the message has several From fields.
   //  - kUnscannable "Rules.MatchFailed" if RE2 ran out of memory on this message (fail closed).
-  // `now` is unix seconds: rules whose expires= is at or before it are skipped. Never throws
+  // `now` is unix seconds: rules whose expires= is at or before it are skipped; the first call
+  // that finds a rule expired logs a warning and audits "rules.expired" (once per rule, file,
+  // line and expiry, across reloads). Never throws
   // (allocation failure aside).
   Findings inspect(const Envelope &env, const mime::MessageTree &tree, int64_t now) const;
 

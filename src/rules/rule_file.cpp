@@ -3,18 +3,15 @@
 #include "rules/rule_file.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <set>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <re2/re2.h>
 
+#include "core/read_file.h"
 #include "core/sha256.h"
 
 namespace avsink::rules {
@@ -709,42 +706,14 @@ ParsedFile parse_rule_text(std::string_view text, const std::string &path,
 }
 
 ParsedFile parse_rule_file(const std::string &path, const ParseLimits &limits) {
-  auto unreadable = [&](const std::string &why) {
+  auto data = read_regular_file(path, limits.max_file_bytes);
+  if (!data) {
     ParsedFile out;
     out.path = path;
-    out.errors.push_back(make_error(ErrorCode::kIo, why, path));
+    out.errors.push_back(data.error());
     return out;
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return unreadable(std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return unreadable("not a regular file");
   }
-  // Read at most one byte past the cap, so "too big" is detected without reading it all.
-  std::string data;
-  const uint64_t cap = limits.max_file_bytes + 1;
-  data.resize(static_cast<size_t>(std::min<uint64_t>(cap, static_cast<uint64_t>(st.st_size) + 1)));
-  size_t got = 0;
-  for (;;) {
-    if (got == data.size()) {
-      if (data.size() >= cap) break;
-      data.resize(std::min<uint64_t>(cap, data.size() * 2 + 4096));
-    }
-    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return unreadable(std::string("read failed: ") + std::strerror(e));
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  data.resize(got);
-  return parse_rule_text(data, path, limits);
+  return parse_rule_text(*data, path, limits);
 }
 
 }  // namespace avsink::rules

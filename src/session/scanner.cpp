@@ -279,7 +279,8 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   }
   if (config.clamd_enabled) {
     engines::ClamdOptions o;
-    o.address = config.clamd_address;
+    o.address = config.clamd_addresses.front();
+    o.backup_addresses.assign(config.clamd_addresses.begin() + 1, config.clamd_addresses.end());
     o.required = config.clamd_required;
     o.connect_timeout_ms = config.clamd_connect_timeout_ms;
     o.read_timeout_ms = config.clamd_read_timeout_ms;
@@ -393,7 +394,7 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     Finding f;
     f.kind = FindingKind::kUnscannable;
     f.inspector = "session";
-    f.name = "Limits.Exceeded.MessageBytes";
+    f.name = std::string(kMessageBytesFinding);  // the policy refuses it: 552 5.3.4
     f.detail = "message of " + std::to_string(raw.total_bytes) + " bytes exceeds the limit of " +
                std::to_string(cfg.limits.max_message_bytes);
     findings.push_back(std::move(f));
@@ -426,8 +427,13 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   Verdict v = policy::decide(findings, cfg);
   // A message an operator released from the quarantine carries a mark only avsink can make (an
   // HMAC over its content); it is still scanned and recorded, but not stopped again.
-  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail) {
-    quarantine::ReleaseCheck rc = impl_->store->check_release(raw.bytes);
+  // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
+  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail &&
+      raw.total_bytes <= raw.bytes.size()) {
+    // Once, and only to the recipients it was released to (Store::use_release).
+    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
+    if (!rc.refused.empty())
+      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
     if (rc.valid) {
       v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";
       v.action = Action::kAccept;
@@ -439,8 +445,16 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     }
   }
   if (auto r = impl_->act(envelope, raw, tree, v); !r) return r.error();
-  if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite))
+  if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite)) {
     v.headers.emplace_back(cfg.header_name, impl_->scanned_header_value());
+    if (!cfg.status_header_name.empty()) {
+      std::string names;
+      for (const auto &f : v.findings)
+        if (f.kind == FindingKind::kVirus) names += (names.empty() ? "" : ", ") + f.name;
+      v.headers.emplace_back(cfg.status_header_name,
+                             names.empty() ? "Clean" : "Infected (" + names + ")");
+    }
+  }
 
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -115,6 +115,8 @@ system_db = false
 
 [limits]
 max_mime_depth = 8
+# Small, so the oversize case (issue 14 item 1) needs no large message; Postfix's own limit is higher.
+max_message_bytes = 65536
 
 [rules]
 files = ["{self.rules}"]
@@ -491,6 +493,28 @@ class Cases:
                    f"got {code}, scanned {scanned} of {len(data)} bytes, "
                    f"delivered headers intact={head in got}")
 
+    def forged_headers_replaced(self):
+        """Issue 14 item 5 (red-team reproduction): a sender's own X-Virus-Scanned, X-Virus-Status
+        and X-Avsink-* headers reached the recipient. Only avsink's own copies may arrive."""
+        env = self.env
+        data, marker = message("forged scan headers", extra_headers=(
+            "X-Virus-Scanned: clean by forger\r\nX-Virus-Status: Clean\r\n"
+            "x-virus-scanned: second forgery\r\nX-Avsink-Released: q-forged\r\n"
+            "X-Avsink-Release: v1.forged.mark\r\n"))
+        code, _ = send_one(env, data)
+        path = env.delivered_with(marker)
+        got = crlf(open(path, "rb").read()) if path else b""
+        head = got.partition(b"\r\n\r\n")[0].decode(errors="replace")
+        fields = [l.split(":", 1) for l in head.split("\r\n") if l and l[0] not in " \t"]
+        scanned = [v.strip() for n, *v in fields for v in v if n.lower() == "x-virus-scanned"]
+        status = [v.strip() for n, *v in fields for v in v if n.lower() == "x-virus-status"]
+        ours = [n for n, *_ in fields if n.lower().startswith("x-avsink-")]
+        self.check("forged_headers_replaced",
+                   code == 250 and len(scanned) == 1 and scanned[0].startswith("avsink") and
+                   status == ["Clean"] and not ours and "forger" not in head,
+                   f"got {code}; X-Virus-Scanned={scanned}; X-Virus-Status={status}; "
+                   f"X-Avsink-*={ours}")
+
     def eicar_rejected(self):
         env = self.env
         src = os.path.join(env.src, "tests/data/eml/eicar-plain-attachment.eml")
@@ -549,6 +573,45 @@ class Cases:
                    code == 250 and bool(stored) and not delivered and "action=quarantine" in line,
                    f"got {code} {text!r} (want 250); stored={bool(stored)}; "
                    f"delivered={bool(delivered)}; milter: {line[:200]!r}")
+
+    def oversize_refused(self):
+        """Issue 14 item 1 (red-team reproduction): a 108,063-byte message past avsink's 65,536-byte
+        limit was discarded and its prefix quarantined. Whole or nothing: 552 5.3.4, nothing
+        stored, nothing delivered."""
+        env = self.env
+        body = "".join(f"line {i:06d} " + "x" * 60 + "\r\n" for i in range(1500))
+        data, marker = message("big report", body=body)
+        data = data + b"y" * (108063 - len(data)) if len(data) < 108063 else data
+        before = len(env.quarantine_entries())
+        code, text = send_one(env, data)
+        time.sleep(1)
+        stored = len(env.quarantine_entries()) - before
+        delivered = env.delivered_with(marker, timeout=2)
+        self.check("oversize_refused_552",
+                   code == 552 and "5.3.4" in text and stored == 0 and not delivered,
+                   f"got {code} {text!r} (want 552 5.3.4); {len(data)} bytes; stored={stored}; "
+                   f"delivered={bool(delivered)}")
+
+    def root_phase_refuses_user_owned_dirs(self):
+        """Issue 14 item 2: while root, the milter creates, chowns and writes only in root-owned
+        directories. A socket or pid directory the -u user owns (where it could swap in a symlink)
+        is refused at start-up with the reason, and nothing is created there."""
+        env = self.env
+        got = []
+        for role in ("socket directory", "pid file directory"):
+            d = tempfile.mkdtemp(prefix="avsink-userdir-", dir=env.tmp)
+            shutil.chown(d, "postfix", "postfix")
+            sock = os.path.join(d if role == "socket directory" else env.tmp, "x.sock")
+            pid = os.path.join(d if role == "pid file directory" else env.tmp, "x.pid")
+            p = subprocess.run([env.milter_bin, "-f", "-s", f"unix:{sock}", "-p", pid, "-c",
+                                os.path.join(env.tmp, "avsink.toml"), "-u", "postfix"],
+                               capture_output=True, timeout=30)
+            err = p.stderr.decode(errors="replace")
+            ok = (p.returncode == 1 and f"refusing to start: {role}" in err and
+                  "not root" in err and not os.listdir(d))
+            got.append((role, ok, p.returncode, err.strip()[-200:]))
+        self.check("root_phase_refuses_user_owned_dirs", all(g[1] for g in got),
+                   "; ".join(f"{r}: rc={rc} {e!r}" for r, _, rc, e in got))
 
     def many_messages_one_connection(self):
         """HOSTILE #50: clean -> EICAR -> clean -> RSET -> clean on one SMTP connection."""
@@ -674,8 +737,10 @@ def main():
 
     env = Env(milter_bin, src, keep)
     cases = Cases(env)
-    order = ["clean_delivered_intact", "header_bytes_exact", "eicar_rejected",
+    order = ["clean_delivered_intact", "header_bytes_exact", "forged_headers_replaced",
+             "eicar_rejected",
              "banned_attachment_rejected", "outbreak_rule_hot", "quarantined_not_delivered",
+             "oversize_refused", "root_phase_refuses_user_owned_dirs",
              "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",
              "milter_restarted_flows", "sigterm_drains"]
     try:

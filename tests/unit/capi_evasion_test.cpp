@@ -420,7 +420,41 @@ TEST(CapiLimits, EveryLimitAtMinusOneExactlyAndPlusOne) {
     EXPECT_EQ(r.status, AVSINK_OK) << c.key;
     EXPECT_TRUE(r.has(c.finding)) << c.key << " at limit+1 (" << c.limit + step << "): want "
                                   << c.finding << ", got " << r.describe();
-    EXPECT_EQ(r.action, AVSINK_ACTION_QUARANTINE) << c.key << " at limit+1: " << r.describe();
+    // A message past max_message_bytes was kept only in part: refused (552 5.3.4), not stored.
+    const avsink_action want =
+        std::string(c.key) == "max_message_bytes" ? AVSINK_ACTION_REJECT : AVSINK_ACTION_QUARANTINE;
+    EXPECT_EQ(r.action, want) << c.key << " at limit+1: " << r.describe();
+  }
+}
+
+// Issue 14 item 1 through the C ABI, written in chunks as an adapter does: past
+// max_message_bytes the verdict is REJECT 552 5.3.4 with no quarantine id, whatever the
+// configured actions; at the limit the same bytes are accepted.
+TEST(CapiLimits, OversizeMessageIsRefused552NeverStored) {
+  for (const char *actions :
+       {"", "[actions]\nunscannable = \"discard\"\n", "[actions]\nunscannable = \"accept\"\n"}) {
+    Engine engine(std::string("[limits]\nmax_message_bytes = 4096\n") + actions);
+    ASSERT_EQ(engine.status(), AVSINK_OK) << engine.message();
+    for (uint32_t n : {4096u, 4097u, 108063u}) {
+      const std::string bytes = message_bytes(n);
+      avsink_scan *s = nullptr;
+      ASSERT_EQ(avsink_scan_begin(&s, engine.get(), nullptr), AVSINK_OK);
+      for (size_t off = 0; off < bytes.size(); off += 1000)
+        ASSERT_EQ(
+            avsink_scan_write(s, bytes.data() + off, std::min<size_t>(1000, bytes.size() - off)),
+            AVSINK_OK);
+      const avsink_verdict *v = nullptr;
+      ASSERT_EQ(avsink_scan_end(&v, s), AVSINK_OK) << avsink_scan_errmsg(s);
+      if (n == 4096u) {
+        EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_ACCEPT) << actions;
+      } else {
+        EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_REJECT) << actions << " " << n;
+        EXPECT_EQ(avsink_verdict_smtp_code(v), 552) << actions << " " << n;
+        EXPECT_STREQ(avsink_verdict_enhanced_status(v), "5.3.4") << actions << " " << n;
+        EXPECT_STREQ(avsink_verdict_quarantine_id(v), "") << actions << " " << n;
+      }
+      avsink_scan_free(s);
+    }
   }
 }
 

@@ -47,6 +47,12 @@ TEST(Config, ErrorsNameLineAndReason) {
       {"[actions]\nvirus = \"explode\"\n", 2, "expected accept"},
       {"[scan\n", 1, ""},
       {"[rules]\nfiles = [1]\n", 2, "array of strings"},
+      // Issue 14 item 5: a header name must be a valid RFC 5322 field name.
+      {"[scan]\nheader_name = \"X-Virus Scanned\"\n", 2, "not a valid header field name"},
+      {"[scan]\nheader_name = \"X-Scanned:\"\n", 2, "not a valid header field name"},
+      {"[scan]\nheader_name = \"X-Bad\\r\\nBcc: a@b\"\n", 2, "not a valid header field name"},
+      {"[scan]\nheader_name = \"\"\n", 2, "cannot be empty"},
+      {"[scan]\nstatus_header_name = \"X-\u00e9\"\n", 2, "not a valid header field name"},
   };
   for (const auto &c : cases) {
     auto r = parse_config(c.text, "bad.toml");
@@ -56,6 +62,32 @@ TEST(Config, ErrorsNameLineAndReason) {
     EXPECT_NE(r.error().message.find(c.want_reason), std::string::npos)
         << "got '" << r.error().message << "', want it to contain '" << c.want_reason << "'";
   }
+}
+
+TEST(Config, HeaderNames) {
+  auto c =
+      parse_config("[scan]\nheader_name = \"X-Scanned-By\"\nstatus_header_name = \"\"\n", "h.toml");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->header_name, "X-Scanned-By");
+  EXPECT_EQ(c->status_header_name, "") << "\"\" turns the status header off";
+  auto d = parse_config("", "d.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->status_header_name, "X-Virus-Status");
+}
+
+TEST(Config, ClamdAddressIsOneOrSeveral) {
+  auto one = parse_config("[clamd]\naddress = \"tcp:127.0.0.1:3310\"\n", "a.toml");
+  ASSERT_TRUE(one.ok()) << one.error().describe();
+  EXPECT_EQ(one->clamd_addresses, (std::vector<std::string>{"tcp:127.0.0.1:3310"}));
+  auto two =
+      parse_config("[clamd]\naddress = [\"unix:/a.sock\", \"tcp:127.0.0.1:3310\"]\n", "b.toml");
+  ASSERT_TRUE(two.ok()) << two.error().describe();
+  EXPECT_EQ(two->clamd_addresses, (std::vector<std::string>{"unix:/a.sock", "tcp:127.0.0.1:3310"}));
+  EXPECT_NE(avsink::dump_config(*two).find("address = [ 'unix:/a.sock', 'tcp:127.0.0.1:3310' ]"),
+            std::string::npos)
+      << avsink::dump_config(*two);
+  EXPECT_FALSE(parse_config("[clamd]\naddress = []\n", "c.toml").ok());
+  EXPECT_FALSE(parse_config("[clamd]\naddress = [1]\n", "d.toml").ok());
 }
 
 TEST(Config, DumpRoundTrips) {

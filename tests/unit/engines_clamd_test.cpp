@@ -400,6 +400,19 @@ bool read_exact(int fd, char *p, size_t n) {
   return true;
 }
 
+// A listening unix socket at `path` (a stale file removed first); -1 and a test failure if not.
+int listen_unix(const std::string &path, int backlog) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
+  ::unlink(path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd, backlog) != 0) {
+    ADD_FAILURE() << "bind/listen " << path << ": " << std::strerror(errno);
+  }
+  return fd;
+}
+
 // A unix-socket server that reads one zINSTREAM request per connection and answers what the
 // handler returns (nullopt = close without a word). Counts connections and peak concurrency.
 class FakeClamd {
@@ -408,14 +421,7 @@ class FakeClamd {
 
   FakeClamd(const std::string &path, Handler handler, int delay_ms = 0)
       : handler_(std::move(handler)), delay_ms_(delay_ms) {
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un un{};
-    un.sun_family = AF_UNIX;
-    std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-    ::unlink(path.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr *>(&un), sizeof un) != 0 || ::listen(fd_, 64) != 0) {
-      ADD_FAILURE() << "fake clamd: bind/listen " << path << ": " << std::strerror(errno);
-    }
+    fd_ = listen_unix(path, 64);
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   ~FakeClamd() {
@@ -738,6 +744,185 @@ TEST(ClamdEngine, DeadlineBeforeTimeoutIsUnscannable) {
   EXPECT_EQ(describe(*expired), "[unscannable Limits.Exceeded.ScanTime]");
 }
 
+// A unix-socket server whose every connection is handed to `script` as it is: for the exchanges
+// FakeClamd cannot play (answering before the stream ends, closing mid-stream).
+class RawServer {
+ public:
+  using Script = std::function<void(int fd)>;
+  RawServer(const std::string &path, Script script) : script_(std::move(script)) {
+    fd_ = listen_unix(path, 16);
+    acceptor_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        script_(c);
+        ::close(c);
+      }
+    });
+  }
+  ~RawServer() {
+    stop_ = true;
+    acceptor_.join();
+    ::close(fd_);
+  }
+  RawServer(const RawServer &) = delete;  // owns a thread and a socket
+  RawServer &operator=(const RawServer &) = delete;
+
+ private:
+  Script script_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+};
+
+// Issue 14 item 7 (red-team reproduction): a fake clamd answered "stream: OK" before the
+// zero-length terminator - at once, or after reading part of the stream and closing - and the
+// client took it as clean. A verdict counts only after the whole part and the terminator were
+// sent; anything earlier is an engine error (TEMPFAIL), never clean.
+TEST(ClamdEngine, AnswerBeforeTheTerminatorIsAnErrorNeverClean) {
+  TempDir t;
+  // More than a socket buffer holds, so the client is still sending when the answer comes.
+  std::string part = avsink::test::eicar();
+  part += std::string(4u << 20, 'x');
+  auto read_command = [](int fd) {
+    char ch;
+    while (read_exact(fd, &ch, 1) && ch != '\0') {
+    }
+  };
+  auto say = [](int fd, const std::string &s) {
+    ssize_t w = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    (void)w;
+  };
+  struct Case {
+    const char *label;
+    RawServer::Script script;
+  };
+  const std::vector<Case> cases = {
+      {"OK at once, then close",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, z("stream: OK"));
+       }},
+      {"OK at once, then read everything",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, z("stream: OK"));
+         char buf[65536];
+         while (::read(fd, buf, sizeof buf) > 0) {
+         }
+       }},
+      {"OK after half the stream, then close (closed mid-stream)",
+       [&](int fd) {
+         read_command(fd);
+         std::vector<char> buf(1u << 20);
+         size_t got = 0;
+         while (got < (2u << 20)) {
+           ssize_t n = ::read(fd, buf.data(), buf.size());
+           if (n <= 0) break;
+           got += static_cast<size_t>(n);
+         }
+         say(fd, z("stream: OK"));
+         ::shutdown(fd, SHUT_RDWR);
+       }},
+      {"unterminated OK at once, then close",
+       [&](int fd) {
+         read_command(fd);
+         say(fd, "stream: OK");
+       }},
+  };
+  int n = 0;
+  for (const auto &c : cases) {
+    const std::string path = t.file("early" + std::to_string(n++) + ".sock");
+    RawServer server(path, c.script);
+    ClamdOptions o;
+    o.address = "unix:" + path;
+    o.read_timeout_ms = 3000;
+    o.retries = 0;
+    auto e = open_engine(o);
+    ASSERT_TRUE(e);
+    auto r = scan(*e, part);
+    ASSERT_FALSE(r) << c.label << ": got " << describe(r) << ", want an engine error";
+    EXPECT_EQ(r.error().code, ErrorCode::kEngine) << c.label;
+    EXPECT_NE(r.error().message.find("before the end of the stream"), std::string::npos)
+        << c.label << ": " << r.error().message;
+  }
+  // clamd's own early answer, its StreamMaxLength refusal, still counts: unscannable, not clean.
+  const std::string path = t.file("limit.sock");
+  RawServer server(path, [&](int fd) {
+    read_command(fd);
+    say(fd, z("INSTREAM size limit exceeded. ERROR"));
+  });
+  ClamdOptions o;
+  o.address = "unix:" + path;
+  o.retries = 0;
+  auto e = open_engine(o);
+  ASSERT_TRUE(e);
+  auto r = scan(*e, part);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(describe(*r), "[unscannable Limits.Exceeded.StreamMaxLength]");
+}
+
+// Issue 14 item 10: several clamd addresses, tried in order with the same timeouts; the one that
+// served is named in the findings and in status().
+TEST(ClamdEngine, FailsOverInOrderAndSaysWhichServed) {
+  TempDir t;
+  const std::string down = t.file("down.sock");  // no listener: connect fails at once
+  const std::string hung = t.file("hung.sock");  // accepts, never answers: read timeout
+  const std::string up = t.file("up.sock");
+  const int hung_fd = listen_unix(hung, 16);
+  FakeClamd server(up, [](int, const std::string &) {
+    return std::optional<std::string>(z("stream: Eicar-Test-Signature FOUND"));
+  });
+  ClamdOptions o;
+  o.address = "unix:" + down;
+  o.backup_addresses = {"unix:" + hung, "unix:" + up};
+  o.connect_timeout_ms = 300;
+  o.read_timeout_ms = 300;
+  auto e = open_engine(o);
+  ASSERT_TRUE(e);
+  const auto t0 = Clock::now();
+  auto r = scan(*e, avsink::test::eicar());
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_EQ(describe(*r), "[virus Eicar-Test-Signature]");
+  EXPECT_EQ((*r)[0].detail, "clamd at unix:" + up + " reported Eicar-Test-Signature");
+  EXPECT_LE(ms_since(t0), 300 * 2 + 300) << "the hung clamd costs its read timeout, twice at most";
+  EXPECT_EQ(server.connections(), 1);
+  // status() says which serves (clamd's VERSION answer is the fake's own: no verdict).
+  auto st = e->status();
+  ASSERT_EQ(st.sources.size(), 3u);
+  EXPECT_EQ(st.sources[0].path.rfind("unix:" + down + " (down: connect:", 0), 0u)
+      << st.sources[0].path;
+  EXPECT_EQ(st.sources[1].path.rfind("unix:" + hung + " (down: read: no answer", 0), 0u)
+      << st.sources[1].path;
+
+  // The primary serves when it is up; the backups are not asked.
+  ClamdOptions first = o;
+  first.address = "unix:" + up;
+  first.backup_addresses = {"unix:" + down};
+  auto f = open_engine(first);
+  ASSERT_TRUE(f);
+  auto rf = scan(*f, "x");
+  ASSERT_TRUE(rf);
+  EXPECT_EQ((*rf)[0].detail, "clamd at unix:" + up + " reported Eicar-Test-Signature");
+
+  // None answers: one error naming each address and what it did.
+  ClamdOptions none = o;
+  none.backup_addresses = {"unix:" + hung};
+  auto n = open_engine(none);
+  ASSERT_TRUE(n);
+  auto rn = scan(*n, "x");
+  ASSERT_FALSE(rn) << describe(rn);
+  EXPECT_NE(rn.error().message.find("no clamd answered: clamd at unix:" + down + ": connect:"),
+            std::string::npos)
+      << rn.error().message;
+  EXPECT_NE(rn.error().message.find("; clamd at unix:" + hung + ": read: no answer"),
+            std::string::npos)
+      << rn.error().message;
+  ::close(hung_fd);
+}
+
 TEST(ClamdEngine, OptionsAreValidated) {
   struct Case {
     const char *label;
@@ -760,6 +945,7 @@ TEST(ClamdEngine, OptionsAreValidated) {
       {"pool", [](ClamdOptions &o) { o.pool_size = 0; }, "pool_size"},
       {"stream 0", [](ClamdOptions &o) { o.stream_max_length = 0; }, "stream_max_length"},
       {"stream 4G", [](ClamdOptions &o) { o.stream_max_length = 1ull << 32; }, "stream_max_length"},
+      {"bad backup", [](ClamdOptions &o) { o.backup_addresses = {"unix:relative"}; }, "absolute"},
   };
   for (const auto &c : cases) {
     ClamdOptions o;

@@ -381,8 +381,8 @@ TEST(MimeParser, MalformedFindings) {
 
 TEST(MimeParser, MimeticOnBlockCrashRegression) {
   // DESIGN.md §7: this 1 KB message makes mimetic 0.9.8's IteratorParser::onBlock throw.
-  std::string raw = avsink::test::read_file(std::string(AVSINK_SHARED_DATA_DIR) +
-                                            "/mimetic-0.9.8-onblock-crash.eml");
+  std::string raw = avsink::test::read_file(
+      avsink::test::data_path("regressions/mimetic-0.9.8-onblock-crash.eml"));
   ASSERT_FALSE(raw.empty());
   MessageTree t = parse_message(raw, Limits());
   ASSERT_FALSE(t.parts.empty());

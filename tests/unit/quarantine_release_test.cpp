@@ -174,6 +174,15 @@ class ReleaseTest : public ::testing::Test {
     id_ = store_->put(message_, m).value();
   }
   void TearDown() override { fs::remove_all(root_); }
+  // Release options that deliver to `sink`, by operator "alice".
+  static q::ReleaseOptions to_sink(SmtpSink &sink) {
+    q::ReleaseOptions ro;
+    ro.host = "127.0.0.1";
+    ro.port = sink.port();
+    ro.by = "alice";
+    ro.timeout_ms = 5000;
+    return ro;
+  }
 
   std::string root_;
   q::StoreOptions opts_;
@@ -188,11 +197,7 @@ class ReleaseTest : public ::testing::Test {
 // gateway honours -- also after MTA transit (Received prepended, CRLF, refolded mark).
 TEST_F(ReleaseTest, ReleaseDeliversAndTheGatewayHonoursTheMark) {
   SmtpSink sink;
-  q::ReleaseOptions ro;
-  ro.host = "127.0.0.1";
-  ro.port = sink.port();
-  ro.by = "alice";
-  ro.timeout_ms = 5000;
+  q::ReleaseOptions ro = to_sink(sink);
   auto reply = store_->release(id_, ro);
   ASSERT_TRUE(reply.ok()) << reply.error().describe();
   EXPECT_EQ(reply->rfind("250 2.0.0 Ok: queued as SINK", 0), 0u) << *reply;
@@ -232,6 +237,48 @@ TEST_F(ReleaseTest, ReleaseDeliversAndTheGatewayHonoursTheMark) {
   EXPECT_NE(log.find("\"event\":\"quarantine.release_result\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"by\":\"alice\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"ok\":true"), std::string::npos) << log;
+}
+
+// Issue 14 item 4 (red-team reproduction): a released EICAR copy, re-sent from another client to
+// another recipient with added headers, was accepted - for 24 h, by anyone, to anyone. The
+// signature alone (check_release, what the scan used to ask) still verifies such a replay; the
+// scan now asks use_release, which honours a mark once, for the release's recipients only.
+TEST_F(ReleaseTest, MarkIsSingleUseAndBoundToTheReleasedRecipients) {
+  SmtpSink sink;
+  q::ReleaseOptions ro = to_sink(sink);
+  ASSERT_TRUE(store_->release(id_, ro).ok());
+  ASSERT_EQ(sink.mails().size(), 1u);
+  const std::string replay =
+      "Received: from attacker.example\r\nX-Added: yes\r\n" + sink.mails()[0].data;
+  now_ += 30;
+  EXPECT_TRUE(store_->check_release(replay).valid) << "the HMAC alone cannot tell a replay";
+
+  struct Case {
+    std::vector<std::string> rcpts;
+    bool want;
+    const char *want_refused;
+  } cases[] = {
+      {{"<eve@evil.example>"}, false, "not released to eve@evil.example"},
+      {{"<USER@example.com>", "<eve@evil.example>"}, false, "not released to eve@evil.example"},
+      {{}, false, "no envelope recipients"},
+      {{"<User@Example.COM>"}, true, ""},  // the release's own recipient: once
+      {{"<user@example.com>"}, false, "already used"},
+      {{"<eve@evil.example>"}, false, "already used"},
+  };
+  for (const auto &c : cases) {
+    auto rc = store_->use_release(replay, c.rcpts);
+    EXPECT_EQ(rc.valid, c.want) << rc.refused;
+    EXPECT_NE(rc.refused.find(c.want_refused), std::string::npos) << "got \"" << rc.refused << "\"";
+    if (c.want) EXPECT_EQ(rc.id, id_);
+  }
+  // A valid mark that no release() recorded (made by make_released_copy alone) is not honoured.
+  auto unrecorded =
+      store_->use_release(store_->make_released_copy(id_, message_), {"<user@example.com>"});
+  EXPECT_FALSE(unrecorded.valid);
+  EXPECT_EQ(unrecorded.refused, "no release record for this mark");
+  std::string log = avsink::test::read_file(audit_path_);
+  EXPECT_NE(log.find("\"event\":\"quarantine.release_used\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"event\":\"quarantine.release_refused\""), std::string::npos) << log;
 }
 
 TEST_F(ReleaseTest, ReleaseToAnotherRecipientAndFromOverride) {

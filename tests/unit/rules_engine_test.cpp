@@ -275,6 +275,53 @@ TEST_F(RulesEngineTest, ExpiredRuleNoLongerApplies) {
   EXPECT_EQ((*e)->rule_count(), 3u) << "expired rules stay loaded (and counted)";
 }
 
+// Issue 14 item 9: a rule whose expires= passed stopped applying without a word. Now the first
+// inspect at or after the expiry logs it and audits "rules.expired", once per rule (not again on
+// later messages, nor after a reload of the same file).
+TEST_F(RulesEngineTest, ExpiryIsLoggedAndAuditedOncePerRule) {
+  const std::string audit_path = dir_ + "/audit.jsonl";
+  auto audit = AuditLog::open(audit_path);
+  ASSERT_TRUE(audit.ok());
+  const std::string p = file("exp.rules",
+                             "subject /sale/ reject expires=2026-12-31 id=day\n"
+                             "subject /sale/ quarantine expires=2026-12-01T12:00Z id=instant\n"
+                             "subject /other/ reject id=forever\n");
+  std::vector<std::string> log;
+  auto e = RuleEngine::open(quiet({p}, &log), *audit);
+  ASSERT_TRUE(e.ok());
+  auto expired = [&] {
+    std::vector<std::string> names;
+    for (const auto &j : audit_lines(audit_path))
+      if (j.value("event", "") == "rules.expired") names.push_back(j.value("rule", ""));
+    return names;
+  };
+  auto logged = [&](const std::string &id) {
+    size_t n = 0;
+    for (const std::string &l : log) n += l.find("rule " + id + " expired at") != std::string::npos;
+    return n;
+  };
+  const int64_t before = 1796126399, at_instant = 1796126400, after_all = 1798761600;
+  (*e)->inspect(Envelope{}, msg("Subject: x"), before);
+  EXPECT_EQ(join(expired()), "[]");
+  (*e)->inspect(Envelope{}, msg("Subject: x"), at_instant);  // any message, matching or not
+  EXPECT_EQ(join(expired()), "[instant]");
+  EXPECT_EQ(logged("instant"), 1u);
+  for (int i = 0; i < 3; ++i) (*e)->inspect(Envelope{}, msg("Subject: big sale"), at_instant + i);
+  EXPECT_EQ(join(expired()), "[instant]") << "reported once";
+  write_file(p, "# same rules, file rewritten\n" + std::string("subject /sale/ reject "
+                                                               "expires=2026-12-31 id=day\n"));
+  ASSERT_TRUE((*e)->reload().ok());
+  (*e)->inspect(Envelope{}, msg("Subject: x"), after_all);
+  EXPECT_EQ(join(expired()), "[instant,day]");
+  EXPECT_EQ(logged("day"), 1u);
+  EXPECT_EQ(logged("forever"), 0u);
+  for (const auto &j : audit_lines(audit_path))
+    if (j.value("event", "") == "rules.expired" && j.value("rule", "") == "day") {
+      EXPECT_EQ(j.value("file", ""), p);
+      EXPECT_EQ(j.value("expires", ""), "2027-01-01T00:00:00Z");
+    }
+}
+
 TEST_F(RulesEngineTest, SpoofedInternalSenderOnlyFromOutside) {
   RulesOptions o = quiet({file("allow.rules",
                                "client 198.51.100.25 accept id=partner-relay  # partner sends "

@@ -103,16 +103,80 @@ TEST(Session, CleanMailAcceptedWithHeaderAndRecord) {
   EXPECT_TRUE(j["findings"].is_array());
 }
 
-TEST(Session, OversizeMessageIsNeverCleanAndQuarantines) {
+// Issue 14 item 1: the quarantine stored the kept prefix of an oversize message and the milter
+// discarded the original. Whole or nothing: whatever the configured actions, a message kept only
+// in part is refused with 552 5.3.4 - never quarantined, discarded or accepted.
+TEST(Session, OversizeMessageIsRefusedNeverQuarantinedDiscardedOrAccepted) {
+  std::string msg = read_file(data_path("eml/plain-text-ascii.eml"));
+  std::string eicar_msg = read_file(data_path("eml/eicar-plain-attachment.eml"));
+  struct Case {
+    const char *label;
+    Action unscannable, virus;
+    const std::string *bytes;
+  };
+  const Case cases[] = {
+      {"default actions", Action::kQuarantine, Action::kReject, &msg},
+      {"unscannable = discard", Action::kDiscard, Action::kReject, &msg},
+      {"unscannable = accept", Action::kAccept, Action::kReject, &msg},
+      {"virus in the prefix, virus = quarantine", Action::kQuarantine, Action::kQuarantine,
+       &eicar_msg},
+  };
+  for (const auto &c : cases) {
+    const std::string qdir = avsink::test::make_temp_dir("avsink-oversize-q-");
+    avsink::Config cfg;
+    cfg.unscannable_action = c.unscannable;
+    cfg.virus_action = c.virus;
+    cfg.quarantine_dir = qdir;
+    cfg.system_db = false;
+    auto opened = avsink::session::Scanner::open(cfg, avsink::Logger(), false);  // with a store
+    ASSERT_TRUE(opened) << opened.error().describe();
+    auto &s = *opened;
+    avsink::session::RawMessage raw{*c.bytes, c.bytes->size() + 1000};  // the spool kept a prefix
+    auto v = s->scan(avsink::Envelope{}, raw);
+    ASSERT_TRUE(v.ok()) << c.label << ": " << v.error().describe();
+    EXPECT_EQ(v->action, Action::kReject) << c.label << ": " << v->reason;
+    EXPECT_EQ(v->smtp_code, 552) << c.label;
+    EXPECT_EQ(v->enhanced_status, "5.3.4") << c.label;
+    EXPECT_EQ(v->quarantine_id, "") << c.label;
+    EXPECT_NE(v->reason.find("Limits.Exceeded.MessageBytes"), std::string::npos) << v->reason;
+    size_t entries = 0;
+    for (const auto &e : std::filesystem::recursive_directory_iterator(qdir))
+      entries += e.is_regular_file() && e.path().extension() == ".avq";
+    EXPECT_EQ(entries, 0u) << c.label << ": a prefix was stored in the quarantine";
+    // The same message whole is not refused.
+    auto whole = s->scan(avsink::Envelope{}, avsink::session::RawMessage{msg, msg.size()});
+    ASSERT_TRUE(whole.ok());
+    EXPECT_EQ(whole->action, Action::kAccept) << c.label << ": " << whole->reason;
+    std::error_code ec;
+    std::filesystem::remove_all(qdir, ec);
+  }
+}
+
+// Issue 14 item 5: the status header says what was found in mail that is still delivered.
+TEST(Session, StatusHeaderCleanOrInfected) {
   avsink::Config cfg;
+  cfg.virus_action = Action::kAccept;   // delivered although infected: the header must say so
+  cfg.banned_action = Action::kAccept;  // (the attachment is named eicar.com)
+  cfg.true_type_action = Action::kAccept;
   auto s = open_scanner(cfg);
   ASSERT_TRUE(s);
-  std::string msg = read_file(data_path("eml/plain-text-ascii.eml"));
-  avsink::session::RawMessage raw{msg, msg.size() + 1000};  // the spool kept only a prefix
-  auto v = s->scan(avsink::Envelope{}, raw);
-  ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->action, Action::kQuarantine) << v->reason;
-  EXPECT_NE(v->reason.find("Limits.Exceeded.MessageBytes"), std::string::npos) << v->reason;
+  auto header = [](const avsink::Verdict &v, const std::string &name) {
+    std::string out;
+    for (const auto &[n, value] : v.headers)
+      if (n == name) out += (out.empty() ? "" : "|") + value;
+    return out;
+  };
+  avsink::Verdict clean = scan(*s, read_file(data_path("eml/plain-text-ascii.eml")));
+  EXPECT_EQ(header(clean, "X-Virus-Status"), "Clean");
+  avsink::Verdict infected = scan(*s, read_file(data_path("eml/eicar-plain-attachment.eml")));
+  EXPECT_EQ(infected.action, Action::kAccept) << infected.reason;
+  EXPECT_EQ(header(infected, "X-Virus-Status").rfind("Infected (Eicar-Test-Signature", 0), 0u)
+      << header(infected, "X-Virus-Status");
+  cfg.status_header_name = "";
+  auto off = open_scanner(cfg);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(header(scan(*off, read_file(data_path("eml/plain-text-ascii.eml"))), "X-Virus-Status"),
+            "");
 }
 
 TEST(Session, MimeLimitQuarantinesByDefaultAndFollowsConfig) {
@@ -219,7 +283,7 @@ TEST(SessionEngines, HashListFindsTheShippedEicarHash) {
 TEST(SessionEngines, UnreachableClamdFailsClosedUnlessOptional) {
   avsink::Config cfg;
   cfg.clamd_enabled = true;
-  cfg.clamd_address = "unix:/nonexistent/avsink-test/clamd.sock";
+  cfg.clamd_addresses = {"unix:/nonexistent/avsink-test/clamd.sock"};
   cfg.clamd_connect_timeout_ms = 200;
   auto s = open_scanner(cfg);
   ASSERT_TRUE(s);
@@ -267,13 +331,27 @@ TEST(SessionQuarantine, StoredThenReleasedCopyPassesAndForgeriesDoNot) {
   auto stored = (*store)->message(v.quarantine_id);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(*stored, msg);
-  std::string released = (*store)->make_released_copy(v.quarantine_id, *stored);
+  auto released = (*store)->prepare_release(v.quarantine_id, *stored, {"b@example.net"});
+  ASSERT_TRUE(released.ok()) << released.error().describe();
   // In transit the next MTA prepends a Received field; the mark must survive it.
   std::string arrived =
-      "Received: from gateway by mx; Tue, 24 Nov 2026 10:00:00 +0000\r\n" + released;
-  auto again = scan(scanner, arrived);
-  EXPECT_EQ(again.action, Action::kAccept) << again.reason;
-  EXPECT_TRUE(again.quarantine_id.empty());
+      "Received: from gateway by mx; Tue, 24 Nov 2026 10:00:00 +0000\r\n" + *released;
+  avsink::Envelope to_b;
+  to_b.rcpt_to = {"<b@example.net>"};
+  avsink::Envelope to_eve;
+  to_eve.rcpt_to = {"<eve@example.com>"};
+  // Issue 14 item 4: a replay to another recipient is not let through...
+  auto replay = scanner.scan(to_eve, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->action, Action::kQuarantine) << "a mark let mail to another recipient through";
+  auto again = scanner.scan(to_b, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->action, Action::kAccept) << again->reason;
+  EXPECT_TRUE(again->quarantine_id.empty());
+  // ... and the copy goes through once: the same copy to the same recipient is stopped again.
+  auto twice = scanner.scan(to_b, avsink::session::RawMessage{arrived, arrived.size()});
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->action, Action::kQuarantine) << "a release mark was honoured twice";
 
   // Altered content under a valid-looking mark, and a mark with a forged HMAC: quarantined again.
   std::string altered = arrived;
