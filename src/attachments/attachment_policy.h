@@ -95,8 +95,9 @@ class AttachmentPolicy {
   // finish the walk for viruses. Thread-safe; `out` is the caller's (one scan, one thread).
   engines::MemberDecision on_member(const mime::Part &part, const engines::ContainerMember &m,
                                     Findings &out) const;
-  // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" findings that
-  // carry no action yet (the engines report the encryption; this policy owns its action).
+  // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" and the
+  // container walk's "Container.Encrypted*" findings that carry no action yet (they report the
+  // encryption; this policy owns its action).
   void apply_engine_actions(Findings &findings) const;
 
   // Re-reads the list files and swaps the new generation in; scans in flight keep the old one.
