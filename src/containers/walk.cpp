@@ -66,9 +66,45 @@ bool has_zip_end(std::string_view d) {
   return false;
 }
 
+// False when a cpio "newc" header names a file-name (or symlink-target) size beyond the data, or
+// has a size field that is not hex: libarchive would first allocate a read-ahead buffer of that
+// size (up to 4 GiB; found by fuzz_containers).
+bool cpio_names_fit(std::string_view d) {
+  size_t pos = 0;
+  auto hex = [&d](size_t at, uint64_t &v) {
+    v = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      const char c = d[at + i];
+      const int x = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+      if (x < 0) return false;
+      v = v << 4 | static_cast<uint64_t>(x);
+    }
+    return true;
+  };
+  while (pos + 110 <= d.size() && (at(d, pos, "070701") || at(d, pos, "070702"))) {
+    uint64_t name_size = 0, file_size = 0, mode = 0;
+    if (!hex(pos + 94, name_size) || !hex(pos + 54, file_size) || !hex(pos + 14, mode)) {
+      return false;  // libarchive reads such a field as some other, possibly huge, number
+    }
+    if (name_size > d.size() - pos - 110) return false;
+    // A symlink's target is read ahead whole, like a name.
+    if ((mode & 0170000) == 0120000 && file_size > d.size() - pos - 110) return false;
+    if (d.substr(pos + 110, name_size).starts_with("TRAILER!!!")) return true;
+    pos = (pos + 110 + name_size + 3) & ~size_t(3);
+    if (file_size > d.size()) return true;  // a truncated member: libarchive reports it
+    pos = (pos + file_size + 3) & ~size_t(3);
+  }
+  return true;
+}
+
 // A reader for `data` offered `formats` and only in-library filters (no external program is
-// ever started). `raw` adds the format that reads a lone compressed stream.
-ArchivePtr open_reader(std::string_view data, Formats formats, bool raw) {
+// ever started). `raw` adds the format that reads a lone compressed stream. `rc` is the result of
+// opening (for memory input libarchive already picks the format there).
+ArchivePtr open_reader(std::string_view data, Formats formats, bool raw, int &rc) {
+  rc = ARCHIVE_FATAL;
   ArchivePtr a(archive_read_new());
   if (!a) return a;
   archive *p = a.get();
@@ -93,7 +129,7 @@ ArchivePtr open_reader(std::string_view data, Formats formats, bool raw) {
   if (all || formats == Formats::kXar) archive_read_support_format_xar(p);
   if (all || formats == Formats::kAr) archive_read_support_format_ar(p);
   if (raw) archive_read_support_format_raw(p);
-  if (archive_read_open_memory(p, data.data(), data.size()) != ARCHIVE_OK) a.reset();
+  rc = archive_read_open_memory(p, data.data(), data.size());
   return a;
 }
 
@@ -186,6 +222,8 @@ std::string volume_reason(std::string_view d) {
   return {};
 }
 
+constexpr size_t kMaxProblems = 32;
+
 class Walker {
  public:
   Walker(const Limits &limits, const Deadline &deadline, const Visitor &visit, WalkResult &res)
@@ -204,9 +242,18 @@ class Walker {
   }
 
  private:
+  // Records one Problem. A limit is reported once per walk (its first place); other reasons once
+  // per path, and at most kMaxProblems in all (more are counted in problems_more: the walk is
+  // unscannable either way, and ten thousand identical findings help nobody).
   void problem(Reason r, const std::string &path, std::string detail, bool unscannable = true) {
+    const bool limit = r == Reason::kFiles || r == Reason::kRecursion ||
+                       r == Reason::kDecodedBytes || r == Reason::kRatio || r == Reason::kScanTime;
     for (const auto &p : res_.problems) {
-      if (p.reason == r && p.path == path) return;
+      if (p.reason == r && (limit || p.path == path)) return;
+    }
+    if (res_.problems.size() >= kMaxProblems) {
+      ++res_.problems_more;
+      return;
     }
     res_.problems.push_back({r, path, std::move(detail), unscannable});
   }
@@ -315,6 +362,11 @@ class Walker {
 
   bool walk_archive(std::string_view data, const std::string &path, uint32_t depth) {
     const Formats formats = sniff(data);
+    if (formats == Formats::kCpio && !cpio_names_fit(data)) {
+      if (depth == 1 && res_.format.empty()) res_.format = "cpio";
+      problem(Reason::kCorrupt, path, "cpio: a member's name size lies beyond the data");
+      return true;
+    }
     int format = 0;
     bool listed = list_archive(data, formats, path, depth, format);
     // A zip end record inside another container: the zip reading too (SFX, polyglots).
@@ -328,16 +380,17 @@ class Walker {
   bool list_archive(std::string_view data, Formats formats, const std::string &path, uint32_t depth,
                     int &format_code) {
     format_code = 0;
-    ArchivePtr a = open_reader(data, formats, false);
+    int rc = ARCHIVE_FATAL;
+    ArchivePtr a = open_reader(data, formats, false, rc);
     if (!a) return false;
     archive_entry *entry = nullptr;
-    int rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_FATAL && archive_format(a.get()) == 0) {
       // No archive format: a lone compressed stream is read as one unnamed member.
       if (archive_filter_count(a.get()) <= 1) return false;
-      a = open_reader(data, formats, true);
+      a = open_reader(data, formats, true, rc);
       if (!a) return false;
-      rc = archive_read_next_header(a.get(), &entry);
+      if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) rc = archive_read_next_header(a.get(), &entry);
       if (rc == ARCHIVE_FATAL && archive_format(a.get()) == 0) return false;
     }
     format_code = archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK;

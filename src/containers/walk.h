@@ -59,11 +59,12 @@ struct Problem {
 };
 
 struct WalkResult {
-  bool container = false;  // the walked item is a container avsink lists
-  std::string format;      // its format, "" when not a container
-  uint32_t members = 0;    // members listed, at every depth
-  uint64_t bytes = 0;      // member bytes extracted, at every depth
-  std::vector<Problem> problems;
+  bool container = false;         // the walked item is a container avsink lists
+  std::string format;             // its format, "" when not a container
+  uint32_t members = 0;           // members listed, at every depth
+  uint64_t bytes = 0;             // member bytes extracted, at every depth
+  std::vector<Problem> problems;  // at most 32; each limit once
+  uint32_t problems_more = 0;     // problems beyond those (all of them unscannable)
 };
 
 // Called for every listed member, outer before inner (a member is visited before the members

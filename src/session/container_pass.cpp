@@ -4,6 +4,7 @@
 
 #include "attachments/filename.h"
 #include "containers/walk.h"
+#include "core/sha256.h"
 #include "mime/header_words.h"
 
 namespace avsink::session {
@@ -22,8 +23,16 @@ std::string member_shown(const std::string &part_name, const std::string &path) 
 
 }  // namespace
 
+void SeenMembers::add(std::string_view data) {
+  if (!data.empty()) digests_.insert(sha256_hex(data));
+}
+
+bool SeenMembers::contains(std::string_view data) const {
+  return !digests_.empty() && digests_.count(sha256_hex(data)) > 0;
+}
+
 void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,
-                          std::set<std::string> &seen, Findings &member_findings, Findings &out) {
+                          SeenMembers &seen, Findings &member_findings, Findings &out) {
   const std::string part_name = part_shown(part);
   auto visit = [&](const containers::Member &m) {
     if (ctx.policy != nullptr) {
@@ -34,9 +43,9 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
       cm.data = m.data;
       ctx.policy->on_member(part, cm, member_findings);
     }
-    if (!m.extracted || m.data.empty() || seen.count(m.path) > 0) return;
+    if (!m.extracted || m.data.empty() || seen.contains(m.data)) return;
     if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
-    seen.insert(m.path);
+    seen.add(m.data);
     const std::string shown = member_shown(part_name, m.path);
     for (engines::Engine *e : ctx.member_engines) {
       engines::ScanItem item;
@@ -48,7 +57,7 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
           engines::ContainerMember outer = inner;
           outer.path = inner.path.empty() ? m.path : m.path + "/" + inner.path;
           outer.depth = m.depth + inner.depth;
-          seen.insert(outer.path);
+          seen.add(inner.data);
           if (ctx.policy == nullptr) return engines::MemberDecision::kContinue;
           return ctx.policy->on_member(part, outer, member_findings);
         };
@@ -66,6 +75,10 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
     f.filename = p.path.empty() ? part_name : member_shown(part_name, p.path);
     f.detail = p.detail;
     out.push_back(std::move(f));
+  }
+  if (r.problems_more > 0 && !out.empty() && out.back().inspector == "containers") {
+    out.back().detail += " (and " + std::to_string(r.problems_more) + " more problems)";
+    out.back().kind = FindingKind::kUnscannable;
   }
 }
 

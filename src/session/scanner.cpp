@@ -7,7 +7,6 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -54,8 +53,9 @@ struct Scanner::Impl {
   bool scan_one(engines::Engine &engine, const engines::ScanItem &item, const Deadline &deadline,
                 Findings &out) const;
   // Archives and TNEF listed by avsink itself (container_pass.h): every member name judged,
-  // members libclamav did not unpack (`seen` lacks them) scanned by libclamav and the hash list.
-  void scan_containers(const mime::Part &part, std::set<std::string> &seen, Findings &members,
+  // members libclamav did not unpack (`seen` lacks their bytes) scanned by libclamav and the
+  // hash list.
+  void scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
                        const Deadline &deadline, Findings &out) const;
   std::string scanned_header_value() const;
   std::string record(const Envelope &env, const Verdict &v, uint64_t size, double ms) const;
@@ -128,7 +128,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     item.part_path = part.path;
     item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
     Findings members;  // archive members judged by the attachment policy during the walk
-    std::set<std::string> clamav_members;  // member paths libclamav's walk handed over
+    // What libclamav's walk unpacked, by content (container_pass.h).
+    SeenMembers clamav_members;
     // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
     // the other engines still see it.
     std::string hazard = clamav ? engines::mail_parser_hazard(part.body) : "";
@@ -138,7 +139,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (!hazard.empty() && e == clamav.get()) continue;
       if (attachments && e == clamav.get())
         item.on_member = [&](const engines::ContainerMember &m) {
-          clamav_members.insert(m.path);
+          clamav_members.add(m.data);
           return attachments->on_member(part, m, members);
         };
       else
@@ -175,9 +176,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   return out;
 }
 
-void Scanner::Impl::scan_containers(const mime::Part &part, std::set<std::string> &seen,
-                                    Findings &members, const Deadline &deadline,
-                                    Findings &out) const {
+void Scanner::Impl::scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
+                                    const Deadline &deadline, Findings &out) const {
   ContainerPassContext ctx;
   ctx.limits = &config.limits;
   ctx.deadline = &deadline;
