@@ -112,4 +112,66 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &m
   return local + central + end;
 }
 
+void vint(std::string &s, uint64_t v) {
+  do {
+    unsigned char b = v & 0x7F;
+    v >>= 7;
+    if (v != 0) b |= 0x80;
+    s += static_cast<char>(b);
+  } while (v != 0);
+}
+
+// RAR 5: signature, main header, one stored file header per member, end header. volume: the
+// archive flag for a volume. encrypted_headers: an archive encryption header first (rar -hp).
+std::string rar5(const std::vector<RarMember> &members, bool volume, bool encrypted_headers) {
+  std::string out("Rar!\x1a\x07\x01\x00", 8);
+  auto header = [&out](const std::string &body /* from the header type on */) {
+    std::string sized;
+    vint(sized, body.size());
+    sized += body;
+    std::string crc;
+    put32(crc, crc32(sized));
+    out += crc + sized;
+  };
+  if (encrypted_headers) {
+    std::string e;
+    vint(e, 4);                    // archive encryption header
+    vint(e, 0);                    // header flags
+    vint(e, 0);                    // AES-256
+    vint(e, 0);                    // no password check value
+    e += '\x0f';                   // KDF count
+    e += std::string(16, '\x5a');  // salt
+    header(e);
+    out += std::string(64, '\x33');  // what would be encrypted headers
+    return out;
+  }
+  std::string main;
+  vint(main, 1);  // main archive header
+  vint(main, 0);
+  vint(main, volume ? 1 : 0);
+  header(main);
+  for (const auto &m : members) {
+    std::string f;
+    vint(f, 2);    // file header
+    vint(f, 0x2);  // header flags: data area present
+    vint(f, m.data.size());
+    vint(f, 0x4);  // file flags: CRC32 present
+    vint(f, m.data.size());
+    vint(f, 0x20);  // attributes
+    put32(f, crc32(m.data));
+    vint(f, 0);  // compression: version 0, method 0 (store)
+    vint(f, 0);  // host OS: Windows
+    vint(f, m.name.size());
+    f += m.name;
+    header(f);
+    out += m.data;
+  }
+  std::string end;
+  vint(end, 5);
+  vint(end, 0);
+  vint(end, 0);
+  header(end);
+  return out;
+}
+
 }  // namespace avsink::test

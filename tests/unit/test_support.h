@@ -25,6 +25,17 @@ uint32_t crc32(std::string_view data);
 // Little-endian 16- and 32-bit values appended to `s`.
 void put16(std::string &s, uint32_t v);
 void put32(std::string &s, uint32_t v);
+// RAR 5 variable-length integer appended to `s`.
+void vint(std::string &s, uint64_t v);
+struct RarMember {
+  std::string name;
+  std::string data;
+};
+// RAR 5 (no free tool writes RAR): signature, main header, one stored file header per member
+// (CRC-32 set), end header. volume: the archive's volume flag. encrypted_headers: an archive
+// encryption header first (rar -hp) followed by bytes that stand for encrypted headers.
+std::string rar5(const std::vector<RarMember> &members, bool volume = false,
+                 bool encrypted_headers = false);
 // A zip whose members (name, bytes) are stored uncompressed, with a central directory.
 std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &members);
 
