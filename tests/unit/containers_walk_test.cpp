@@ -26,6 +26,7 @@ using avsink::containers::WalkResult;
 using avsink::test::put16;
 using avsink::test::put32;
 using avsink::test::stored_zip;
+using avsink::test::tnef_attr;
 
 struct Walked {
   WalkResult result;
@@ -223,16 +224,6 @@ TEST(ContainersWalk, StoredZipInsideAnotherContainerDoesNotHideIt) {
 
 // ---- TNEF ----
 
-void attr(std::string &out, uint8_t level, uint32_t id, const std::string &value) {
-  out += static_cast<char>(level);
-  put32(out, id);
-  put32(out, static_cast<uint32_t>(value.size()));
-  out += value;
-  uint16_t sum = 0;
-  for (unsigned char ch : value) sum = static_cast<uint16_t>(sum + ch);
-  put16(out, sum);
-}
-
 std::string tnef_header() {
   std::string t;
   put32(t, 0x223E9F78);
@@ -242,9 +233,9 @@ std::string tnef_header() {
 
 TEST(ContainersTnef, NamesFromTitleAndMapiProperties) {
   std::string t = tnef_header();
-  attr(t, 2, 0x00069002, std::string(14, '\0'));
-  attr(t, 2, 0x00018010, std::string("INVOIC~1.PDF") + '\0');
-  attr(t, 2, 0x0006800F, "MZab");
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
+  tnef_attr(t, 2, 0x00018010, std::string("INVOIC~1.PDF") + '\0');
+  tnef_attr(t, 2, 0x0006800F, "MZab");
   std::string props;
   put32(props, 2);
   // PR_ATTACH_LONG_FILENAME, PT_STRING8.
@@ -261,7 +252,7 @@ TEST(ContainersTnef, NamesFromTitleAndMapiProperties) {
   put32(props, 6);
   props += std::string("n\0a\0m", 6) + std::string(2, '\0');
   put32(props, 7);
-  attr(t, 2, 0x00069005, props);
+  tnef_attr(t, 2, 0x00069005, props);
   auto s = read_tnef(t);
   EXPECT_EQ(s.error, "");
   ASSERT_EQ(s.attachments.size(), 1u);
@@ -281,11 +272,11 @@ TEST(ContainersTnef, NamesFromTitleAndMapiProperties) {
 
 TEST(ContainersTnef, DamageKeepsWhatWasReadAndSaysSo) {
   std::string t = tnef_header();
-  attr(t, 2, 0x00069002, std::string(14, '\0'));
-  attr(t, 2, 0x00018010, std::string("run.scr") + '\0');
-  attr(t, 2, 0x0006800F, std::string(100, 'x'));
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
+  tnef_attr(t, 2, 0x00018010, std::string("run.scr") + '\0');
+  tnef_attr(t, 2, 0x0006800F, std::string(100, 'x'));
   const std::string whole = t;
-  attr(t, 2, 0x00069002, std::string(14, '\0'));
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
   t += std::string("\x02\x10\x80\x01\x00\xff\xff\x00\x00", 9);  // a title longer than the rest
   auto s = read_tnef(t);
   EXPECT_NE(s.error, "");

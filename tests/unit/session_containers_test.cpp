@@ -30,6 +30,7 @@ using avsink::test::put16;
 using avsink::test::put32;
 using avsink::test::rar5;
 using avsink::test::RarMember;
+using avsink::test::tnef_attr;
 
 // RAR 4 (1.5-4.x layout): marker, main header, one stored (method 0x30) file header per member,
 // end block. main_flags 0x0001 = a volume of a multi-volume set; file_flags 0x0004 = encrypted.
@@ -72,17 +73,6 @@ std::string rar4(const std::vector<RarMember> &members, uint16_t main_flags = 0,
   put16(end, 7);
   block(end);
   return out;
-}
-
-// One TNEF attribute: level, id, length, value, checksum.
-void tnef_attr(std::string &out, uint8_t level, uint32_t id, const std::string &value) {
-  out += static_cast<char>(level);
-  put32(out, id);
-  put32(out, static_cast<uint32_t>(value.size()));
-  out += value;
-  uint16_t sum = 0;
-  for (unsigned char c : value) sum = static_cast<uint16_t>(sum + c);
-  put16(out, sum);
 }
 
 // A winmail.dat with one attachment per (name, data): attAttachRenddata, attAttachTitle (an 8.3

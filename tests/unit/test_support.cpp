@@ -174,4 +174,14 @@ std::string rar5(const std::vector<RarMember> &members, bool volume, bool encryp
   return out;
 }
 
+void tnef_attr(std::string &out, uint8_t level, uint32_t id, const std::string &value) {
+  out += static_cast<char>(level);
+  put32(out, id);
+  put32(out, static_cast<uint32_t>(value.size()));
+  out += value;
+  uint16_t sum = 0;
+  for (unsigned char c : value) sum = static_cast<uint16_t>(sum + c);
+  put16(out, sum);
+}
+
 }  // namespace avsink::test

@@ -36,6 +36,8 @@ struct RarMember {
 // encryption header first (rar -hp) followed by bytes that stand for encrypted headers.
 std::string rar5(const std::vector<RarMember> &members, bool volume = false,
                  bool encrypted_headers = false);
+// One TNEF attribute appended to `out`: level, attribute id, length, value, checksum.
+void tnef_attr(std::string &out, uint8_t level, uint32_t id, const std::string &value);
 // A zip whose members (name, bytes) are stored uncompressed, with a central directory.
 std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &members);
 
