@@ -288,6 +288,15 @@ Findings AttachmentPolicy::inspect_content(const mime::Part &part) const {
   }
 
   const ZipDirectoryScan zip = scan_zip_directory(part.body, kMaxZipNames);
+  // A local header may name an entry differently from the central directory: judge both names.
+  for (const std::string &member : zip.mismatched_names) {
+    const std::string utf8 = mime::to_utf8_lenient(member);
+    const std::string base(member_basename(utf8));
+    if (base.empty()) continue;
+    const std::string path_shown = (shown.empty() ? "" : shown + "/") + display_name(utf8);
+    judge_names(*lists, {base}, member, utf8, part.path, path_shown,
+                "zip entry named differently in its local header and central directory: ", out);
+  }
   if (zip.any_encrypted) {
     Finding f;
     f.kind = FindingKind::kUnscannable;
@@ -385,7 +394,8 @@ MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const Contain
 void AttachmentPolicy::apply_engine_actions(Findings &findings) const {
   for (auto &f : findings) {
     if (f.kind == FindingKind::kUnscannable && !f.action &&
-        f.name.rfind("Heuristics.Encrypted.", 0) == 0) {
+        (f.name.rfind("Heuristics.Encrypted.", 0) == 0 ||
+         f.name.rfind("Container.Encrypted", 0) == 0)) {
       f.action = options_.encrypted_action;
     }
   }

@@ -94,8 +94,9 @@ class AttachmentPolicy {
   // (at most 32 member findings per part; duplicates skipped). Always kContinue: the engine must
   // finish the walk for viruses. Thread-safe; `out` is the caller's (one scan, one thread).
   MemberDecision on_member(const mime::Part &part, const ContainerMember &m, Findings &out) const;
-  // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" findings that
-  // carry no action yet (the engines report the encryption; this policy owns its action).
+  // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" and the
+  // container walk's "Container.Encrypted*" findings that carry no action yet (they report the
+  // encryption; this policy owns its action).
   void apply_engine_actions(Findings &findings) const;
 
   // Re-reads the list files and swaps the new generation in; scans in flight keep the old one.

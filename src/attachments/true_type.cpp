@@ -260,6 +260,17 @@ ZipDirectoryScan scan_zip_directory(std::string_view d, size_t max_names) {
     const size_t extra_len = le16(d, pos + 30);
     const size_t comment_len = le16(d, pos + 32);
     if (pos + 46 + name_len > eocd) break;
+    // The local header this entry points at (offsets shift with a prepended SFX stub).
+    const uint64_t local = le32(d, pos + 42) + (cd_offset - le32(d, eocd + 16));
+    if (local < cd_offset && local + 30 <= cd_offset && d.compare(local, 4, "PK\x03\x04") == 0 &&
+        out.mismatched_names.size() < max_names) {
+      const size_t local_len = le16(d, local + 26);
+      if (local + 30 + local_len <= cd_offset &&
+          d.substr(local + 30, local_len) != d.substr(pos + 46, name_len)) {
+        out.mismatched_names.emplace_back(d.substr(local + 30, local_len));
+        out.mismatched_names.emplace_back(d.substr(pos + 46, name_len));
+      }
+    }
     if ((flags & 1u) != 0) {
       out.any_encrypted = true;
       if (out.encrypted_names.size() < max_names) {

@@ -46,12 +46,16 @@ TrueType detect_true_type(std::string_view data);
 TrueType true_type_of_clamav(std::string_view cl_type);
 
 // Names of the encrypted entries of a zip archive, read from its central directory (plain text
-// even when the data is encrypted). At most `max_names`; empty when `data` is not a zip, has no
-// encrypted entry, or its directory is unreadable. Thread-safe; bounds-checked reads only.
+// even when the data is encrypted), and both names of every entry whose local header names it
+// differently from the central directory (readers differ in which one they show and extract
+// under; libarchive and libclamav read the local one). At most `max_names` of each (a pair may
+// end one over); empty when `data` is not a zip or its directory is unreadable. Thread-safe;
+// bounds-checked reads only.
 struct ZipDirectoryScan {
-  bool is_zip = false;                       // an end-of-central-directory record was found
-  bool any_encrypted = false;                // some entry has the encryption flag (bit 0)
-  std::vector<std::string> encrypted_names;  // raw names (CP437 or UTF-8, as stored)
+  bool is_zip = false;                        // an end-of-central-directory record was found
+  bool any_encrypted = false;                 // some entry has the encryption flag (bit 0)
+  std::vector<std::string> encrypted_names;   // raw names (CP437 or UTF-8, as stored)
+  std::vector<std::string> mismatched_names;  // local then central name of each such entry
 };
 ZipDirectoryScan scan_zip_directory(std::string_view data, size_t max_names);
 

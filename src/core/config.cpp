@@ -188,6 +188,7 @@ const std::vector<Key> &keys() {
       limit_key("max_boundary_length", &Limits::max_boundary_length, 70, 1 << 20),
       limit_key("max_archive_recursion", &Limits::max_archive_recursion, 1, 64),
       limit_key("max_archive_files", &Limits::max_archive_files, 1, 10000000),
+      limit_key("max_compression_ratio", &Limits::max_compression_ratio, 2, 1000000),
       limit_key("max_decoded_bytes", &Limits::max_decoded_bytes, 1024, int64_t(1) << 40),
       limit_key("max_file_bytes", &Limits::max_file_bytes, 1024, int64_t(1) << 40),
       limit_key("scan_deadline_ms", &Limits::scan_deadline_ms, 100, 3600000),

@@ -19,10 +19,16 @@ namespace avsink {
 //   max_boundary_length     2048      (Postfix)
 //   max_archive_recursion   17        (ClamAV)
 //   max_archive_files       10000     members per archive
+//   max_compression_ratio   200       bytes a container yields per byte of its own, checked once
+//                                     it has yielded more than kRatioFloorBytes (1 MiB)
 //   max_decoded_bytes       400 MiB   all decoded bodies of one message
 //   max_file_bytes          100 MiB   one extracted file or decoded part
 //   scan_deadline_ms        120000    per message, below Postfix's 300 s content timeout
 //   spool_memory_bytes      8 MiB     a message bigger than this spools to a temp file
+// A container's output is held to max_compression_ratio only past this many bytes, so small
+// members of ordinary text (which compress 10-50x, more when tiny) are never flagged.
+inline constexpr uint64_t kRatioFloorBytes = 1ull << 20;
+
 struct Limits {
   uint64_t max_message_bytes = 100ull << 20;
   uint32_t max_mime_depth = 64;
@@ -34,6 +40,7 @@ struct Limits {
   uint32_t max_boundary_length = 2048;
   uint32_t max_archive_recursion = 17;
   uint32_t max_archive_files = 10000;
+  uint32_t max_compression_ratio = 200;
   uint64_t max_decoded_bytes = 400ull << 20;
   uint64_t max_file_bytes = 100ull << 20;
   uint32_t scan_deadline_ms = 120000;

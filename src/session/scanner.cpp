@@ -25,6 +25,7 @@
 #include "quarantine/store.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
+#include "session/container_pass.h"
 #include "session/raw_pass_merge.h"
 
 namespace avsink::session {
@@ -52,6 +53,11 @@ struct Scanner::Impl {
   // Runs one engine on one item; false when the engine failed (its finding is in `out`).
   bool scan_one(engines::Engine &engine, const engines::ScanItem &item, const Deadline &deadline,
                 Findings &out) const;
+  // Archives and TNEF listed by avsink itself (container_pass.h): every member name judged,
+  // members libclamav did not unpack (`seen` lacks their bytes) scanned by libclamav and the
+  // hash list.
+  void scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
+                       const Deadline &deadline, Findings &out) const;
   std::string scanned_header_value() const;
   std::string record(const Envelope &env, const Verdict &v, uint64_t size, double ms) const;
 };
@@ -136,6 +142,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     item.part_path = part.path;
     item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
     Findings members;  // archive members judged by the attachment policy during the walk
+    // What libclamav's walk unpacked, by content (container_pass.h).
+    SeenMembers clamav_members;
     // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
     // the other engines still see it.
     std::string hazard = clamav ? engines::mail_parser_hazard(part.body) : "";
@@ -145,6 +153,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (!hazard.empty() && e == clamav.get()) continue;
       if (attachments && e == clamav.get())
         item.on_member = [&](const engines::ContainerMember &m) {
+          clamav_members.add(m.data);
           return attachments->on_member(part, m, members);
         };
       else
@@ -152,6 +161,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (scan_one(*e, item, deadline, out) && e == clamav.get())
         clamav_scanned.push_back(part.body);
     }
+    scan_containers(part, clamav_members, members, deadline, out);  // container_pass.h
     out.insert(out.end(), members.begin(), members.end());
     scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
   }
@@ -179,6 +189,21 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     merge_raw_pass_findings(out, std::move(whole), logger);
   }
   return out;
+}
+
+void Scanner::Impl::scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
+                                    const Deadline &deadline, Findings &out) const {
+  ContainerPassContext ctx;
+  ctx.limits = &config.limits;
+  ctx.deadline = &deadline;
+  ctx.policy = attachments.get();
+  ctx.walker_engine = clamav.get();
+  if (clamav) ctx.member_engines.push_back(clamav.get());
+  if (hashlist) ctx.member_engines.push_back(hashlist.get());
+  ctx.scan_one = [&](engines::Engine &e, const engines::ScanItem &item, Findings &found) {
+    return scan_one(e, item, deadline, found);
+  };
+  scan_part_containers(ctx, part, seen, members, out);
 }
 
 std::string Scanner::Impl::scanned_header_value() const {

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace avsink::test {
 
@@ -17,6 +21,26 @@ std::string make_temp_dir(const std::string &prefix);
 std::string eicar();
 // `in` in base64 as a MIME body carries it: lines of 76 characters, each ending in CRLF.
 std::string base64(const std::string &in);
+// CRC-32 (IEEE 802.3, as zip, RAR and gzip use it).
+uint32_t crc32(std::string_view data);
+// Little-endian 16- and 32-bit values appended to `s`.
+void put16(std::string &s, uint32_t v);
+void put32(std::string &s, uint32_t v);
+// RAR 5 variable-length integer appended to `s`.
+void vint(std::string &s, uint64_t v);
+struct RarMember {
+  std::string name;
+  std::string data;
+};
+// RAR 5 (no free tool writes RAR): signature, main header, one stored file header per member
+// (CRC-32 set), end header. volume: the archive's volume flag. encrypted_headers: an archive
+// encryption header first (rar -hp) followed by bytes that stand for encrypted headers.
+std::string rar5(const std::vector<RarMember> &members, bool volume = false,
+                 bool encrypted_headers = false);
+// One TNEF attribute appended to `out`: level, attribute id, length, value, checksum.
+void tnef_attr(std::string &out, uint8_t level, uint32_t id, const std::string &value);
+// A zip whose members (name, bytes) are stored uncompressed, with a central directory.
+std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &members);
 
 // The factor every fixed time bound in a unit test is multiplied by: 1 in a plain build, 3 under
 // ASan+UBSan, 5 under TSan (CMake's AVSINK_TEST_TIME_SCALE); the environment variable of the same

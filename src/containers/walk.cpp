@@ -1,0 +1,554 @@
+// walk.cpp - the container walk: libarchive for archives, tnef.h for winmail.dat, one recursion.
+// Reads from memory only (no temp files, no external programs); every bound hit is a Problem.
+#include "containers/walk.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <locale.h>
+#include <clocale>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include "containers/tnef.h"
+
+namespace avsink::containers {
+namespace {
+
+struct ArchiveFree {
+  void operator()(archive *a) const {
+    if (a != nullptr) archive_read_free(a);
+  }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+// Which archive formats a reader is offered. libarchive picks the highest bidder among those it
+// is offered, and its seekable zip bidder outbids the others whenever a zip's end record sits in
+// the tail - so a RAR or tar that stores a zip would be read as that zip and its own members
+// never listed. A format named by the magic at offset 0 is therefore read alone, and a zip end
+// record in another container is read as a second reading (what SFX-aware readers show).
+enum class Formats { kAll, kZip, kRar, kRar5, kSevenZip, kCab, kXar, kAr, kTar, kIso, kCpio, kLha };
+
+bool at(std::string_view d, size_t offset, std::string_view magic) {
+  return d.size() >= offset + magic.size() && d.substr(offset, magic.size()) == magic;
+}
+
+Formats sniff(std::string_view d) {
+  using namespace std::string_view_literals;
+  if (at(d, 0, "Rar!\x1a\x07\x00"sv)) return Formats::kRar;
+  if (at(d, 0, "Rar!\x1a\x07\x01\x00"sv)) return Formats::kRar5;
+  if (at(d, 0, "7z\xbc\xaf\x27\x1c"sv)) return Formats::kSevenZip;
+  if (at(d, 0, "PK\x03\x04"sv) || at(d, 0, "PK\x05\x06"sv) || at(d, 0, "PK\x07\x08"sv)) {
+    return Formats::kZip;
+  }
+  if (at(d, 0, "MSCF\0\0\0\0"sv)) return Formats::kCab;
+  if (at(d, 0, "xar!"sv)) return Formats::kXar;
+  if (at(d, 0, "!<arch>\n"sv)) return Formats::kAr;
+  if (at(d, 257, "ustar"sv)) return Formats::kTar;
+  if (at(d, 32769, "CD001"sv)) return Formats::kIso;
+  if (at(d, 0, "070701"sv) || at(d, 0, "070702"sv) || at(d, 0, "070707"sv) ||
+      at(d, 0, "\xc7\x71"sv) || at(d, 0, "\x71\xc7"sv)) {
+    return Formats::kCpio;
+  }
+  if (at(d, 2, "-lh"sv) || at(d, 2, "-lz"sv)) return Formats::kLha;
+  return Formats::kAll;  // compressed streams, SFX stubs, old tar: let the bidders decide
+}
+
+// A zip end-of-central-directory record in the last 64 KiB + 22 bytes.
+bool has_zip_end(std::string_view d) {
+  if (d.size() < 22) return false;
+  const size_t lowest = d.size() > 22 + 0xFFFF ? d.size() - 22 - 0xFFFF : 0;
+  for (size_t i = d.size() - 22 + 1; i-- > lowest;) {
+    if (d[i] == 'P' && d.compare(i, 4, std::string_view("PK\x05\x06", 4)) == 0) return true;
+  }
+  return false;
+}
+
+// False when a cpio "newc" header names a file-name (or symlink-target) size beyond the data, or
+// has a size field that is not hex: libarchive would first allocate a read-ahead buffer of that
+// size (up to 4 GiB; found by fuzz_containers).
+bool cpio_names_fit(std::string_view d) {
+  size_t pos = 0;
+  auto hex = [&d](size_t at, uint64_t &v) {
+    v = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      const char c = d[at + i];
+      const int x = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+      if (x < 0) return false;
+      v = v << 4 | static_cast<uint64_t>(x);
+    }
+    return true;
+  };
+  while (pos + 110 <= d.size() && (at(d, pos, "070701") || at(d, pos, "070702"))) {
+    uint64_t name_size = 0, file_size = 0, mode = 0;
+    if (!hex(pos + 94, name_size) || !hex(pos + 54, file_size) || !hex(pos + 14, mode)) {
+      return false;  // libarchive reads such a field as some other, possibly huge, number
+    }
+    if (name_size > d.size() - pos - 110) return false;
+    // A symlink's target is read ahead whole, like a name.
+    if ((mode & 0170000) == 0120000 && file_size > d.size() - pos - 110) return false;
+    if (d.substr(pos + 110, name_size).starts_with("TRAILER!!!")) return true;
+    pos = (pos + 110 + name_size + 3) & ~size_t(3);
+    if (file_size > d.size()) return true;  // a truncated member: libarchive reports it
+    pos = (pos + file_size + 3) & ~size_t(3);
+  }
+  return true;
+}
+
+// A reader for `data` offered `formats` and only in-library filters (no external program is
+// ever started). `raw` adds the format that reads a lone compressed stream. `rc` is the result of
+// opening (for memory input libarchive already picks the format there).
+ArchivePtr open_reader(std::string_view data, Formats formats, bool raw, int &rc) {
+  rc = ARCHIVE_FATAL;
+  ArchivePtr a(archive_read_new());
+  if (!a) return a;
+  archive *p = a.get();
+  archive_read_support_filter_gzip(p);
+  archive_read_support_filter_bzip2(p);
+  archive_read_support_filter_xz(p);
+  archive_read_support_filter_lzma(p);
+  archive_read_support_filter_lzip(p);
+  archive_read_support_filter_zstd(p);
+  archive_read_support_filter_lz4(p);
+  archive_read_support_filter_compress(p);
+  const bool all = formats == Formats::kAll;
+  if (all || formats == Formats::kZip) archive_read_support_format_zip(p);
+  if (all || formats == Formats::kSevenZip) archive_read_support_format_7zip(p);
+  if (all || formats == Formats::kRar) archive_read_support_format_rar(p);
+  if (all || formats == Formats::kRar5) archive_read_support_format_rar5(p);
+  if (all || formats == Formats::kTar) archive_read_support_format_tar(p);
+  if (all || formats == Formats::kCpio) archive_read_support_format_cpio(p);
+  if (all || formats == Formats::kIso) archive_read_support_format_iso9660(p);
+  if (all || formats == Formats::kCab) archive_read_support_format_cab(p);
+  if (all || formats == Formats::kLha) archive_read_support_format_lha(p);
+  if (all || formats == Formats::kXar) archive_read_support_format_xar(p);
+  if (all || formats == Formats::kAr) archive_read_support_format_ar(p);
+  if (raw) archive_read_support_format_raw(p);
+  rc = archive_read_open_memory(p, data.data(), data.size());
+  return a;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string error_text(archive *a) {
+  const char *s = archive_error_string(a);
+  return s != nullptr && *s != '\0' ? s : "unknown libarchive error";
+}
+
+// libarchive states its reasons only in words; these are the words its readers use.
+Reason classify(const std::string &message) {
+  const std::string m = lower(message);
+  const bool encrypted = m.find("encrypt") != std::string::npos ||
+                         m.find("passphrase") != std::string::npos ||
+                         m.find("password") != std::string::npos;
+  if (encrypted)
+    return m.find("header") != std::string::npos ? Reason::kEncryptedHeaders : Reason::kEncrypted;
+  if (m.find("volume") != std::string::npos) return Reason::kMultiVolume;
+  if (m.find("unsupported") != std::string::npos || m.find("not supported") != std::string::npos ||
+      m.find("compression method") != std::string::npos) {
+    return Reason::kUnsupportedMethod;
+  }
+  return Reason::kCorrupt;
+}
+
+uint32_t le16(std::string_view d, size_t at) {
+  return static_cast<uint8_t>(d[at]) | static_cast<uint8_t>(d[at + 1]) << 8;
+}
+uint64_t le32(std::string_view d, size_t at) {
+  return le16(d, at) | static_cast<uint64_t>(le16(d, at + 2)) << 16;
+}
+uint64_t le64(std::string_view d, size_t at) {
+  return le32(d, at) | le32(d, at + 4) << 32;
+}
+
+// RAR 5 variable-length integer; false when it runs past the end.
+bool vint(std::string_view d, size_t &pos, uint64_t &v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && pos < d.size(); shift += 7) {
+    const auto b = static_cast<uint8_t>(d[pos++]);
+    v |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// Why `data` is one volume of a split archive, or "" when its own headers do not say so. Read
+// here because libarchive reports a lone volume only as truncated data, if at all.
+std::string volume_reason(std::string_view d) {
+  if (d.size() >= 13 && d.substr(0, 7) == std::string_view("Rar!\x1a\x07\x00", 7)) {
+    // RAR 4 main header: CRC16, type 0x73, flags (0x0001 = MHD_VOLUME).
+    if (static_cast<uint8_t>(d[9]) == 0x73 && (le16(d, 10) & 0x0001) != 0) {
+      return "RAR 4 volume flag set in the main header";
+    }
+  }
+  if (d.size() >= 12 && d.substr(0, 8) == std::string_view("Rar!\x1a\x07\x01\x00", 8)) {
+    // RAR 5: CRC32, size, type 1 (main), header flags, [extra size], [data size], archive flags.
+    size_t pos = 12;
+    uint64_t size = 0, type = 0, hflags = 0, skip = 0, aflags = 0;
+    if (vint(d, pos, size) && vint(d, pos, type) && type == 1 && vint(d, pos, hflags) &&
+        ((hflags & 1) == 0 || vint(d, pos, skip)) && ((hflags & 2) == 0 || vint(d, pos, skip)) &&
+        vint(d, pos, aflags) && (aflags & 1) != 0) {
+      return "RAR 5 volume flag set in the main header";
+    }
+  }
+  if (d.size() >= 32 && d.substr(0, 6) == std::string_view("7z\xbc\xaf\x27\x1c", 6)) {
+    const uint64_t offset = le64(d, 12), size = le64(d, 20);
+    if (offset > d.size() || size > d.size() || 32 + offset + size > d.size()) {
+      return "7z directory lies beyond the data (a split volume or a truncated archive)";
+    }
+  }
+  if (d.size() >= 4 && d.substr(0, 4) == std::string_view("PK\x07\x08", 4)) {
+    return "zip split-archive marker at the start";
+  }
+  // Zip end-of-central-directory record naming another disk.
+  if (d.size() >= 22) {
+    const size_t lowest = d.size() > 22 + 0xFFFF ? d.size() - 22 - 0xFFFF : 0;
+    for (size_t i = d.size() - 22 + 1; i-- > lowest;) {
+      if (d[i] == 'P' && d.compare(i, 4, std::string_view("PK\x05\x06", 4)) == 0) {
+        if (le16(d, i + 4) != 0 || le16(d, i + 6) != 0) return "zip end record names disk > 0";
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+constexpr size_t kMaxProblems = 32;
+
+class Walker {
+ public:
+  Walker(const Limits &limits, const Deadline &deadline, const Visitor &visit, WalkResult &res)
+      : limits_(limits), deadline_(deadline), visit_(visit), res_(res) {}
+
+  // Lists `data` (its members at depth `depth`) if it is a container. True when it was one.
+  bool walk_item(std::string_view data, const std::string &path, uint32_t depth) {
+    if (stopped_) return false;
+    if (is_tnef(data)) {
+      if (depth == 1) res_.format = "TNEF";
+      if (!depth_ok(path, depth)) return true;
+      walk_tnef(data, path, depth);
+      return true;
+    }
+    return walk_archive(data, path, depth);
+  }
+
+ private:
+  // Records one Problem. A limit is reported once per walk (its first place); other reasons once
+  // per path, and at most kMaxProblems in all (more are counted in problems_more: the walk is
+  // unscannable either way, and ten thousand identical findings help nobody).
+  void problem(Reason r, const std::string &path, std::string detail, bool unscannable = true) {
+    const bool limit = r == Reason::kFiles || r == Reason::kRecursion ||
+                       r == Reason::kDecodedBytes || r == Reason::kRatio || r == Reason::kScanTime;
+    for (const auto &p : res_.problems) {
+      if (p.reason == r && (limit || p.path == path)) return;
+    }
+    if (res_.problems.size() >= kMaxProblems) {
+      ++res_.problems_more;
+      return;
+    }
+    res_.problems.push_back({r, path, std::move(detail), unscannable});
+  }
+
+  bool depth_ok(const std::string &path, uint32_t depth) {
+    if (depth < limits_.max_archive_recursion) return true;
+    problem(Reason::kRecursion, path,
+            "container nested " + std::to_string(depth) +
+                " levels deep; max_archive_recursion is " +
+                std::to_string(limits_.max_archive_recursion) + ": its members were not listed");
+    return false;
+  }
+
+  // Counts one listed member; false (and a Problem) once past max_archive_files.
+  bool count_member(const std::string &path) {
+    if (res_.members >= limits_.max_archive_files) {
+      problem(Reason::kFiles, "",
+              "more than max_archive_files (" + std::to_string(limits_.max_archive_files) +
+                  ") members; listing stopped at " + path);
+      stopped_ = true;
+      return false;
+    }
+    ++res_.members;
+    return true;
+  }
+
+  bool deadline_passed(const std::string &path) {
+    if (!deadline_.expired()) return false;
+    problem(Reason::kScanTime, path, "the scan deadline passed while listing containers");
+    stopped_ = true;
+    return true;
+  }
+
+  static std::string join(const std::string &parent, const std::string &name) {
+    if (name.empty()) return parent;
+    return parent.empty() ? name : parent + "/" + name;
+  }
+
+  // Visits a member, then walks it when it was extracted (containers in containers).
+  void visit_and_recurse(Member &m) {
+    visit_(m);
+    if (m.extracted && !m.data.empty() && !stopped_) walk_item(m.data, m.path, m.depth + 1);
+  }
+
+  // Per-container output budget: false (and a Problem) once past the compression ratio.
+  bool ratio_ok(uint64_t out, size_t container_bytes, const std::string &container,
+                const std::string &member) {
+    if (out <= kRatioFloorBytes) return true;
+    const uint64_t allowed = static_cast<uint64_t>(container_bytes) * limits_.max_compression_ratio;
+    if (out <= allowed) return true;
+    problem(Reason::kRatio, container,
+            "yields more than max_compression_ratio (" +
+                std::to_string(limits_.max_compression_ratio) + ") x its " +
+                std::to_string(container_bytes) + " bytes; extraction stopped at " + member);
+    return false;
+  }
+
+  void walk_tnef(std::string_view data, const std::string &path, uint32_t depth) {
+    TnefStream t = read_tnef(data);
+    if (!t.error.empty()) problem(Reason::kCorrupt, path, "TNEF: " + t.error);
+    uint64_t out = 0;
+    bool ratio_hit = false;
+    for (const TnefAttachment &a : t.attachments) {
+      if (stopped_ || deadline_passed(path)) return;
+      for (size_t i = 0; i < std::max<size_t>(a.names.size(), 1); ++i) {
+        const std::string name = a.names.empty() ? std::string() : a.names[i];
+        Member m;
+        m.name = name;
+        m.path = join(path, name);
+        m.format = "TNEF";
+        m.depth = depth;
+        if (!count_member(m.path)) return;
+        if (i > 0 || !a.has_data) {  // another name of the same bytes: listed only
+          visit_(m);
+          continue;
+        }
+        m.size = a.data.size();
+        out += a.data.size();
+        if (!ratio_hit && !ratio_ok(out, data.size(), path, m.path)) ratio_hit = true;
+        if (!ratio_hit && take_bytes(a.data.size(), m.path)) {
+          m.extracted = true;
+          m.data = a.data;
+        }
+        visit_and_recurse(m);
+      }
+    }
+  }
+
+  // Accounts for `n` extracted bytes of one member; false (and a Problem) past a byte limit.
+  bool take_bytes(uint64_t n, const std::string &member) {
+    if (n > limits_.max_file_bytes) {
+      problem(Reason::kFileBytes, member,
+              "member of " + std::to_string(n) + " bytes is larger than max_file_bytes (" +
+                  std::to_string(limits_.max_file_bytes) + ")");
+      return false;
+    }
+    if (res_.bytes + n > limits_.max_decoded_bytes) {
+      problem(Reason::kDecodedBytes, "",
+              "members extracted past max_decoded_bytes (" +
+                  std::to_string(limits_.max_decoded_bytes) + "); first left out: " + member);
+      return false;
+    }
+    res_.bytes += n;
+    return true;
+  }
+
+  bool walk_archive(std::string_view data, const std::string &path, uint32_t depth) {
+    const Formats formats = sniff(data);
+    if (formats == Formats::kCpio && !cpio_names_fit(data)) {
+      if (depth == 1 && res_.format.empty()) res_.format = "cpio";
+      problem(Reason::kCorrupt, path, "cpio: a member's name size lies beyond the data");
+      return true;
+    }
+    int format = 0;
+    bool listed = list_archive(data, formats, path, depth, format);
+    // A zip end record inside another container: the zip reading too (SFX, polyglots).
+    if (!stopped_ && format != ARCHIVE_FORMAT_ZIP && has_zip_end(data)) {
+      listed |= list_archive(data, Formats::kZip, path, depth, format);
+    }
+    return listed;
+  }
+
+  // One reading of `data` with the formats offered; `format` = libarchive's base format code.
+  bool list_archive(std::string_view data, Formats formats, const std::string &path, uint32_t depth,
+                    int &format_code) {
+    format_code = 0;
+    int rc = ARCHIVE_FATAL;
+    ArchivePtr a = open_reader(data, formats, false, rc);
+    if (!a) return false;
+    archive_entry *entry = nullptr;
+    if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_FATAL && archive_format(a.get()) == 0) {
+      // No archive format: a lone compressed stream is read as one unnamed member.
+      if (archive_filter_count(a.get()) <= 1) return false;
+      a = open_reader(data, formats, true, rc);
+      if (!a) return false;
+      if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) rc = archive_read_next_header(a.get(), &entry);
+      if (rc == ARCHIVE_FATAL && archive_format(a.get()) == 0) return false;
+    }
+    format_code = archive_format(a.get()) & ARCHIVE_FORMAT_BASE_MASK;
+    const bool raw = format_code == ARCHIVE_FORMAT_RAW;
+    const char *fmt = archive_format_name(a.get());
+    const std::string format = fmt != nullptr ? fmt : "unknown";
+    if (depth == 1 && res_.format.empty()) res_.format = format;
+    if (!depth_ok(path, depth)) return true;
+    if (std::string why = volume_reason(data); !why.empty()) {
+      problem(Reason::kMultiVolume, path, format + ": " + why);
+    }
+    uint64_t out = 0;
+    bool ratio_hit = false;
+    bool any = false;  // this reading listed something
+    for (;; rc = archive_read_next_header(a.get(), &entry)) {
+      if (rc == ARCHIVE_EOF) break;
+      if (rc == ARCHIVE_FATAL || rc == ARCHIVE_RETRY) {
+        const std::string msg = error_text(a.get());
+        const Reason why = classify(msg);
+        // Bytes that only start like an archive, with no member any reader could list, are
+        // plain bytes to every reader (libclamav scans them as such): noted, not unscannable.
+        const bool junk = !any && why == Reason::kCorrupt && !has_zip_end(data);
+        problem(why, path, format + ": " + msg + (junk ? " (no member listed)" : ""), !junk);
+        break;
+      }
+      any = true;
+      if (stopped_ || deadline_passed(path)) return true;
+      // ARCHIVE_WARN: the entry is usable (e.g. a name not convertible to the locale).
+      const char *name8 = archive_entry_pathname_utf8(entry);
+      if (name8 == nullptr) name8 = archive_entry_pathname(entry);
+      if (name8 == nullptr && !raw) {
+        problem(Reason::kCorrupt, path, format + ": a member name could not be read");
+      }
+      Member m;
+      m.name = raw || name8 == nullptr ? "" : name8;
+      m.path = join(path, m.name);
+      m.format = format;
+      m.depth = depth;
+      const mode_t type = archive_entry_filetype(entry);
+      if (type == AE_IFDIR) continue;
+      if (!count_member(m.path)) return true;
+      m.size =
+          archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
+      m.is_link = type == AE_IFLNK || archive_entry_hardlink(entry) != nullptr;
+      if (archive_entry_is_metadata_encrypted(entry)) {
+        problem(Reason::kEncryptedHeaders, path, format + ": encrypted metadata");
+      }
+      if (archive_entry_is_data_encrypted(entry)) {
+        problem(Reason::kEncrypted, m.path, format + ": member data is encrypted");
+        visit_(m);
+        continue;
+      }
+      if (m.is_link || (type != AE_IFREG && type != 0)) {
+        visit_(m);  // no data of its own: the name is all there is
+        continue;
+      }
+      std::string bytes;
+      bool whole = !ratio_hit;
+      if (whole && m.size > limits_.max_file_bytes) whole = take_bytes(m.size, m.path);
+      char buf[64 * 1024];
+      bool fatal = false;
+      while (whole) {
+        const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+        if (n == 0) break;
+        if (n < 0) {
+          const std::string msg = error_text(a.get());
+          problem(classify(msg), m.path, format + ": " + msg);
+          whole = false;
+          fatal = n == ARCHIVE_FATAL;
+          break;
+        }
+        out += static_cast<uint64_t>(n);
+        if (bytes.size() + static_cast<uint64_t>(n) > limits_.max_file_bytes) {
+          take_bytes(bytes.size() + static_cast<uint64_t>(n), m.path);  // records the Problem
+          whole = false;
+        } else if (!ratio_ok(out, data.size(), path, m.path)) {
+          ratio_hit = true;
+          whole = false;
+        } else if (deadline_passed(m.path)) {
+          return true;
+        } else {
+          bytes.append(buf, static_cast<size_t>(n));
+        }
+      }
+      if (whole && take_bytes(bytes.size(), m.path)) {
+        m.extracted = true;
+        m.data = bytes;
+        if (m.size == 0) m.size = bytes.size();
+      }
+      visit_and_recurse(m);
+      if (fatal) break;
+    }
+    return true;
+  }
+
+  const Limits &limits_;
+  const Deadline &deadline_;
+  const Visitor &visit_;
+  WalkResult &res_;
+  bool stopped_ = false;  // a walk-wide limit (files, deadline) ended the listing
+};
+
+}  // namespace
+
+std::string_view problem_name(Reason r) {
+  switch (r) {
+    case Reason::kEncrypted:
+      return "Container.Encrypted";
+    case Reason::kEncryptedHeaders:
+      return "Container.EncryptedHeaders";
+    case Reason::kUnsupportedMethod:
+      return "Container.UnsupportedMethod";
+    case Reason::kCorrupt:
+      return "Container.Corrupt";
+    case Reason::kMultiVolume:
+      return "Container.MultiVolume";
+    case Reason::kFiles:
+      return "Limits.Exceeded.ArchiveFiles";
+    case Reason::kRecursion:
+      return "Limits.Exceeded.ArchiveRecursion";
+    case Reason::kFileBytes:
+      return "Limits.Exceeded.FileBytes";
+    case Reason::kDecodedBytes:
+      return "Limits.Exceeded.DecodedBytes";
+    case Reason::kRatio:
+      return "Limits.Exceeded.CompressionRatio";
+    case Reason::kScanTime:
+      return "Limits.Exceeded.ScanTime";
+  }
+  return "Container.Corrupt";
+}
+
+// libarchive converts names (7z's UTF-16, RAR's, ISO's) to the thread's locale charset; in the C
+// locale a non-ASCII name is lost. The walk runs with C.UTF-8 as this thread's locale
+// (uselocale: the process locale and other threads are untouched), restored on every exit.
+class Utf8Locale {
+ public:
+  Utf8Locale() {
+    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+    if (utf8 != static_cast<locale_t>(0)) previous_ = uselocale(utf8);
+  }
+  ~Utf8Locale() {
+    if (previous_ != static_cast<locale_t>(0)) uselocale(previous_);
+  }
+  Utf8Locale(const Utf8Locale &) = delete;  // restores the locale exactly once
+  Utf8Locale &operator=(const Utf8Locale &) = delete;
+
+ private:
+  locale_t previous_ = static_cast<locale_t>(0);
+};
+
+WalkResult walk(std::string_view data, const Limits &limits, const Deadline &deadline,
+                const Visitor &visit) {
+  WalkResult res;
+  Utf8Locale locale;
+  Walker w(limits, deadline, visit, res);
+  res.container = w.walk_item(data, "", 1);
+  return res;
+}
+
+}  // namespace avsink::containers

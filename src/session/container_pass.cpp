@@ -1,0 +1,85 @@
+// container_pass.cpp - the container walk of one part, wired to the attachment policy and engines.
+// A member is scanned by avsink only when libclamav's own walk did not already hand it over.
+#include "session/container_pass.h"
+
+#include "attachments/filename.h"
+#include "containers/walk.h"
+#include "core/sha256.h"
+#include "mime/header_words.h"
+
+namespace avsink::session {
+namespace {
+
+// The name a part is shown by in findings, as the attachment policy shows it.
+std::string part_shown(const mime::Part &part) {
+  const std::string &name = !part.filenames.empty() ? part.filenames.front() : part.filename_raw;
+  return attachments::display_name(name);
+}
+
+std::string member_shown(const std::string &part_name, const std::string &path) {
+  const std::string member = attachments::display_name(mime::to_utf8_lenient(path));
+  return part_name.empty() ? member : part_name + "/" + member;
+}
+
+}  // namespace
+
+void SeenMembers::add(std::string_view data) {
+  if (!data.empty()) digests_.insert(sha256_hex(data));
+}
+
+bool SeenMembers::contains(std::string_view data) const {
+  return !digests_.empty() && digests_.count(sha256_hex(data)) > 0;
+}
+
+void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,
+                          SeenMembers &seen, Findings &member_findings, Findings &out) {
+  const std::string part_name = part_shown(part);
+  auto visit = [&](const containers::Member &m) {
+    if (ctx.policy != nullptr) {
+      engines::ContainerMember cm;
+      cm.path = m.path;
+      cm.depth = m.depth;
+      cm.size = m.size;
+      cm.data = m.data;
+      ctx.policy->on_member(part, cm, member_findings);
+    }
+    if (!m.extracted || m.data.empty() || seen.contains(m.data)) return;
+    if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
+    seen.add(m.data);
+    const std::string shown = member_shown(part_name, m.path);
+    for (engines::Engine *e : ctx.member_engines) {
+      engines::ScanItem item;
+      item.data = m.data;
+      item.part_path = part.path;
+      item.filename = shown;
+      if (e == ctx.walker_engine) {
+        item.on_member = [&](const engines::ContainerMember &inner) {
+          engines::ContainerMember outer = inner;
+          outer.path = inner.path.empty() ? m.path : m.path + "/" + inner.path;
+          outer.depth = m.depth + inner.depth;
+          seen.add(inner.data);
+          if (ctx.policy == nullptr) return engines::MemberDecision::kContinue;
+          return ctx.policy->on_member(part, outer, member_findings);
+        };
+      }
+      ctx.scan_one(*e, item, out);
+    }
+  };
+  const containers::WalkResult r = containers::walk(part.body, *ctx.limits, *ctx.deadline, visit);
+  for (const containers::Problem &p : r.problems) {
+    Finding f;
+    f.kind = p.unscannable ? FindingKind::kUnscannable : FindingKind::kMalformed;
+    f.inspector = "containers";
+    f.name = std::string(containers::problem_name(p.reason));
+    f.part_path = part.path;
+    f.filename = p.path.empty() ? part_name : member_shown(part_name, p.path);
+    f.detail = p.detail;
+    out.push_back(std::move(f));
+  }
+  if (r.problems_more > 0 && !out.empty() && out.back().inspector == "containers") {
+    out.back().detail += " (and " + std::to_string(r.problems_more) + " more problems)";
+    out.back().kind = FindingKind::kUnscannable;
+  }
+}
+
+}  // namespace avsink::session

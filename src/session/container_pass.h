@@ -1,0 +1,56 @@
+// container_pass.h - one decoded part's containers, listed by avsink itself (containers/walk.h):
+// every member name judged by the attachment policy, what libclamav did not unpack scanned here.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attachments/attachment_policy.h"
+#include "core/deadline.h"
+#include "core/finding.h"
+#include "core/limits.h"
+#include "engines/engine.h"
+#include "mime/message_tree.h"
+
+namespace avsink::session {
+
+// Runs one engine on one item and appends its findings (or its failure, per the engine's
+// fail-closed setting) to the Findings given; false when the engine failed.
+using ScanOne = std::function<bool(engines::Engine &, const engines::ScanItem &, Findings &)>;
+
+// The members an engine's own walk scanned, by content (SHA-256): a listed member with the same
+// bytes was scanned already, whatever path either reader gives it (libclamav names zip members by
+// their last component and TNEF members not at all). One scan, one thread.
+class SeenMembers {
+ public:
+  void add(std::string_view data);
+  bool contains(std::string_view data) const;
+
+ private:
+  std::set<std::string> digests_;
+};
+
+struct ContainerPassContext {
+  const Limits *limits = nullptr;
+  const Deadline *deadline = nullptr;
+  const attachments::AttachmentPolicy *policy = nullptr;  // null: names are not judged
+  engines::Engine *walker_engine = nullptr;       // the engine whose walk `seen` holds (libclamav)
+  std::vector<engines::Engine *> member_engines;  // engines given the members it did not see
+  ScanOne scan_one;
+};
+
+// Walks `part`'s body if it is a container. For every listed member: the policy's on_member()
+// (name, and true type when extracted) into `member_findings`. For every extracted member whose
+// bytes are not in `seen` (what the walker engine unpacked from the part itself): each member
+// engine scans its bytes, and what that engine's walk unpacks is added to `seen`, so the same
+// bytes are scanned once. Every walk Problem becomes a kUnscannable finding in
+// `out` ("Container.*", "Limits.Exceeded.*"; inspector "containers") naming the member path.
+// Ownership: nothing kept after return. Thread-safety: as the engines and the policy (the
+// scanning thread owns `seen` and the Findings). Errors: none; engines' failures become findings.
+void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,
+                          SeenMembers &seen, Findings &member_findings, Findings &out);
+
+}  // namespace avsink::session

@@ -1,0 +1,300 @@
+// containers_walk_test.cpp - the container walk on its own: every limit at limit-1, limit and
+// limit+1 (members, depth, member bytes, all bytes, compression ratio), readings and TNEF.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "containers/tnef.h"
+#include "containers/walk.h"
+#include "test_support.h"
+
+namespace {
+
+using avsink::Deadline;
+using avsink::Limits;
+using avsink::containers::Member;
+using avsink::containers::problem_name;
+using avsink::containers::read_tnef;
+using avsink::containers::Reason;
+using avsink::containers::walk;
+using avsink::containers::WalkResult;
+using avsink::test::put16;
+using avsink::test::put32;
+using avsink::test::stored_zip;
+using avsink::test::tnef_attr;
+
+struct Walked {
+  WalkResult result;
+  std::vector<Member> members;  // copies, data dropped
+  bool has(Reason r) const {
+    for (const auto &p : result.problems)
+      if (p.reason == r) return true;
+    return false;
+  }
+  std::string describe() const {
+    std::string out;
+    for (const auto &m : members) out += "\n  member " + m.path;
+    for (const auto &p : result.problems)
+      out += "\n  " + std::string(problem_name(p.reason)) + " at \"" + p.path + "\": " + p.detail;
+    return out.empty() ? "(nothing)" : out;
+  }
+};
+
+Walked run(const std::string &data, const Limits &limits) {
+  Walked w;
+  w.result = walk(data, limits, Deadline(), [&w](const Member &m) {
+    Member copy = m;
+    copy.data = {};
+    w.members.push_back(copy);
+  });
+  return w;
+}
+
+std::string zip_of_files(uint32_t n) {
+  std::vector<std::pair<std::string, std::string>> m;
+  for (uint32_t i = 0; i < n; ++i) m.emplace_back("f" + std::to_string(i) + ".txt", "x");
+  return stored_zip(m);
+}
+
+// Members at depth n: zips nested n deep around one file.
+std::string nested(uint32_t n) {
+  std::string z = stored_zip({{"leaf.txt", "hello"}});
+  for (uint32_t i = 1; i < n; ++i) z = stored_zip({{"z" + std::to_string(i) + ".zip", z}});
+  return z;
+}
+
+TEST(ContainersWalk, EveryLimitAtMinusOneExactlyAndPlusOne) {
+  struct Case {
+    const char *name;
+    uint32_t limit;
+    Reason reason;
+    void (*set)(Limits &, uint32_t);
+    std::string (*make)(uint32_t);
+  } cases[] = {
+      {"max_archive_files", 8, Reason::kFiles,
+       [](Limits &l, uint32_t v) { l.max_archive_files = v; }, zip_of_files},
+      // Members at depth < max_archive_recursion are listed (ClamAV's MaxRecursion meaning).
+      {"max_archive_recursion", 4, Reason::kRecursion,
+       [](Limits &l, uint32_t v) { l.max_archive_recursion = v; },
+       [](uint32_t n) { return nested(n - 1); }},
+      {"max_file_bytes", 2048, Reason::kFileBytes,
+       [](Limits &l, uint32_t v) { l.max_file_bytes = v; },
+       [](uint32_t n) {
+         return stored_zip({{"a.bin", std::string(n, 'a')}});
+       }},
+      {"max_decoded_bytes", 4096, Reason::kDecodedBytes,
+       [](Limits &l, uint32_t v) { l.max_decoded_bytes = v; },
+       [](uint32_t n) {
+         return stored_zip(
+             {{"a.bin", std::string(n / 2, 'a')}, {"b.bin", std::string(n - n / 2, 'b')}});
+       }},
+  };
+  for (const auto &c : cases) {
+    Limits limits;
+    c.set(limits, c.limit);
+    for (uint32_t n : {c.limit - 1, c.limit}) {
+      Walked w = run(c.make(n), limits);
+      EXPECT_TRUE(w.result.problems.empty())
+          << c.name << " at " << n << " (limit " << c.limit << "): got " << w.describe();
+    }
+    Walked w = run(c.make(c.limit + 1), limits);
+    EXPECT_TRUE(w.has(c.reason)) << c.name << " at limit+1: want " << problem_name(c.reason)
+                                 << ", got " << w.describe();
+  }
+}
+
+// A deflated zip of `n` x 32768 zero bytes, padded by its archive comment to exactly 32768
+// bytes: its compression ratio is exactly n.
+std::string zip_with_ratio(uint32_t n) {
+  constexpr size_t kSize = 32768;
+  const std::string dir = avsink::test::make_temp_dir("avsink-ratio");
+  {
+    std::ofstream zeros(dir + "/zeros.bin", std::ios::binary);
+    zeros << std::string(size_t(n) * kSize, '\0');
+  }
+  const std::string cmd = "cd '" + dir + "' && zip -q -9 z.zip zeros.bin";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::string z = avsink::test::read_file(dir + "/z.zip");
+  std::filesystem::remove_all(dir);
+  EXPECT_LT(z.size(), kSize);
+  if (z.size() < 22 || z.size() >= kSize) return z;
+  const size_t pad = kSize - z.size();
+  std::string len;
+  put16(len, static_cast<uint32_t>(pad));
+  z.replace(z.size() - 2, 2, len);  // the end record's comment length (it had no comment)
+  z += std::string(pad, 'c');
+  return z;
+}
+
+TEST(ContainersWalk, CompressionRatioAtMinusOneExactlyAndPlusOne) {
+  Limits limits;
+  limits.max_compression_ratio = 64;  // 64 x 32 KiB = 2 MiB, past the 1 MiB floor
+  for (uint32_t n : {63u, 64u}) {
+    Walked w = run(zip_with_ratio(n), limits);
+    EXPECT_FALSE(w.has(Reason::kRatio)) << "ratio " << n << ": " << w.describe();
+    ASSERT_EQ(w.members.size(), 1u) << w.describe();
+    EXPECT_TRUE(w.members[0].extracted) << "ratio " << n;
+  }
+  Walked w = run(zip_with_ratio(65), limits);
+  EXPECT_TRUE(w.has(Reason::kRatio)) << w.describe();
+  ASSERT_EQ(w.members.size(), 1u) << w.describe();
+  EXPECT_EQ(w.members[0].path, "zeros.bin") << "the name is still listed";
+  EXPECT_FALSE(w.members[0].extracted) << "past the ratio the bytes are not kept";
+}
+
+TEST(ContainersWalk, RatioFloorSparesSmallOutput) {
+  // 1 MiB of zeros compresses about 1000:1; at the floor it is not measured at all.
+  Limits limits;
+  limits.max_compression_ratio = 2;
+  Walked w = run(stored_zip({{"a.txt", "x"}}), limits);
+  EXPECT_TRUE(w.result.problems.empty()) << w.describe();
+}
+
+TEST(ContainersWalk, NotContainersAndJunk) {
+  const Limits limits;
+  for (const std::string &plain :
+       {std::string("hello world\r\n"), std::string(5000, 'A'), std::string("MZ\x90\0\x03", 5)}) {
+    Walked w = run(plain, limits);
+    EXPECT_FALSE(w.result.container) << w.describe();
+    EXPECT_TRUE(w.members.empty() && w.result.problems.empty()) << w.describe();
+  }
+  // Starts like a zip, nothing listable: noted, not unscannable.
+  Walked junk = run(std::string("PK\x03\x04", 4) + std::string(200, '\xee'), limits);
+  ASSERT_EQ(junk.result.problems.size(), 1u) << junk.describe();
+  EXPECT_FALSE(junk.result.problems[0].unscannable) << junk.describe();
+  // A real zip cut short after its first member: unscannable.
+  const std::string z =
+      stored_zip({{"a.txt", std::string(100, 'a')}, {"b.txt", std::string(5000, 'b')}});
+  Walked cut = run(z.substr(0, 300), limits);
+  EXPECT_TRUE(cut.has(Reason::kCorrupt)) << cut.describe();
+  for (const auto &p : cut.result.problems) EXPECT_TRUE(p.unscannable) << cut.describe();
+}
+
+TEST(ContainersWalk, CpioNameSizeBeyondTheDataIsNotHandedToLibarchive) {
+  // libarchive would allocate a read-ahead buffer of the name size first (4 GiB here; found by
+  // fuzz_containers, seed tests/data/fuzz/containers/cpio-name-size-2g).
+  std::string h = "070701";
+  for (int field = 0; field < 13; ++field) h += field == 11 ? "FFFFFF00" : "00000000";
+  h += "a.txt";
+  Walked w = run(h + std::string(64, '\0'), Limits());
+  ASSERT_TRUE(w.has(Reason::kCorrupt)) << w.describe();
+  EXPECT_NE(w.result.problems[0].detail.find("name size"), std::string::npos) << w.describe();
+  // A sane header of the same shape is listed.
+  std::string ok = "070701";
+  for (int field = 0; field < 13; ++field) ok += field == 11 ? "00000006" : "00000000";
+  ok += std::string("a.txt") + '\0';
+  ok += std::string((4 - ok.size() % 4) % 4, '\0');
+  std::string trailer = "070701";
+  for (int field = 0; field < 13; ++field) trailer += field == 11 ? "0000000B" : "00000000";
+  trailer += std::string("TRAILER!!!") + '\0';
+  Walked good = run(ok + trailer + std::string(512, '\0'), Limits());
+  EXPECT_FALSE(good.has(Reason::kCorrupt)) << good.describe();
+  ASSERT_EQ(good.members.size(), 1u) << good.describe();
+  EXPECT_EQ(good.members[0].path, "a.txt");
+}
+
+TEST(ContainersWalk, StoredZipInsideAnotherContainerDoesNotHideIt) {
+  // libarchive's seekable zip bidder outbids the others when a zip's end record is near the end
+  // (a RAR storing a zip); the outer container's own members must still be listed.
+  const std::string dir = avsink::test::make_temp_dir("avsink-tarzip");
+  {
+    std::ofstream(dir + "/invoice.exe", std::ios::binary) << "MZab";
+    std::ofstream(dir + "/inner.zip", std::ios::binary) << stored_zip({{"notes.txt", "hello"}});
+  }
+  const std::string cmd = "cd '" + dir + "' && tar cf t.tar invoice.exe inner.zip";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string tar = avsink::test::read_file(dir + "/t.tar");
+  std::filesystem::remove_all(dir);
+  const std::string inner = stored_zip({{"notes.txt", "hello"}});
+  const std::string rar = avsink::test::rar5({{"invoice.exe", "MZab"}, {"inner.zip", inner}});
+  for (const std::string &container : {tar, rar}) {
+    Walked w = run(container, Limits());
+    std::vector<std::string> paths;
+    for (const auto &m : w.members) paths.push_back(m.path);
+    for (const char *want : {"invoice.exe", "inner.zip", "inner.zip/notes.txt"})
+      EXPECT_NE(std::find(paths.begin(), paths.end(), want), paths.end())
+          << "want " << want << " in " << w.result.format << ", got " << w.describe();
+  }
+}
+
+// ---- TNEF ----
+
+std::string tnef_header() {
+  std::string t;
+  put32(t, 0x223E9F78);
+  put16(t, 1);
+  return t;
+}
+
+TEST(ContainersTnef, NamesFromTitleAndMapiProperties) {
+  std::string t = tnef_header();
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
+  tnef_attr(t, 2, 0x00018010, std::string("INVOIC~1.PDF") + '\0');
+  tnef_attr(t, 2, 0x0006800F, "MZab");
+  std::string props;
+  put32(props, 2);
+  // PR_ATTACH_LONG_FILENAME, PT_STRING8.
+  put16(props, 0x001E);
+  put16(props, 0x3707);
+  put32(props, 1);
+  put32(props, 16);
+  props += std::string("invoice.pdf.exe") + '\0';
+  // A named property before the data object: GUID, kind 1 (a name), the name padded to 4.
+  put16(props, 0x0003);
+  put16(props, 0x8001);
+  props += std::string(16, '\x11');
+  put32(props, 1);
+  put32(props, 6);
+  props += std::string("n\0a\0m", 6) + std::string(2, '\0');
+  put32(props, 7);
+  tnef_attr(t, 2, 0x00069005, props);
+  auto s = read_tnef(t);
+  EXPECT_EQ(s.error, "");
+  ASSERT_EQ(s.attachments.size(), 1u);
+  EXPECT_EQ(s.attachments[0].name, "invoice.pdf.exe");
+  ASSERT_EQ(s.attachments[0].names.size(), 2u);
+  EXPECT_EQ(s.attachments[0].names[1], "INVOIC~1.PDF");
+  EXPECT_EQ(s.attachments[0].data, "MZab");
+
+  // Both names are listed, the data once.
+  Walked w = run(t, Limits());
+  ASSERT_EQ(w.members.size(), 2u) << w.describe();
+  EXPECT_EQ(w.members[0].path, "invoice.pdf.exe");
+  EXPECT_TRUE(w.members[0].extracted);
+  EXPECT_EQ(w.members[1].path, "INVOIC~1.PDF");
+  EXPECT_FALSE(w.members[1].extracted);
+}
+
+TEST(ContainersTnef, DamageKeepsWhatWasReadAndSaysSo) {
+  std::string t = tnef_header();
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
+  tnef_attr(t, 2, 0x00018010, std::string("run.scr") + '\0');
+  tnef_attr(t, 2, 0x0006800F, std::string(100, 'x'));
+  const std::string whole = t;
+  tnef_attr(t, 2, 0x00069002, std::string(14, '\0'));
+  t += std::string("\x02\x10\x80\x01\x00\xff\xff\x00\x00", 9);  // a title longer than the rest
+  auto s = read_tnef(t);
+  EXPECT_NE(s.error, "");
+  ASSERT_GE(s.attachments.size(), 1u);
+  EXPECT_EQ(s.attachments[0].name, "run.scr");
+  Walked w = run(t, Limits());
+  EXPECT_TRUE(w.has(Reason::kCorrupt)) << w.describe();
+  // Line-end padding after the last attribute is not damage.
+  EXPECT_EQ(read_tnef(whole + "\r\n").error, "");
+  EXPECT_NE(read_tnef(whole + "\x02\x10").error, "");
+}
+
+TEST(ContainersTnef, ClamavSampleListsClamExe) {
+  const std::string sample = avsink::test::read_file("/usr/share/clamav-testfiles/clam.tnef");
+  Walked w = run(sample, Limits());
+  ASSERT_FALSE(w.members.empty()) << w.describe();
+  EXPECT_EQ(w.members[0].path, "clam.exe") << w.describe();
+  EXPECT_TRUE(w.result.problems.empty()) << w.describe();
+}
+
+}  // namespace
