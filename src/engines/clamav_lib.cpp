@@ -748,6 +748,7 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
     opts.heuristic |= CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
   }
   if (item.whole_message) opts.mail |= CL_SCAN_MAIL_PARTIAL_MESSAGE;
+  if (item.text_part) opts.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_MAIL);
 
   ScanContext ctx;
   ctx.item = &item;

@@ -26,6 +26,11 @@ struct ScanItem {
   std::string_view part_path;  // "" for the whole message
   std::string_view filename;   // decoded filename, "" when none
   bool whole_message = false;
+  // The MIME stage read this part as text (text/*). Engines that parse mail (libclamav) do not
+  // parse it as a mail: the MIME stage is the mail parser, and mail readers show a text part as
+  // text. (libclamav took a Mailman digest's text for 30 nested messages and hit its recursion
+  // limit.)
+  bool text_part = false;
   // Optional: called for every container member the engine unpacks, on the scanning thread.
   // Findings the callback wants recorded go into the Findings the caller owns, not here.
   std::function<MemberDecision(const ContainerMember &)> on_member;

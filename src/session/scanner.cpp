@@ -141,6 +141,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     item.data = part.body;
     item.part_path = part.path;
     item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
+    item.text_part = part.media_type.rfind("text/", 0) == 0;
     Findings members;  // archive members judged by the attachment policy during the walk
     // What libclamav's walk unpacked, by content (container_pass.h).
     SeenMembers clamav_members;

@@ -81,12 +81,7 @@ def mixed(subject, parts, boundary=b"=_evasion_b1", ctype=None, extra=b"", **kw)
 
 # Cases the scan still gets wrong (issue 21; with the raw libclamav pass on or off): the test lists
 # them without failing (AVSINK_EVASION_STRICT=1: fails). Remove a name once the scan has it.
-PENDING = {
-    # libclamav types the digest's text/plain body as mail when avsink scans that leaf and reads
-    # each post as a message nested in the one before: Heuristics.Limits.Exceeded.MaxRecursion
-    # (quarantine) at 17 posts, with the raw pass off too.
-    "mailman-digest-30.eml",
-}
+PENDING = set()  # empty: every case gets its verdict (issue 21)
 
 
 def add(file, trick, cls, payload, expect, data, pending=False):
