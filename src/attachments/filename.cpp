@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "mime/header_words.h"
+
 namespace avsink::attachments {
 namespace {
 
@@ -122,21 +124,6 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-std::string remove_comments(std::string_view s) {
-  std::string out;
-  int depth = 0;
-  for (char c : s) {
-    if (c == '(') {
-      ++depth;
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    } else if (depth == 0) {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void add_unique(std::vector<std::string> *out, std::string reading) {
   if (reading.empty()) return;
   for (const auto &r : *out) {
@@ -193,7 +180,7 @@ std::vector<std::string> name_readings(std::string_view name) {
   };
   add_with_nul_cut(in);
   if (in.find('%') != std::string::npos) add_with_nul_cut(percent_decode(in));
-  if (in.find('(') != std::string::npos) add_with_nul_cut(remove_comments(in));
+  if (in.find('(') != std::string::npos) add_with_nul_cut(mime::strip_comments(in));
   const size_t cut = in.find_first_of(";\"");
   if (cut != std::string::npos) add_with_nul_cut(std::string_view(in).substr(0, cut));
   return out;

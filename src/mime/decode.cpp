@@ -207,7 +207,16 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
   return st;
 }
 
-DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out) {
+namespace {
+
+// quoted-printable; upper_only: "=xx" with a lowercase hex digit is not an escape (kept literally);
+// drop_invalid: an invalid "=" is dropped instead of kept.
+DecodeStatus decode_qp(std::string_view in, uint64_t cap, std::string *out, bool upper_only,
+                       bool drop_invalid) {
+  auto hexd = [upper_only](char c) {
+    if (upper_only && c >= 'a' && c <= 'f') return -1;
+    return hex_value(static_cast<unsigned char>(c));
+  };
   DecodeStatus st;
   out->reserve(static_cast<size_t>(out->size() + in.size() < cap ? out->size() + in.size() : cap));
   const size_t len = in.size();
@@ -229,8 +238,8 @@ DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::str
     }
     if (i >= len) break;
     // in[i] == '='
-    int h1 = i + 1 < len ? hex_value(static_cast<unsigned char>(in[i + 1])) : -1;
-    int h2 = i + 2 < len ? hex_value(static_cast<unsigned char>(in[i + 2])) : -1;
+    int h1 = i + 1 < len ? hexd(in[i + 1]) : -1;
+    int h2 = i + 2 < len ? hexd(in[i + 2]) : -1;
     if (h1 >= 0 && h2 >= 0) {
       if (!put(out, cap, static_cast<char>(h1 * 16 + h2))) {
         st.truncated = true;
@@ -258,15 +267,21 @@ DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::str
       i = len;
       break;
     }
-    // Invalid "=": keep it literally.
+    // Invalid "=": keep it literally (or drop it).
     st.malformed = true;
-    if (!put(out, cap, '=')) {
+    if (!drop_invalid && !put(out, cap, '=')) {
       st.truncated = true;
       return st;
     }
     ++i;
   }
   return st;
+}
+
+}  // namespace
+
+DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out) {
+  return decode_qp(in, cap, out, false, false);
 }
 
 DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out) {
@@ -387,47 +402,6 @@ DecodeStatus decode_base64_stop_at_pad(std::string_view in, uint64_t cap, std::s
   return st;
 }
 
-// quoted-printable in a strict dialect: kQpUpperHexOnly keeps "=xx" with a lowercase digit
-// literally; kQpDropInvalid drops every "=" that is neither an escape nor a soft break.
-DecodeStatus decode_qp_dialect(DecodeDialect d, std::string_view in, uint64_t cap,
-                               std::string *out) {
-  DecodeStatus st;
-  auto hexd = [d](char c) {
-    if (d == DecodeDialect::kQpUpperHexOnly && c >= 'a' && c <= 'f') return -1;
-    return hex_value(static_cast<unsigned char>(c));
-  };
-  const size_t len = in.size();
-  for (size_t i = 0; i < len;) {
-    if (in[i] != '=') {
-      if (!put(out, cap, in[i])) return st.truncated = true, st;
-      ++i;
-      continue;
-    }
-    const int h1 = i + 1 < len ? hexd(in[i + 1]) : -1;
-    const int h2 = i + 2 < len ? hexd(in[i + 2]) : -1;
-    if (h1 >= 0 && h2 >= 0) {
-      if (!put(out, cap, static_cast<char>(h1 * 16 + h2))) return st.truncated = true, st;
-      i += 3;
-      continue;
-    }
-    size_t j = i + 1;
-    while (j < len && (in[j] == ' ' || in[j] == '\t')) ++j;
-    if (j >= len) break;
-    if (in[j] == '\n') {
-      i = j + 1;
-      continue;
-    }
-    if (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n') {
-      i = j + 2;
-      continue;
-    }
-    st.malformed = true;
-    if (d != DecodeDialect::kQpDropInvalid && !put(out, cap, '=')) return st.truncated = true, st;
-    ++i;
-  }
-  return st;
-}
-
 }  // namespace
 
 std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body) {
@@ -493,7 +467,8 @@ DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
       return decode_base64(in, cap, out);
     case TransferEncoding::kQuotedPrintable:
       if (dialect == DecodeDialect::kQpUpperHexOnly || dialect == DecodeDialect::kQpDropInvalid)
-        return decode_qp_dialect(dialect, in, cap, out);
+        return decode_qp(in, cap, out, dialect == DecodeDialect::kQpUpperHexOnly,
+                         dialect == DecodeDialect::kQpDropInvalid);
       return decode_quoted_printable(in, cap, out);
     case TransferEncoding::kUuencode: {
       // A whole body in x-uuencode: decode the first block, or the body as data lines.

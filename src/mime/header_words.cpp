@@ -260,6 +260,21 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+std::string strip_comments(std::string_view s) {
+  std::string out;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char &c : out)
@@ -669,18 +684,7 @@ std::vector<TransferEncoding> lenient_transfer_encodings(std::string_view value)
   };
   // Every way the value can be read: as written, RFC 2047-decoded; comments kept or dropped.
   std::vector<std::string> forms{std::string(value), decode_rfc2047(value)};
-  std::string no_comments;
-  int depth = 0;
-  for (char c : forms[1]) {
-    if (c == '(') {
-      ++depth;
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    } else if (depth == 0) {
-      no_comments.push_back(c);
-    }
-  }
-  forms.push_back(no_comments);
+  forms.push_back(strip_comments(forms[1]));
   for (const std::string &form : forms) {
     // Lowercase, drop quotes and every control or space byte; split lists on , ; / and spaces.
     std::vector<std::string> items(1);

@@ -75,6 +75,9 @@ std::vector<TransferEncoding> lenient_transfer_encodings(std::string_view value)
 // RFC 2231 %XX decoding: each valid escape (either case) becomes its byte; anything else is kept.
 std::string percent_decode(std::string_view s);
 
+// `s` without its RFC 822 comments ("(...)", nested; an unbalanced "(" runs to the end).
+std::string strip_comments(std::string_view s);
+
 // Lowercases ASCII letters only.
 std::string ascii_lower(std::string_view s);
 

@@ -29,21 +29,6 @@ std::string trim_ws(std::string_view s) {
   return std::string(s);
 }
 
-std::string strip_comments(std::string_view s) {
-  std::string out;
-  int depth = 0;
-  for (char c : s) {
-    if (c == '(') {
-      ++depth;
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    } else if (depth == 0) {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // Skips whitespace and comments from `i`; returns the new position.
 size_t skip_cfws(std::string_view v, size_t i) {
   while (i < v.size()) {
