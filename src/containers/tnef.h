@@ -25,7 +25,8 @@ struct TnefStream {
   std::string error;  // "" when the whole stream was read; else why reading stopped
 };
 
-// True when `data` starts with the TNEF signature 0x223E9F78 (little-endian).
+// True when `data` starts with the TNEF signature 0x223E9F78 (little-endian). Pure function:
+// thread-safe, borrows `data` for the call, never fails.
 bool is_tnef(std::string_view data);
 
 // Reads the attributes of a TNEF stream (MS-OXTNEF 2.1.3): attAttachRenddata starts an

@@ -46,7 +46,7 @@ enum class Reason {
   kScanTime,           // Limits.Exceeded.ScanTime: the deadline passed during the walk
 };
 
-// The finding name of `r` (see Reason).
+// The finding name of `r` (see Reason): a static string. Thread-safe; never fails.
 std::string_view problem_name(Reason r);
 
 struct Problem {
