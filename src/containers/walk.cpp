@@ -66,11 +66,11 @@ bool has_zip_end(std::string_view d) {
   return false;
 }
 
-// False when a cpio "newc" header names a file-name (or symlink-target) size beyond the data, or
-// has a size field that is not hex: libarchive would first allocate a read-ahead buffer of that
-// size (up to 4 GiB; found by fuzz_containers).
+// False when any cpio "newc" header (anywhere in the data: libarchive resynchronises on the magic)
+// names a file-name, symlink-target or file size beyond the data, or has a field that is not hex:
+// libarchive would first allocate a read-ahead buffer of that size (up to 4 GiB; found by
+// fuzz_containers).
 bool cpio_names_fit(std::string_view d) {
-  size_t pos = 0;
   auto hex = [&d](size_t at, uint64_t &v) {
     v = 0;
     for (size_t i = 0; i < 8; ++i) {
@@ -84,18 +84,22 @@ bool cpio_names_fit(std::string_view d) {
     }
     return true;
   };
-  while (pos + 110 <= d.size() && (at(d, pos, "070701") || at(d, pos, "070702"))) {
-    uint64_t name_size = 0, file_size = 0, mode = 0;
-    if (!hex(pos + 94, name_size) || !hex(pos + 54, file_size) || !hex(pos + 14, mode)) {
-      return false;  // libarchive reads such a field as some other, possibly huge, number
-    }
-    if (name_size > d.size() - pos - 110) return false;
-    // A symlink's target is read ahead whole, like a name.
-    if ((mode & 0170000) == 0120000 && file_size > d.size() - pos - 110) return false;
-    if (d.substr(pos + 110, name_size).starts_with("TRAILER!!!")) return true;
-    pos = (pos + 110 + name_size + 3) & ~size_t(3);
-    if (file_size > d.size()) return true;  // a truncated member: libarchive reports it
-    pos = (pos + file_size + 3) & ~size_t(3);
+  // Every place libarchive could take for a header: it resynchronises on the magic after junk,
+  // so following the chain of headers is not enough (a header one byte off the chain asked
+  // libarchive for a 2.5 GB name; found by fuzz_containers).
+  for (size_t pos = d.find("07070"); pos != std::string_view::npos;
+       pos = d.find("07070", pos + 1)) {
+    if (!at(d, pos, "070701") && !at(d, pos, "070702")) continue;
+    if (pos + 110 > d.size()) return false;  // a header cut short
+    uint64_t name_size = 0, file_size = 0, any = 0;
+    for (size_t f = 6; f < 110; f += 8)  // all 13 fields: a non-hex one shifts libarchive's reading
+      if (!hex(pos + f, any)) return false;
+    hex(pos + 94, name_size);
+    hex(pos + 54, file_size);
+    const uint64_t rest = d.size() - pos - 110;
+    if (name_size > rest) return false;
+    // A symlink's target is read ahead whole, like a name; a member longer than the data may be.
+    if (file_size > rest) return false;
   }
   return true;
 }

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(mime header_words decode config rule_file scan); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(mime header_words decode config rule_file scan containers); fi
 build=${BUILD_DIR:-build-fuzz}
 corpus_root=${CORPUS_DIR:-$build/fuzz-corpus}
 
