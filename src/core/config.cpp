@@ -320,7 +320,14 @@ std::string dump_config(const Config &config) {
     k.print(config, *root[k.section].as_table());
   }
   std::ostringstream out;
-  out << "# effective configuration (source: " << config.source << ")\n" << root << "\n";
+  // Basic strings with escapes only: toml++ may print a string holding quotes as a literal or
+  // multi-line string that does not parse back (a list element with both kinds of quote; found
+  // by fuzz_config).
+  constexpr auto flags =
+      toml::toml_formatter::default_flags &
+      ~(toml::format_flags::allow_literal_strings | toml::format_flags::allow_multi_line_strings);
+  out << "# effective configuration (source: " << config.source << ")\n"
+      << toml::toml_formatter(root, flags) << "\n";
   return out.str();
 }
 

@@ -83,8 +83,9 @@ TEST(Config, ClamdAddressIsOneOrSeveral) {
       parse_config("[clamd]\naddress = [\"unix:/a.sock\", \"tcp:127.0.0.1:3310\"]\n", "b.toml");
   ASSERT_TRUE(two.ok()) << two.error().describe();
   EXPECT_EQ(two->clamd_addresses, (std::vector<std::string>{"unix:/a.sock", "tcp:127.0.0.1:3310"}));
-  EXPECT_NE(avsink::dump_config(*two).find("address = [ 'unix:/a.sock', 'tcp:127.0.0.1:3310' ]"),
-            std::string::npos)
+  EXPECT_NE(
+      avsink::dump_config(*two).find("address = [ \"unix:/a.sock\", \"tcp:127.0.0.1:3310\" ]"),
+      std::string::npos)
       << avsink::dump_config(*two);
   EXPECT_FALSE(parse_config("[clamd]\naddress = []\n", "c.toml").ok());
   EXPECT_FALSE(parse_config("[clamd]\naddress = [1]\n", "d.toml").ok());
