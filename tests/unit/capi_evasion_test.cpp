@@ -205,57 +205,8 @@ TEST(CapiEvasion, ChunkingDoesNotChangeTheVerdict) {
 
 // ---- Limits (DESIGN.md §4, §7): every attacker-controlled size at limit-1, limit, limit+1 ----
 
-// CRC-32 (IEEE) for the stored zips below.
-uint32_t crc32(const std::string &data) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : data) {
-    c ^= b;
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
-void put16(std::string *s, uint32_t v) {
-  s->push_back(static_cast<char>(v & 0xFF));
-  s->push_back(static_cast<char>((v >> 8) & 0xFF));
-}
-void put32(std::string *s, uint32_t v) {
-  put16(s, v & 0xFFFF);
-  put16(s, v >> 16);
-}
-
-// A zip of stored (uncompressed) members.
-std::string stored_zip(const std::vector<std::pair<std::string, std::string>> &members) {
-  std::string local, central;
-  for (const auto &[name, data] : members) {
-    const uint32_t offset = static_cast<uint32_t>(local.size()), crc = crc32(data);
-    const uint32_t n = static_cast<uint32_t>(name.size()), len = static_cast<uint32_t>(data.size());
-    put32(&local, 0x04034B50);
-    for (uint32_t v : {20u, 0u, 0u, 0u, 0x5B21u}) put16(&local, v);
-    for (uint32_t v : {crc, len, len}) put32(&local, v);
-    put16(&local, n);
-    put16(&local, 0);
-    local += name + data;
-    put32(&central, 0x02014B50);
-    for (uint32_t v : {20u, 20u, 0u, 0u, 0u, 0x5B21u}) put16(&central, v);
-    for (uint32_t v : {crc, len, len}) put32(&central, v);
-    for (uint32_t v : {n, 0u, 0u, 0u, 0u}) put16(&central, v);
-    put32(&central, 0644u << 16);
-    put32(&central, offset);
-    central += name;
-  }
-  std::string end;
-  put32(&end, 0x06054B50);
-  for (uint32_t v :
-       {0u, 0u, static_cast<uint32_t>(members.size()), static_cast<uint32_t>(members.size())})
-    put16(&end, v);
-  put32(&end, static_cast<uint32_t>(central.size()));
-  put32(&end, static_cast<uint32_t>(local.size()));
-  put16(&end, 0);
-  return local + central + end;
-}
-
 using avsink::test::base64;
+using avsink::test::stored_zip;  // zips with stored members, for the archive limits
 
 const std::string kTop = "From: a@example.org\r\nTo: b@example.net\r\nSubject: limits\r\n";
 

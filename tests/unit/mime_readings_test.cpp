@@ -23,14 +23,7 @@ using avsink::mime::PartOrigin;
 
 const std::string kMarker = "PAYLOAD-MARKER-0123456789";
 
-std::string crlf(const std::string &s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
+using avsink::test::crlf;
 
 std::string describe(const MessageTree &t) {
   std::string o;

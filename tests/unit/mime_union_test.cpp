@@ -21,14 +21,7 @@ using avsink::mime::parse_message;
 using avsink::mime::Part;
 using avsink::mime::PartOrigin;
 
-std::string crlf(const std::string &s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
+using avsink::test::crlf;
 
 const Part *part(const MessageTree &t, const std::string &path) {
   for (const auto &p : t.parts)

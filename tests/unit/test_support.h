@@ -19,6 +19,8 @@ std::string read_file(const std::string &path);
 std::string make_temp_dir(const std::string &prefix);
 // The EICAR test string (68 bytes), assembled at run time so this source is not itself "infected".
 std::string eicar();
+// `s` with every bare LF turned into CRLF (messages are written with \n in test sources).
+std::string crlf(const std::string &s);
 // `in` in base64 as a MIME body carries it: lines of 76 characters, each ending in CRLF.
 std::string base64(const std::string &in);
 // CRC-32 (IEEE 802.3, as zip, RAR and gzip use it).
