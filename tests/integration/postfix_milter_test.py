@@ -23,40 +23,12 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+from mta_support import (SKIP, crlf, free_port, kill_pid, log, message, nested_multipart,
+                         pid_alive, port_open, queue_id_of, read_pid, send_one, set_deadline,
+                         smtp_send, smtp_session, stop_process, swaks, wait_for)
+
 DEADLINE = time.monotonic() + 170  # the whole test, hard bound (ctest TIMEOUT is above this)
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(pred, timeout, step=0.1):
-    """Polls pred() until it is truthy or timeout seconds pass (never past the global deadline)."""
-    end = min(time.monotonic() + timeout, DEADLINE)
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def crlf(data: bytes) -> bytes:
-    return re.sub(rb"\r?\n", b"\r\n", data)
+set_deadline(170)
 
 
 class Env:
@@ -300,134 +272,6 @@ smtpd_hard_error_limit = 1000
                     return m.group(1)
             return None
         return wait_for(find, timeout)
-
-
-def read_pid(path):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
-def stop_process(p, timeout):
-    """SIGTERM a child we started, SIGKILL it if it has not exited within `timeout` s."""
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=5)
-
-
-def kill_pid(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-# ---- SMTP clients ----
-def swaks(env, path=None, subject=None, body=None, attach=None):
-    """Sends one message with swaks; returns (code, text) of the reply to the end of DATA."""
-    args = ["swaks", "--server", "127.0.0.1", "--port", str(env.smtp_port), "--from",
-            "alice@example.org", "--to", "bob@example.net", "--helo", "client.example.org",
-            "--timeout", "30"]
-    if path:
-        args += ["--data", path]
-    if subject:
-        args += ["--header", f"Subject: {subject}"]
-    if body:
-        args += ["--body", body]
-    if attach:
-        args += ["--attach", attach]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    replies = []
-    for line in r.stdout.splitlines():
-        m = re.match(r"^<(?:-|\*\*|~\*) +(\d{3})([ -])(.*)$", line)
-        if m and m.group(2) == " ":
-            replies.append((int(m.group(1)), m.group(3)))
-    for i, (code, _) in enumerate(replies):
-        if code == 354 and i + 1 < len(replies):
-            return replies[i + 1]
-    # No DATA phase: the first refusal tells why (e.g. 4xx at MAIL FROM when the milter is down).
-    for code, text in replies:
-        if code >= 400:
-            return code, text
-    return replies[-1] if replies else (0, r.stdout + r.stderr)
-
-
-def smtp_session(env):
-    s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
-    s.ehlo("client.example.org")
-    return s
-
-
-def smtp_send(s, data: bytes, rcpts=("bob@example.net",), sender="alice@example.org"):
-    """One transaction on an open session; returns (code, text) of the final reply."""
-    code, msg = s.mail(sender)
-    if code != 250:
-        s.rset()
-        return code, msg.decode(errors="replace")
-    for r in rcpts:
-        code, msg = s.rcpt(r)
-        if code not in (250, 251):
-            s.rset()
-            return code, msg.decode(errors="replace")
-    code, msg = s.data(data)
-    return code, msg.decode(errors="replace")
-
-
-def send_one(env, data: bytes):
-    try:
-        s = smtp_session(env)
-    except (OSError, smtplib.SMTPException) as e:
-        return 0, f"connect: {e}"
-    try:
-        return smtp_send(s, data)
-    except smtplib.SMTPResponseException as e:
-        return e.smtp_code, e.smtp_error.decode(errors="replace")
-    finally:
-        try:
-            s.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
-
-
-def queue_id_of(text):
-    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
-    return m.group(1) if m else None
-
-
-def message(subject, body="Hello.\r\n", extra_headers="", marker=None):
-    marker = marker or f"avsink-e2e-{time.monotonic_ns()}"
-    return (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
-            f"Subject: {subject}\r\nMessage-ID: <{marker}@example.org>\r\n{extra_headers}"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-            f"{body}{marker}\r\n").encode(), marker.encode()
-
-
-def nested_multipart(depth):
-    """A message nested `depth` multiparts deep (over the test config's max_mime_depth = 8)."""
-    marker = f"avsink-e2e-nested-{time.monotonic_ns()}"
-    head = (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
-            f"Subject: deeply nested\r\nMessage-ID: <{marker}@example.org>\r\nMIME-Version: 1.0\r\n")
-    body = f"Content-Type: text/plain\r\n\r\n{marker}\r\n"
-    for i in range(depth, 0, -1):
-        body = (f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n"
-                f"--b{i}\r\n{body}\r\n--b{i}--\r\n")
-    return (head + body).encode(), marker.encode()
 
 
 # ---- the cases ----

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# opensmtpd_protocol_test.py - avsink-opensmtpd driven directly on stdin/stdout as smtpd 6.8 would
+# (protocol 0.6): handshake, answers exactly once, well-formed lines only, fail closed.
+"""usage: opensmtpd_protocol_test.py FILTER_BINARY SOURCE_DIR"""
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from mta_support import Results, crlf, log, write_file
+
+VERSION = "0.6"
+# Every line the filter may print (smtpd treats anything else as fatal).
+LINE_OK = re.compile(r"^(register\|(report|filter)\|smtp-in\|[a-z-]+|register\|ready|"
+                     r"filter-dataline\|[0-9a-f]{16}\|[0-9a-f]{16}\|[^\r\n]*|"
+                     r"filter-result\|[0-9a-f]{16}\|[0-9a-f]{16}\|(proceed|"
+                     r"reject\|[45][0-9][0-9] [^\r\n|]*))$")
+
+
+class Filter:
+    def __init__(self, binary, config):
+        self.p = subprocess.Popen([binary, "-c", config], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.buf = b""
+        self.lines = []
+
+    def send(self, *lines):
+        self.p.stdin.write(b"".join(l.encode() + b"\n" for l in lines))
+        self.p.stdin.flush()
+
+    def read_until(self, pred, timeout=20):
+        """Collects output lines until pred(all lines) is true or timeout s pass."""
+        end = time.monotonic() + timeout
+        while not pred(self.lines) and time.monotonic() < end:
+            r, _, _ = select.select([self.p.stdout], [], [], 0.2)
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+                *done, self.buf = self.buf.split(b"\n")
+                self.lines += [d.decode(errors="replace") for d in done]
+        return pred(self.lines)
+
+    def stop(self):
+        self.p.stdin.close()
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(timeout=5)
+        return self.p.stderr.read().decode(errors="replace")
+
+
+def ts():
+    return f"{time.time():.6f}"
+
+
+def session(f, sid, helo="client.example.org"):
+    f.send(f"report|{VERSION}|{ts()}|smtp-in|link-connect|{sid}|localhost|pass|127.0.0.1:40000|"
+           f"127.0.0.1:25",
+           f"report|{VERSION}|{ts()}|smtp-in|link-identify|{sid}|EHLO|{helo}",
+           f"report|{VERSION}|{ts()}|smtp-in|tx-begin|{sid}|0000000a",
+           f"report|{VERSION}|{ts()}|smtp-in|tx-mail|{sid}|0000000a|ok|<alice@example.org>",
+           f"report|{VERSION}|{ts()}|smtp-in|tx-rcpt|{sid}|0000000a|ok|<bob@example.net>")
+
+
+def data(f, sid, token, message: bytes):
+    lines = crlf(message).decode(errors="replace").split("\r\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out = [f"filter|{VERSION}|{ts()}|smtp-in|data-line|{sid}|{token}|" +
+           ("." + l if l.startswith(".") else l) for l in lines]
+    out.append(f"filter|{VERSION}|{ts()}|smtp-in|data-line|{sid}|{token}|.")
+    f.send(*out)
+
+
+def answers(lines, sid, kind):
+    return [l for l in lines if l.startswith(f"{kind}|{sid}|")]
+
+
+def main():
+    binary, src = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="avsink-osmtpd-proto-")
+    config = os.path.join(tmp, "avsink.toml")
+    write_file(config, "# avsink.toml - protocol test: repo signatures only.\n"
+                       "[clamav]\nsystem_db = false\n")
+    r = Results()
+    f = Filter(binary, config)
+    try:
+        f.send("config|smtpd-version|6.8.0p2", "config|smtp-session-timeout|300",
+               "config|subsystem|smtp-in", "config|admd|test", "config|ready")
+        ok = f.read_until(lambda ls: "register|ready" in ls)
+        regs = [l for l in f.lines if l.startswith("register|")]
+        r.check("handshake", ok and "register|filter|smtp-in|data-line" in regs and
+                "register|filter|smtp-in|commit" in regs and regs[-1] == "register|ready",
+                f"got {regs}")
+
+        with open(os.path.join(src, "tests/data/eml/eicar-plain-attachment.eml"), "rb") as fh:
+            eicar = fh.read()
+        with open(os.path.join(src, "tests/data/eml/mixed-pdf-attachment.eml"), "rb") as fh:
+            clean = fh.read()
+        A, B, C = "00000000000000a1", "00000000000000b2", "00000000000000c3"
+        T = "1111111111111111"
+        for sid in (A, B, C):
+            session(f, sid)
+        # A (EICAR) and B (clean) interleaved; commit of B sent right after its ".", before the
+        # verdict can be in; C commits without any body.
+        data(f, A, T, eicar)
+        data(f, B, T, clean)
+        f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{B}|{T}|0000000a",
+               f"filter|{VERSION}|{ts()}|smtp-in|commit|{C}|{T}|0000000a")
+        f.read_until(lambda ls: f"filter-dataline|{A}|{T}|." in ls)
+        f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{A}|{T}|0000000a")
+        f.read_until(lambda ls: all(answers(ls, s, "filter-result") for s in (A, B, C)))
+        time.sleep(0.5)
+        f.read_until(lambda ls: False, timeout=0.5)
+
+        res = {s: answers(f.lines, s, "filter-result") for s in (A, B, C)}
+        a_lines = answers(f.lines, A, "filter-dataline")
+        r.check("eicar_reject_554", len(res[A]) == 1 and
+                res[A][0].startswith(f"filter-result|{A}|{T}|reject|554 ") and "Eicar" in res[A][0],
+                f"got {res[A]}")
+        r.check("eicar_body_not_replayed", a_lines == [f"filter-dataline|{A}|{T}|."],
+                f"got {len(a_lines)} data lines")
+
+        b_lines = [l.split("|", 3)[3] for l in answers(f.lines, B, "filter-dataline")]
+        replay = "\r\n".join(l[1:] if l.startswith(".") else l for l in b_lines[:-1]) + "\r\n"
+        r.check("clean_proceed_after_early_commit",
+                res[B] == [f"filter-result|{B}|{T}|proceed"] and b_lines[-1:] == ["."] and
+                replay.endswith(crlf(clean).decode(errors="replace")) and
+                b_lines[0].startswith("X-Virus-Scanned: avsink"),
+                f"got {res[B]}; first line {b_lines[:1]}; replay intact="
+                f"{replay.endswith(crlf(clean).decode(errors='replace'))}")
+        r.check("commit_without_body_451", res[C] == [f"filter-result|{C}|{T}|reject|451 4.3.0 "
+                                                       "avsink: message not scanned"],
+                f"got {res[C]}")
+        bad = [l for l in f.lines if not LINE_OK.match(l)]
+        r.check("every_line_well_formed", not bad, f"malformed: {bad[:3]}")
+        err = f.stop()
+        r.check("exits_on_eof", f.p.returncode == 0, f"exit {f.p.returncode}; stderr {err[-300:]!r}")
+    except Exception as e:  # noqa: BLE001
+        r.check("run", False, f"{type(e).__name__}: {e}")
+        f.p.kill()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"{len(r.results) - len(r.failed())}/{len(r.results)} cases passed")
+    return 1 if r.failed() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
