@@ -27,7 +27,7 @@ import time
 from mta_support import (SKIP, Results, avsink_toml, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
                          ensure_system_user, file_with, free_port, log, message, past_deadline,
-                         port_open, set_deadline, smtp_send, smtp_session, start_smtp_sink,
+                         port_open, send_one, set_deadline, smtp_send, smtp_session, start_smtp_sink,
                          stop_process, unpacked_debs, wait_for, write_file)
 
 set_deadline(100)
@@ -169,6 +169,25 @@ def case_filter_killed(env, r):
             f"delivered={bool(delivered)}")
 
 
+def case_envelope_from_reports(env, r):
+    """The envelope avsink scanned with was built from smtpd's report stream (the filter logs it
+    through smtpd's log)."""
+    data, marker = message("envelope check")
+    code, _ = send_one(env, data)
+    mid = marker.decode()
+
+    def line():
+        for l in env.log_text().splitlines():
+            if "avsink-opensmtpd:" in l and " accept " in l and "client=127.0.0.1" in l and \
+                    "from=<alice@example.org> rcpts=1" in l and "helo=client.example.org" in l:
+                return l
+        return None
+    got = wait_for(line, 5)
+    r.check("envelope_from_reports", code == 250 and got is not None and
+            bool(file_with(env.sink_dir, marker)),
+            f"got {code}; log line {got!r} (message {mid})")
+
+
 def smtp_after(env):
     d, _ = message("after the filter died")
     try:
@@ -205,6 +224,7 @@ def main():
         env.start()
         for case in (case_clean_delivered_intact, case_eicar_rejected,
                      case_banned_attachment_rejected,
+                     case_envelope_from_reports,
                      lambda e, res: case_outbreak_rule_hot(e, res,
                                                            lambda: bool(e.filter_pids())),
                      case_filter_killed):

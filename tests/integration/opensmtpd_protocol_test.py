@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from mta_support import Results, crlf, log, write_file
+from mta_support import Results, crlf, log, message, write_file
 
 VERSION = "0.6"
 # Every line the filter may print (smtpd treats anything else as fatal).
@@ -139,6 +139,24 @@ def main():
         r.check("commit_without_body_451", res[C] == [f"filter-result|{C}|{T}|reject|451 4.3.0 "
                                                        "avsink: message not scanned"],
                 f"got {res[C]}")
+        # Forged scan headers (one folded) are replaced by avsink's own.
+        D = "00000000000000d4"
+        session(f, D)
+        forged, _ = message("spoofed scan headers", extra_headers="X-Virus-Scanned: clean by forger\r\n"
+                                                     "x-virus-status: Clean\r\n\tfolded forger\r\n"
+                                                     "X-Avsink-Release: v1.forged\r\n")
+        data(f, D, T, forged)
+        f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{D}|{T}|0000000a")
+        f.read_until(lambda ls: answers(ls, D, "filter-result"))
+        d_lines = [l.split("|", 3)[3] for l in answers(f.lines, D, "filter-dataline")]
+        head = d_lines[:d_lines.index("")] if "" in d_lines else d_lines
+        scanned = [l for l in head if l.lower().startswith("x-virus-scanned:")]
+        r.check("forged_headers_replaced",
+                answers(f.lines, D, "filter-result") == [f"filter-result|{D}|{T}|proceed"] and
+                len(scanned) == 1 and scanned[0].startswith("X-Virus-Scanned: avsink") and
+                not any("forge" in l.lower() or l.lower().startswith("x-avsink-") for l in head),
+                f"header block {head}")
+
         bad = [l for l in f.lines if not LINE_OK.match(l)]
         r.check("every_line_well_formed", not bad, f"malformed: {bad[:3]}")
         err = f.stop()
