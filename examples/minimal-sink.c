@@ -97,7 +97,10 @@ static void data(struct session *s, avsink_engine *engine, const char *maildir) 
     if (len + plen + 2 > cap) {
       cap = (len + plen + 2) * 2;
       char *q = realloc(copy, cap);
-      if (q == NULL) st = AVSINK_ENOMEM; else copy = q;
+      if (q == NULL)
+        st = AVSINK_ENOMEM;
+      else
+        copy = q;
     }
     if (st == AVSINK_OK) {
       memcpy(copy + len, p, plen);
@@ -115,7 +118,8 @@ static void data(struct session *s, avsink_engine *engine, const char *maildir) 
   if (st == AVSINK_OK) st = avsink_scan_end(&v, scan);
   char text[1024];
   if (st != AVSINK_OK) { /* no decision: fail closed */
-    fprintf(stderr, "scan failed: %s %s\n", avsink_strerror(st), scan ? avsink_scan_errmsg(scan) : "");
+    fprintf(stderr, "scan failed: %s %s\n", avsink_strerror(st),
+            scan ? avsink_scan_errmsg(scan) : "");
     snprintf(text, sizeof text, "451 4.3.0 scan failed, try again later");
   } else {
     avsink_action a = avsink_verdict_action(v);
@@ -164,14 +168,23 @@ static void serve(int fd, const struct sockaddr_in *peer, avsink_engine *engine,
       s.nrcpt = 0;
       reply(&s, have_from ? "250 2.1.0 Ok" : "501 5.1.7 Bad sender address");
     } else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
-      if (!have_from) reply(&s, "503 5.5.1 MAIL first");
-      else if (s.nrcpt == MAX_RCPT) reply(&s, "452 4.5.3 Too many recipients");
+      if (!have_from)
+        reply(&s, "503 5.5.1 MAIL first");
+      else if (s.nrcpt == MAX_RCPT)
+        reply(&s, "452 4.5.3 Too many recipients");
       else if (!address_of(line + 8, s.rcpt[s.nrcpt], sizeof s.rcpt[0]))
         reply(&s, "501 5.1.3 Bad recipient address");
-      else { ++s.nrcpt; reply(&s, "250 2.1.5 Ok"); }
+      else {
+        ++s.nrcpt;
+        reply(&s, "250 2.1.5 Ok");
+      }
     } else if (strcasecmp(line, "DATA") == 0) {
-      if (!have_from || s.nrcpt == 0) reply(&s, "503 5.5.1 MAIL and RCPT first");
-      else { data(&s, engine, maildir); have_from = 0; }
+      if (!have_from || s.nrcpt == 0)
+        reply(&s, "503 5.5.1 MAIL and RCPT first");
+      else {
+        data(&s, engine, maildir);
+        have_from = 0;
+      }
     } else if (strcasecmp(line, "RSET") == 0) {
       have_from = 0;
       s.nrcpt = 0;
@@ -186,7 +199,10 @@ static void serve(int fd, const struct sockaddr_in *peer, avsink_engine *engine,
     }
   }
 done:
-  if (s.in) fclose(s.in); else close(fd);
+  if (s.in)
+    fclose(s.in);
+  else
+    close(fd);
   if (s.out) fclose(s.out);
 }
 
@@ -194,10 +210,14 @@ int main(int argc, char **argv) {
   const char *config = NULL, *maildir = ".";
   int port = 2525, max_conn = 0, opt;
   while ((opt = getopt(argc, argv, "c:p:d:n:")) != -1) {
-    if (opt == 'c') config = optarg;
-    else if (opt == 'p') port = atoi(optarg);
-    else if (opt == 'd') maildir = optarg;
-    else if (opt == 'n') max_conn = atoi(optarg);
+    if (opt == 'c')
+      config = optarg;
+    else if (opt == 'p')
+      port = atoi(optarg);
+    else if (opt == 'd')
+      maildir = optarg;
+    else if (opt == 'n')
+      max_conn = atoi(optarg);
     else {
       fprintf(stderr, "usage: %s [-c avsink.toml] [-p port] [-d maildir] [-n max]\n", argv[0]);
       return 2;

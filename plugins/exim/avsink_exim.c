@@ -62,9 +62,12 @@ static int buf_add(struct buf *b, const char *s, size_t n) {
   return 1;
 }
 
-static int buf_str(struct buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
+static int buf_str(struct buf *b, const char *s) {
+  return buf_add(b, s, strlen(s));
+}
 
-/* Appends key="value" with CR/LF/TAB as spaces, other control bytes dropped, '"' and '\' escaped. */
+/* Appends key="value" with CR/LF/TAB as spaces, other control bytes dropped, '"' and '\' escaped.
+ */
 static int buf_pair(struct buf *b, const char *key, const char *value) {
   if (b->len > 0 && !buf_str(b, " ")) return 0;
   if (!buf_str(b, key) || !buf_str(b, "=\"")) return 0;
@@ -111,8 +114,8 @@ static avsink_engine *engine_for(const char *config, char *why, size_t why_len) 
   g_engine_config = NULL;
   uint32_t abi = avsink_abi_version();
   if ((abi >> 16) != AVSINK_ABI_MAJOR || (abi & 0xffff) + 1 <= AVSINK_ABI_MINOR) {
-    snprintf(why, why_len, "avsink: libavsink ABI %u.%u, built for %u.%u", abi >> 16,
-             abi & 0xffff, AVSINK_ABI_MAJOR, AVSINK_ABI_MINOR);
+    snprintf(why, why_len, "avsink: libavsink ABI %u.%u, built for %u.%u", abi >> 16, abi & 0xffff,
+             AVSINK_ABI_MAJOR, AVSINK_ABI_MINOR);
     return NULL;
   }
   avsink_engine_options o = AVSINK_ENGINE_OPTIONS_INIT;

@@ -48,7 +48,7 @@ def sanitizer_env(so):
     paths = re.findall(r"lib[at]san\.so\S* => (\S+)", ldd)
     if paths:
         env["LD_PRELOAD"] = " ".join(paths)
-        env["ASAN_OPTIONS"] = "detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"  # the last one wins
         log(f"sanitizer runtime preloaded into Exim: {paths}")
     return env
 
