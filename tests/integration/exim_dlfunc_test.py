@@ -20,9 +20,9 @@ import subprocess
 import sys
 import tempfile
 
-from mta_support import (SKIP, Results, avsink_toml, case_banned_attachment_rejected,
+from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
-                         ensure_system_user, file_with, free_port, log, message, past_deadline,
+                         ensure_system_user, file_with, free_port, log, message, run_cases,
                          port_open, send_one, set_deadline, start_smtp_sink, stop_process,
                          unpacked_debs, wait_for, write_file)
 
@@ -130,6 +130,9 @@ to_sink:
                 or self.daemon.poll() is not None:
             raise RuntimeError("exim did not start:\n" + self.log_text())
 
+    def is_running(self):
+        return self.daemon is not None and self.daemon.poll() is None
+
     def log_text(self):
         out = ""
         for name in ("stderr", "log/mainlog", "log/paniclog", "log/rejectlog"):
@@ -199,31 +202,10 @@ def main():
     if not ensure_system_user("Debian-exim"):
         log("SKIP: cannot create the Debian-exim user")
         return SKIP
-    r = Results()
     env = Env(so, src, exim)
-    try:
-        env.setup()
-        env.start()
-        for case in (case_clean_delivered_intact, case_eicar_rejected,
-                     case_banned_attachment_rejected,
-                     lambda e, res: case_outbreak_rule_hot(e, res, lambda: e.daemon.poll() is None),
-                     case_avsink_gone):
-            if past_deadline():
-                r.check(getattr(case, "__name__", "case"), False, "not run: deadline passed")
-                continue
-            try:
-                case(env, r)
-            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
-                r.check(getattr(case, "__name__", "case"), False,
-                        f"exception {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001
-        r.check("setup", False, f"{type(e).__name__}: {e}")
-    finally:
-        if r.failed():
-            log(env.log_text())
-        env.teardown(keep)
-    log(f"{len(r.results) - len(r.failed())}/{len(r.results)} cases passed")
-    return 1 if r.failed() else 0
+    return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
+                           case_banned_attachment_rejected, case_outbreak_rule_hot,
+                           case_avsink_gone), keep)
 
 
 if __name__ == "__main__":

@@ -351,7 +351,7 @@ def case_banned_attachment_rejected(env, r):
             f"delivered {after - before}")
 
 
-def case_outbreak_rule_hot(env, r, is_running):
+def case_outbreak_rule_hot(env, r):
     """A subject rule added to the rule file while the MTA runs applies without a restart."""
     data, _ = message(OUTBREAK_SUBJECT)
     code0, text0 = send_one(env, data)
@@ -366,6 +366,33 @@ def case_outbreak_rule_hot(env, r, is_running):
     got = wait_for(rejected, 10, step=0.5)
     code1, text1 = got if got else (0, "still accepted after 10 s")
     r.check("outbreak_rule_after_edit",
-            code0 == 250 and got is not None and "outbreak" in text1 and is_running(),
+            code0 == 250 and got is not None and "outbreak" in text1 and env.is_running(),
             f"before edit {code0} {text0!r}; after edit {code1} {text1!r}; "
-            f"still running={is_running()}")
+            f"still running={env.is_running()}")
+
+
+def run_cases(env, cases, keep):
+    """Sets up and starts env, runs each case(env, results) in order (a case that raises is a FAIL,
+    the others still run; none starts past the deadline), prints env.log_text() when one failed,
+    and always tears env down. Returns the exit status: 0 when every case passed, else 1."""
+    r = Results()
+    try:
+        env.setup()
+        env.start()
+        for case in cases:
+            name = getattr(case, "__name__", "case")
+            if past_deadline():
+                r.check(name, False, "not run: deadline passed")
+                continue
+            try:
+                case(env, r)
+            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+                r.check(name, False, f"exception {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        r.check("setup", False, f"{type(e).__name__}: {e}")
+    finally:
+        if r.failed():
+            log("---- daemon log (tail) ----\n" + env.log_text()[-6000:])
+        env.teardown(keep)
+    log(f"{len(r.results) - len(r.failed())}/{len(r.results)} cases passed")
+    return 1 if r.failed() else 0

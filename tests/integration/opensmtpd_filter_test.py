@@ -24,9 +24,9 @@ import sys
 import tempfile
 import time
 
-from mta_support import (SKIP, Results, avsink_toml, case_banned_attachment_rejected,
+from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
-                         ensure_system_user, file_with, free_port, log, message, past_deadline,
+                         ensure_system_user, file_with, free_port, log, message, run_cases,
                          port_open, send_one, set_deadline, smtp_send, smtp_session, start_smtp_sink,
                          stop_process, unpacked_debs, wait_for, write_file)
 
@@ -92,6 +92,11 @@ match from any for any action "sink"
         if not wait_for(lambda: self.smtpd.poll() is not None or port_open(self.smtp_port), 30) \
                 or self.smtpd.poll() is not None:
             raise RuntimeError("smtpd did not start:\n" + self.log_text())
+
+    def is_running(self):
+        """The filter is up (the same process all along is not required: smtpd never restarts
+        one)."""
+        return bool(self.filter_pids())
 
     def log_text(self):
         try:
@@ -217,33 +222,10 @@ def main():
     if not all(ensure_system_user(u) for u in ("opensmtpd", "opensmtpq")):
         log("SKIP: cannot create the opensmtpd users")
         return SKIP
-    r = Results()
     env = Env(filter_bin, src, os.path.join(root, "usr/sbin/smtpd"))
-    try:
-        env.setup()
-        env.start()
-        for case in (case_clean_delivered_intact, case_eicar_rejected,
-                     case_banned_attachment_rejected,
-                     case_envelope_from_reports,
-                     lambda e, res: case_outbreak_rule_hot(e, res,
-                                                           lambda: bool(e.filter_pids())),
-                     case_filter_killed):
-            if past_deadline():
-                r.check(getattr(case, "__name__", "case"), False, "not run: deadline passed")
-                continue
-            try:
-                case(env, r)
-            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
-                r.check(getattr(case, "__name__", "case"), False,
-                        f"exception {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001
-        r.check("setup", False, f"{type(e).__name__}: {e}")
-    finally:
-        if r.failed():
-            log("---- smtpd log (tail) ----\n" + env.log_text()[-4000:])
-        env.teardown(keep)
-    log(f"{len(r.results) - len(r.failed())}/{len(r.results)} cases passed")
-    return 1 if r.failed() else 0
+    return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
+                           case_banned_attachment_rejected, case_envelope_from_reports,
+                           case_outbreak_rule_hot, case_filter_killed), keep)
 
 
 if __name__ == "__main__":
