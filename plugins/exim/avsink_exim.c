@@ -250,10 +250,12 @@ int avsink_exim_scan(uschar **yield, int argc, uschar *argv[]) {
   if (action == AVSINK_ACTION_REWRITE) name = "reject";
   char reply[1024];
   int code = avsink_verdict_smtp_code(v);
-  if (action == AVSINK_ACTION_REWRITE) code = 554;
-  snprintf(reply, sizeof reply, "%d %s %s", code,
-           action == AVSINK_ACTION_REWRITE ? "5.7.1" : avsink_verdict_enhanced_status(v),
-           avsink_verdict_text(v));
+  if (action == AVSINK_ACTION_REWRITE) /* the verdict's own text is for the rewritten mail */
+    snprintf(reply, sizeof reply, "554 5.7.1 Refused, it would have to be rewritten: %s",
+             avsink_verdict_reason(v));
+  else
+    snprintf(reply, sizeof reply, "%d %s %s", code, avsink_verdict_enhanced_status(v),
+             avsink_verdict_text(v));
   struct buf header = {0};
   if (avsink_verdict_header_count(v) > 0) {
     const char *hn = NULL, *hv = NULL;

@@ -260,7 +260,12 @@ Result scan(const Job &job) {
     case AVSINK_ACTION_QUARANTINE:
     case AVSINK_ACTION_DISCARD:
       // The filter API has no "accept and drop": refused, the copy (if any) is in the quarantine.
-      r.outcome.reply = reply_text(std::string("554 5.7.1 ") + text);
+      // (The verdict's own text is the 250 text of an accept-and-drop.)
+      r.outcome.reply =
+          action == AVSINK_ACTION_QUARANTINE
+              ? reply_text(std::string("554 5.7.1 Message held by the mail gateway (avsink ") +
+                           avsink_verdict_quarantine_id(v) + ")")
+              : std::string("554 5.7.1 Message refused by the mail gateway");
       break;
     default:
       break;

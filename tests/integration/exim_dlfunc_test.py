@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
-from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
+from mta_support import (SKIP, avsink_toml, crlf, files_in, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
                          ensure_system_user, file_with, free_port, log, message, run_cases,
                          port_open, send_one, set_deadline, start_smtp_sink, stop_process,
@@ -153,6 +154,28 @@ to_sink:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def case_strip_refused(env, r):
+    """A strip (rewrite) verdict cannot be applied from an ACL: the message is refused with 554,
+    never delivered unstripped. The configuration is read per connection, so the edit applies to
+    the next one."""
+    with open(env.config) as f:
+        original = f.read()
+    write_file(env.config, original + '\n[attachments]\naction = "strip"\n'
+                                      'true_type_action = "strip"\n')
+    try:
+        with open(os.path.join(env.src, "tests/data/attachments/trick-plain-exe-uppercase.eml"),
+                  "rb") as f:
+            data = crlf(f.read())
+        before = len(files_in(env.sink_dir))
+        code, text = send_one(env, data)
+        time.sleep(1)
+        after = len(files_in(env.sink_dir))
+    finally:
+        write_file(env.config, original)
+    r.check("strip_verdict_refused", code == 554 and "SETUP.EXE" in text and after == before,
+            f"got {code} {text!r}, want 554 naming SETUP.EXE; delivered {after - before}")
+
+
 def case_avsink_gone(env, r):
     """The avsink side fails: the module cannot be loaded, then the engine cannot open its
     configuration. Each time the client gets a 4xx after DATA (so it keeps the message and
@@ -205,7 +228,7 @@ def main():
     env = Env(so, src, exim)
     return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
                            case_banned_attachment_rejected, case_outbreak_rule_hot,
-                           case_avsink_gone), keep)
+                           case_strip_refused, case_avsink_gone), keep)
 
 
 if __name__ == "__main__":

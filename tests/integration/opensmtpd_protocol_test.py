@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from mta_support import Results, crlf, log, message, write_file
+from mta_support import Results, crlf, log, message, nested_multipart, write_file
 
 VERSION = "0.6"
 # Every line the filter may print (smtpd treats anything else as fatal).
@@ -110,6 +110,7 @@ def main():
             session(f, sid)
         # A (EICAR) and B (clean) interleaved; commit of B sent right after its ".", before the
         # verdict can be in; C commits without any body.
+        f.send(f"report|{VERSION}|{ts()}|smtp-in|link-auth|{B}|bert|pass")
         data(f, A, T, eicar)
         data(f, B, T, clean)
         f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{B}|{T}|0000000a",
@@ -142,6 +143,8 @@ def main():
         # Forged scan headers (one folded) are replaced by avsink's own.
         D = "00000000000000d4"
         session(f, D)
+        f.send(f"report|0.7|{ts()}|smtp-in|link-auth|{D}|pass|dora",
+               f"report|{VERSION}|{ts()}|smtp-in|link-auth|{A}|mallory|fail")
         forged, _ = message("spoofed scan headers", extra_headers="X-Virus-Scanned: clean by forger\r\n"
                                                      "x-virus-status: Clean\r\n\tfolded forger\r\n"
                                                      "X-Avsink-Release: v1.forged\r\n")
@@ -161,6 +164,55 @@ def main():
         r.check("every_line_well_formed", not bad, f"malformed: {bad[:3]}")
         err = f.stop()
         r.check("exits_on_eof", f.p.returncode == 0, f"exit {f.p.returncode}; stderr {err[-300:]!r}")
+        verdicts = {s: next((l for l in err.splitlines() if l.startswith(f"avsink-opensmtpd: {s} ")),
+                            "") for s in (A, B, D)}
+        r.check("auth_from_reports", " auth=bert " in verdicts[B] and " auth=dora " in verdicts[D] and
+                " auth= " in verdicts[A],
+                f"verdict lines {list(verdicts.values())}")
+
+        # A strip verdict: the rewritten message is what smtpd gets back.
+        strip = os.path.join(tmp, "strip.toml")
+        qdir = os.path.join(tmp, "quarantine")
+        os.makedirs(qdir, mode=0o700)
+        write_file(strip, "# avsink.toml - protocol test: strip banned attachments.\n"
+                          "[clamav]\nsystem_db = false\n[attachments]\naction = \"strip\"\n"
+                          "true_type_action = \"strip\"\n"
+                          f"[limits]\nmax_mime_depth = 8\n[quarantine]\ndir = \"{qdir}\"\n")
+        g = Filter(binary, strip)
+        g.send("config|smtpd-version|6.8.0p2", "config|subsystem|smtp-in", "config|ready")
+        g.read_until(lambda ls: "register|ready" in ls)
+        E = "00000000000000e5"
+        session(g, E)
+        with open(os.path.join(src, "tests/data/attachments/trick-plain-exe-uppercase.eml"),
+                  "rb") as fh:
+            banned = fh.read()
+        data(g, E, T, banned)
+        g.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{E}|{T}|0000000a")
+        g.read_until(lambda ls: answers(ls, E, "filter-result"))
+        e_lines = [l.split("|", 3)[3] for l in answers(g.lines, E, "filter-dataline")]
+        body = "\n".join(e_lines)
+        # A quarantine verdict (MIME depth over the limit): refused, the copy is in the quarantine.
+        Q = "00000000000000f6"
+        session(g, Q)
+        nested, _ = nested_multipart(12)
+        data(g, Q, T, nested)
+        g.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{Q}|{T}|0000000a")
+        g.read_until(lambda ls: answers(ls, Q, "filter-result"))
+        stored = [f for _, _, fs in os.walk(qdir) for f in fs]
+        q_res = answers(g.lines, Q, "filter-result")
+        r.check("quarantine_refused_554", len(q_res) == 1 and
+                "|reject|554 5.7.1 Message held by the mail gateway (avsink " in q_res[0] and
+                bool(stored) and answers(g.lines, Q, "filter-dataline") == [
+                    f"filter-dataline|{Q}|{T}|."], f"got {q_res}; stored {len(stored)} files")
+        g.stop()
+        r.check("strip_replays_rewritten",
+                answers(g.lines, E, "filter-result") == [f"filter-result|{E}|{T}|proceed"] and
+                "attachment removed by avsink" in body and "SETUP.EXE" in body and
+                "application/octet-stream" not in body and
+                e_lines[-1:] == ["."] and not [l for l in g.lines if not LINE_OK.match(l)],
+                f"result {answers(g.lines, E, 'filter-result')}; notice="
+                f"{'attachment removed by avsink' in body}; exe part gone="
+                f"{'application/octet-stream' not in body}; {len(e_lines)} lines")
     except Exception as e:  # noqa: BLE001
         r.check("run", False, f"{type(e).__name__}: {e}")
         f.p.kill()
