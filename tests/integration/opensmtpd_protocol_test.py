@@ -140,6 +140,24 @@ def main():
         r.check("commit_without_body_451", res[C] == [f"filter-result|{C}|{T}|reject|451 4.3.0 "
                                                        "avsink: message not scanned"],
                 f"got {res[C]}")
+        # The loop never waits for a scan: a big message's "." and, right behind it, another
+        # session's commit; the commit is answered before the big message's verdict is out.
+        G, H = "0000000000000007", "0000000000000008"
+        session(f, G)
+        session(f, H)
+        big, _ = message("big", body="".join(f"line {i:07d} " + "x" * 70 + "\r\n"
+                                             for i in range(30000)))
+        data(f, G, T, big)
+        f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{H}|{T}|0000000a")
+        f.read_until(lambda ls: f"filter-dataline|{G}|{T}|." in ls and
+                     answers(ls, H, "filter-result"))
+        h_at = next((i for i, l in enumerate(f.lines) if l.startswith(f"filter-result|{H}|")), -1)
+        g_at = next((i for i, l in enumerate(f.lines) if l.startswith(f"filter-dataline|{G}|")),
+                    -1)
+        r.check("loop_not_blocked_by_scan", 0 <= h_at < g_at,
+                f"{len(big)}-byte message: other session answered at line {h_at}, its first "
+                f"replayed line at {g_at}")
+
         # Forged scan headers (one folded) are replaced by avsink's own.
         D = "00000000000000d4"
         session(f, D)
