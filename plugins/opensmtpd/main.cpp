@@ -40,10 +40,11 @@ const char kUsage[] =
 
 // ---- output: the only writer of stdout (protocol loop thread only) ----
 
-// Writes one protocol line. A line that would carry CR or LF is never printed (smtpd would treat
-// the rest as a new, malformed line); the caller gets false and must answer otherwise.
+// Writes one protocol line. A line that would carry LF (smtpd would read the rest as a new,
+// malformed line) or end in CR (smtpd's line reader would eat it) is never printed; the caller gets
+// false and must answer otherwise. A CR inside a message line is message content and travels.
 bool emit(const std::string &line) {
-  if (line.find_first_of("\r\n") != std::string::npos) return false;
+  if (line.find('\n') != std::string::npos || (!line.empty() && line.back() == '\r')) return false;
   std::string out = line + "\n";
   const char *p = out.data();
   size_t left = out.size();
@@ -57,10 +58,11 @@ bool emit(const std::string &line) {
   return true;
 }
 
-// Reply text for a reject line: CR, LF and '|' become spaces, control bytes are dropped.
+// Reply text for a reject line: CR, LF, TAB and '|' become spaces, control bytes are dropped.
+// At most 400 bytes: a reply line stays well inside SMTP's 512 (the findings are in the log).
 std::string reply_text(std::string_view s) {
   std::string out;
-  for (unsigned char c : s) {
+  for (unsigned char c : s.substr(0, 400)) {
     if (c == '\r' || c == '\n' || c == '|' || c == '\t')
       out += ' ';
     else if (c >= 0x20 && c != 0x7f)
@@ -139,9 +141,10 @@ std::vector<std::string> to_lines(std::string_view msg) {
     std::string_view line = msg.substr(0, nl);
     msg.remove_prefix(nl == std::string_view::npos ? msg.size() : nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // A CR before the line end would be eaten by smtpd's line reader (as it is when a client
+    // sends one); one inside the line is kept: what was scanned is what is delivered.
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::string l(line);
-    for (char &c : l)
-      if (c == '\r') c = ' ';  // a bare CR inside a line cannot travel on this protocol
     if (!l.empty() && l[0] == '.') l.insert(0, 1, '.');
     out.push_back(std::move(l));
   }

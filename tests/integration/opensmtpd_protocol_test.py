@@ -16,7 +16,7 @@ from mta_support import Results, crlf, log, message, nested_multipart, write_fil
 VERSION = "0.6"
 # Every line the filter may print (smtpd treats anything else as fatal).
 LINE_OK = re.compile(r"^(register\|(report|filter)\|smtp-in\|[a-z-]+|register\|ready|"
-                     r"filter-dataline\|[0-9a-f]{16}\|[0-9a-f]{16}\|[^\r\n]*|"
+                     r"filter-dataline\|[0-9a-f]{16}\|[0-9a-f]{16}\|([^\n]*[^\r\n])?|"
                      r"filter-result\|[0-9a-f]{16}\|[0-9a-f]{16}\|(proceed|"
                      r"reject\|[45][0-9][0-9] [^\r\n|]*))$")
 
@@ -163,7 +163,7 @@ def main():
         session(f, D)
         f.send(f"report|0.7|{ts()}|smtp-in|link-auth|{D}|pass|dora",
                f"report|{VERSION}|{ts()}|smtp-in|link-auth|{A}|mallory|fail")
-        forged, _ = message("spoofed scan headers", extra_headers="X-Virus-Scanned: clean by forger\r\n"
+        forged, _ = message("spoofed scan headers", body="inner\rCR kept\r\n", extra_headers="X-Virus-Scanned: clean by forger\r\n"
                                                      "x-virus-status: Clean\r\n\tfolded forger\r\n"
                                                      "X-Avsink-Release: v1.forged\r\n")
         data(f, D, T, forged)
@@ -175,7 +175,8 @@ def main():
         r.check("forged_headers_replaced",
                 answers(f.lines, D, "filter-result") == [f"filter-result|{D}|{T}|proceed"] and
                 len(scanned) == 1 and scanned[0].startswith("X-Virus-Scanned: avsink") and
-                not any("forge" in l.lower() or l.lower().startswith("x-avsink-") for l in head),
+                not any("forge" in l.lower() or l.lower().startswith("x-avsink-") for l in head) and
+                "inner\rCR kept" in d_lines,
                 f"header block {head}")
 
         bad = [l for l in f.lines if not LINE_OK.match(l)]
