@@ -320,7 +320,10 @@ void reloader() {
     if (g_reload.exchange(false)) {
       avsink_error err = AVSINK_ERROR_INIT;
       avsink_status st = avsink_engine_reload(g_engine, &err);
-      logf("avsink-opensmtpd: reload: %s", std::string(avsink_strerror(st)) + " " + err.message);
+      logf("avsink-opensmtpd: reload: %s",
+           st == AVSINK_OK
+               ? std::string("ok")
+               : std::string(avsink_strerror(st)) + ": " + err.message + " " + err.file);
     }
     usleep(100 * 1000);
   }

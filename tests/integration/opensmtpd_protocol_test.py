@@ -6,6 +6,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,8 +23,8 @@ LINE_OK = re.compile(r"^(register\|(report|filter)\|smtp-in\|[a-z-]+|register\|r
 
 
 class Filter:
-    def __init__(self, binary, config):
-        self.p = subprocess.Popen([binary, "-c", config], stdin=subprocess.PIPE,
+    def __init__(self, binary, config, *extra):
+        self.p = subprocess.Popen([binary, "-c", config, *extra], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.buf = b""
         self.lines = []
@@ -197,7 +198,7 @@ def main():
                           "[clamav]\nsystem_db = false\n[attachments]\naction = \"strip\"\n"
                           "true_type_action = \"strip\"\n"
                           f"[limits]\nmax_mime_depth = 8\n[quarantine]\ndir = \"{qdir}\"\n")
-        g = Filter(binary, strip)
+        g = Filter(binary, strip, "-w", "1")
         g.send("config|smtpd-version|6.8.0p2", "config|subsystem|smtp-in", "config|ready")
         g.read_until(lambda ls: "register|ready" in ls)
         E = "00000000000000e5"
@@ -223,7 +224,14 @@ def main():
                 "|reject|554 5.7.1 Message held by the mail gateway (avsink " in q_res[0] and
                 bool(stored) and answers(g.lines, Q, "filter-dataline") == [
                     f"filter-dataline|{Q}|{T}|."], f"got {q_res}; stored {len(stored)} files")
-        g.stop()
+        # -w 1 still scans; SIGHUP reloads without stopping the filter.
+        g.p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        alive = g.p.poll() is None
+        gerr = g.stop()
+        r.check("one_worker_and_sighup_reload", alive and "avsink-opensmtpd: reload: ok" in gerr,
+                f"alive after SIGHUP={alive}; reload lines "
+                f"{[l for l in gerr.splitlines() if 'reload' in l]}")
         r.check("strip_replays_rewritten",
                 answers(g.lines, E, "filter-result") == [f"filter-result|{E}|{T}|proceed"] and
                 "attachment removed by avsink" in body and "SETUP.EXE" in body and
