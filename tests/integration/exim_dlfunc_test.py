@@ -21,11 +21,12 @@ import sys
 import tempfile
 import time
 
-from mta_support import (SKIP, avsink_toml, crlf, files_in, case_banned_attachment_rejected,
-                         case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
-                         ensure_system_user, file_with, free_port, log, message, run_cases,
-                         port_open, send_one, set_deadline, start_smtp_sink, stop_process,
-                         unpacked_debs, wait_for, write_file)
+from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
+                         case_clean_delivered_intact, case_eicar_rejected,
+                         case_forged_headers_replaced, case_outbreak_rule_hot, crlf,
+                         ensure_system_user, file_with, files_in, free_port, log, message,
+                         port_open, run_cases, send_one, set_deadline, start_smtp_sink,
+                         stop_process, unpacked_debs, wait_for, write_file)
 
 set_deadline(100)
 
@@ -227,7 +228,8 @@ def main():
         return SKIP
     env = Env(so, src, exim)
     return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
-                           case_banned_attachment_rejected, case_outbreak_rule_hot,
+                           case_banned_attachment_rejected, case_forged_headers_replaced,
+                           case_outbreak_rule_hot,
                            case_strip_refused, case_avsink_gone), keep)
 
 

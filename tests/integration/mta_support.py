@@ -396,3 +396,20 @@ def run_cases(env, cases, keep):
         env.teardown(keep)
     log(f"{len(r.results) - len(r.failed())}/{len(r.results)} cases passed")
     return 1 if r.failed() else 0
+
+
+def case_forged_headers_replaced(env, r):
+    """A sender's own X-Virus-Scanned / X-Virus-Status never reach the recipient: only avsink's."""
+    data, marker = message("spoofed scan headers", extra_headers=(
+        "X-Virus-Scanned: clean by forger\r\nX-Virus-Status: Clean\r\n"
+        "x-virus-scanned: second forgery\r\n"))
+    code, _ = send_one(env, data)
+    path = file_with(env.sink_dir, marker) if code == 250 else None
+    got = crlf(open(path, "rb").read()) if path else b""
+    head = got.partition(b"\r\n\r\n")[0].decode(errors="replace")
+    fields = [l.split(":", 1) for l in head.split("\r\n") if l and l[0] not in " \t"]
+    scanned = [v[0].strip() for n, *v in fields if v and n.lower() == "x-virus-scanned"]
+    r.check("forged_headers_replaced",
+            code == 250 and len(scanned) == 1 and scanned[0].startswith("avsink") and
+            "forger" not in head and "forgery" not in head,
+            f"got {code}; X-Virus-Scanned={scanned}; forgery kept={'forger' in head}")

@@ -25,10 +25,11 @@ import tempfile
 import time
 
 from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
-                         case_clean_delivered_intact, case_eicar_rejected, case_outbreak_rule_hot,
-                         ensure_system_user, file_with, free_port, log, message, run_cases,
-                         port_open, send_one, set_deadline, smtp_send, smtp_session, start_smtp_sink,
-                         stop_process, unpacked_debs, wait_for, write_file)
+                         case_clean_delivered_intact, case_eicar_rejected,
+                         case_forged_headers_replaced, case_outbreak_rule_hot, ensure_system_user,
+                         file_with, free_port, log, message, port_open, run_cases, send_one,
+                         set_deadline, smtp_send, smtp_session, start_smtp_sink, stop_process,
+                         unpacked_debs, wait_for, write_file)
 
 set_deadline(100)
 
@@ -225,6 +226,7 @@ def main():
     env = Env(filter_bin, src, os.path.join(root, "usr/sbin/smtpd"))
     return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
                            case_banned_attachment_rejected, case_envelope_from_reports,
+                           case_forged_headers_replaced,
                            case_outbreak_rule_hot, case_filter_killed), keep)
 
 
