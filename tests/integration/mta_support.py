@@ -244,6 +244,10 @@ def unpacked_debs(cache_dir, packages):
             try:
                 r = subprocess.run(["apt-get", "download", pkg], cwd=cache_dir, capture_output=True,
                                    text=True, timeout=120)
+                if r.returncode != 0:  # no package lists yet (an image built without them)
+                    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300)
+                    r = subprocess.run(["apt-get", "download", pkg], cwd=cache_dir,
+                                       capture_output=True, text=True, timeout=120)
             except (OSError, subprocess.TimeoutExpired) as e:
                 log(f"apt-get download {pkg}: {e}")
                 return None

@@ -216,6 +216,11 @@ def main():
         if shutil.which(tool) is None:
             log(f"SKIP: {tool} not found")
             return SKIP
+    ns = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
+                        capture_output=True, text=True, timeout=30)
+    if ns.returncode != 0:
+        log(f"SKIP: no private mount namespace here (unshare -m: {ns.stderr.strip()})")
+        return SKIP
     root = unpacked_debs(cache, ["opensmtpd"])
     if root is None:
         log("SKIP: could not fetch and unpack Debian's opensmtpd")
