@@ -10,9 +10,10 @@
  *                 own name, skipped); the header block comes from $message_headers_raw. The file's
  *                 name gives the queue id (Exim allows a dlfunc 8 arguments, so it is not passed).
  * Yield on success (return OK): action="accept|reject|tempfail|quarantine|discard"
- *   reply="554 5.7.1 text" (the SMTP reply for refusals) header="Name: value" (the first header to
- *   add; "" when none) reason="..." (one line for logs). Values are CR/LF-free; '"' and '\' are
- *   escaped with '\' as ${extract} expects.
+ *   reply="554 5.7.1 text" (the SMTP reply for refusals) headers="Name: value\nName: value" (every
+ *   header to add, one a line; "" when none) reason="..." (one line for logs). Values carry no CR
+ *   or LF ("\n" in headers is the escape ${extract} turns into a newline); '"' and '\' are escaped
+ *   with '\' as ${extract} expects.
  * Fail closed: if the message cannot be read or the engine cannot decide, the function returns
  * DEFER with the reason in the yield; Exim then fails the expansion and the ACL answers 451.
  * A REWRITE verdict cannot be applied from an ACL (it cannot replace the body): it is refused with
@@ -66,13 +67,18 @@ static int buf_str(struct buf *b, const char *s) {
   return buf_add(b, s, strlen(s));
 }
 
-/* Appends key="value" with CR/LF/TAB as spaces, other control bytes dropped, '"' and '\' escaped.
- */
-static int buf_pair(struct buf *b, const char *key, const char *value) {
+/* Appends key="value" with CR/TAB (and LF unless keep_lf) as spaces, other control bytes dropped,
+ * '"' and '\' escaped; with keep_lf an LF is written as the escape \n, which ${extract} turns back
+ * into a newline (add_header then adds one header line per line). */
+static int buf_pair(struct buf *b, const char *key, const char *value, int keep_lf) {
   if (b->len > 0 && !buf_str(b, " ")) return 0;
   if (!buf_str(b, key) || !buf_str(b, "=\"")) return 0;
   for (const unsigned char *s = (const unsigned char *)(value ? value : ""); *s; ++s) {
     char c = (char)*s;
+    if (*s == '\n' && keep_lf) {
+      if (!buf_str(b, "\\n")) return 0;
+      continue;
+    }
     if (*s == '\r' || *s == '\n' || *s == '\t') c = ' ';
     if ((unsigned char)c < 0x20 || c == 0x7f) continue;
     if ((c == '"' || c == '\\') && !buf_add(b, "\\", 1)) return 0;
@@ -256,20 +262,21 @@ int avsink_exim_scan(uschar **yield, int argc, uschar *argv[]) {
   else
     snprintf(reply, sizeof reply, "%d %s %s", code, avsink_verdict_enhanced_status(v),
              avsink_verdict_text(v));
+  /* Every header the verdict adds, one "Name: value" per line (values are CR/LF-free). */
   struct buf header = {0};
-  if (avsink_verdict_header_count(v) > 0) {
+  for (size_t i = 0, n = avsink_verdict_header_count(v); i < n; ++i) {
     const char *hn = NULL, *hv = NULL;
-    if (avsink_verdict_header(&hn, &hv, v, 0) != AVSINK_OK || !buf_str(&header, hn) ||
-        !buf_str(&header, ": ") || !buf_str(&header, hv)) {
+    if (avsink_verdict_header(&hn, &hv, v, i) != AVSINK_OK || (i > 0 && !buf_str(&header, "\n")) ||
+        !buf_str(&header, hn) || !buf_str(&header, ": ") || !buf_str(&header, hv)) {
       free(header.p);
       avsink_scan_free(scan);
-      return give(yield, EXIM_DEFER, "avsink: could not read the verdict's header");
+      return give(yield, EXIM_DEFER, "avsink: could not read the verdict's headers");
     }
   }
   struct buf out = {0};
-  int ok = buf_pair(&out, "action", name) && buf_pair(&out, "reply", reply) &&
-           buf_pair(&out, "header", header.p ? header.p : "") &&
-           buf_pair(&out, "reason", avsink_verdict_reason(v));
+  int ok = buf_pair(&out, "action", name, 0) && buf_pair(&out, "reply", reply, 0) &&
+           buf_pair(&out, "headers", header.p ? header.p : "", 1) &&
+           buf_pair(&out, "reason", avsink_verdict_reason(v), 0);
   free(header.p);
   avsink_scan_free(scan);
   int rc = give(yield, ok ? EXIM_OK : EXIM_DEFER, ok ? out.p : "avsink: out of memory");

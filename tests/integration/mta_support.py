@@ -413,7 +413,9 @@ def case_forged_headers_replaced(env, r):
     head = got.partition(b"\r\n\r\n")[0].decode(errors="replace")
     fields = [l.split(":", 1) for l in head.split("\r\n") if l and l[0] not in " \t"]
     scanned = [v[0].strip() for n, *v in fields if v and n.lower() == "x-virus-scanned"]
+    status = [v[0].strip() for n, *v in fields if v and n.lower() == "x-virus-status"]
     r.check("forged_headers_replaced",
             code == 250 and len(scanned) == 1 and scanned[0].startswith("avsink") and
-            "forger" not in head and "forgery" not in head,
-            f"got {code}; X-Virus-Scanned={scanned}; forgery kept={'forger' in head}")
+            status == ["Clean"] and "forger" not in head and "forgery" not in head,
+            f"got {code}; X-Virus-Scanned={scanned}; X-Virus-Status={status} (want avsink's "
+            f"two, once each); forgery kept={'forger' in head}")
