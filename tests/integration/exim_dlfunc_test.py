@@ -23,7 +23,8 @@ import time
 
 from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected,
-                         case_forged_headers_replaced, case_outbreak_rule_hot, crlf,
+                         case_forged_headers_replaced, case_outbreak_rule_hot,
+                         case_quarantined_not_delivered, crlf,
                          ensure_system_user, file_with, files_in, free_port, log, message,
                          port_open, run_cases, send_one, set_deadline, start_smtp_sink,
                          stop_process, unpacked_debs, wait_for, write_file)
@@ -73,6 +74,7 @@ class Env:
         self.sink_port = free_port()
         while self.sink_port == self.smtp_port:
             self.sink_port = free_port()
+        self.quarantine_code = 250
         self.sink = None
         self.daemon = None
 
@@ -229,7 +231,7 @@ def main():
     env = Env(so, src, exim)
     return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
                            case_banned_attachment_rejected, case_forged_headers_replaced,
-                           case_outbreak_rule_hot,
+                           case_outbreak_rule_hot, case_quarantined_not_delivered,
                            case_strip_refused, case_avsink_gone), keep)
 
 

@@ -298,6 +298,9 @@ def avsink_toml(path, rules, qdir):
 [clamav]
 system_db = false
 
+[limits]
+max_mime_depth = 8
+
 [rules]
 files = ["{rules}"]
 poll_ms = 200
@@ -419,3 +422,18 @@ def case_forged_headers_replaced(env, r):
             status == ["Clean"] and "forger" not in head and "forgery" not in head,
             f"got {code}; X-Virus-Scanned={scanned}; X-Virus-Status={status} (want avsink's "
             f"two, once each); forgery kept={'forger' in head}")
+
+
+def case_quarantined_not_delivered(env, r):
+    """An unscannable message (MIME depth 12 over the limit of 8) is stored in the avsink quarantine
+    and never delivered; the client sees env.quarantine_code (250 where the MTA can accept and
+    drop, 554 where it cannot)."""
+    data, marker = nested_multipart(12)
+    before = len(files_in(env.qdir))
+    code, text = send_one(env, data)
+    stored = wait_for(lambda: len(files_in(env.qdir)) > before, 5)
+    delivered = file_with(env.sink_dir, marker, timeout=2)
+    r.check("quarantined_not_delivered",
+            code == env.quarantine_code and bool(stored) and not delivered,
+            f"got {code} {text!r} (want {env.quarantine_code}); stored={bool(stored)}; "
+            f"delivered={bool(delivered)}")

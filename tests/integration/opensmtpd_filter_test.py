@@ -26,7 +26,8 @@ import time
 
 from mta_support import (SKIP, avsink_toml, case_banned_attachment_rejected,
                          case_clean_delivered_intact, case_eicar_rejected,
-                         case_forged_headers_replaced, case_outbreak_rule_hot, ensure_system_user,
+                         case_forged_headers_replaced, case_outbreak_rule_hot,
+                         case_quarantined_not_delivered, ensure_system_user,
                          file_with, free_port, log, message, port_open, run_cases, send_one,
                          set_deadline, smtp_send, smtp_session, start_smtp_sink, stop_process,
                          unpacked_debs, wait_for, write_file)
@@ -61,6 +62,7 @@ class Env:
         self.sink_port = free_port()
         while self.sink_port == self.smtp_port:
             self.sink_port = free_port()
+        self.quarantine_code = 554
         self.sink = None
         self.smtpd = None
         self.log_fh = None
@@ -232,7 +234,8 @@ def main():
     return run_cases(env, (case_clean_delivered_intact, case_eicar_rejected,
                            case_banned_attachment_rejected, case_envelope_from_reports,
                            case_forged_headers_replaced,
-                           case_outbreak_rule_hot, case_filter_killed), keep)
+                           case_outbreak_rule_hot, case_quarantined_not_delivered,
+                           case_filter_killed), keep)
 
 
 if __name__ == "__main__":
