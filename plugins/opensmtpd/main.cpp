@@ -99,9 +99,7 @@ struct Outcome {
 struct Session {
   std::string client_address, client_name, helo, auth_user, mail_from, msgid;
   std::vector<std::string> rcpts;
-  // The message as smtpd sent it (dot-stuffed lines) and as scanned (unstuffed, CRLF).
-  std::vector<std::string> lines;
-  std::string message;
+  std::string message;      // the body lines so far, dot-unstuffed, CRLF-terminated (as scanned)
   uint64_t generation = 0;  // bumped on every reset; a stale scan result is dropped
   bool scanning = false;
   bool have_outcome = false;
@@ -341,9 +339,14 @@ class Filter {
   void filter(std::string_view l);
   void answer(const std::string &sid, const std::string &token, const Outcome &o);
   Session &session(std::string_view sid) { return sessions_[std::string(sid)]; }
-  void reset(Session &s) {
+  // A new or abandoned transaction: a scan in flight is dropped when it ends (generation), and a
+  // commit still waiting for it is answered now, fail closed, so it is never left unanswered.
+  void reset(const std::string &sid, Session &s) {
+    if (!s.pending_commit_token.empty()) {
+      answer(sid, s.pending_commit_token, Outcome());
+      s.pending_commit_token.clear();
+    }
     ++s.generation;
-    s.lines.clear();
     s.message.clear();
     s.scanning = false;
     s.have_outcome = false;
@@ -417,7 +420,7 @@ void Filter::report(const std::vector<std::string_view> &f) {
     std::string result = a_is_result ? a : b, user = a_is_result ? b : a;
     if (result == "pass") s.auth_user = user;
   } else if (ev == "tx-begin") {
-    reset(s);
+    reset(sid, s);
     s.msgid = p(0);
   } else if (ev == "tx-mail" || ev == "tx-rcpt") {
     // msgid|result|address (0.6+); older: msgid|address|result.
@@ -432,7 +435,7 @@ void Filter::report(const std::vector<std::string_view> &f) {
     else
       s.rcpts.push_back(addr);
   } else if (ev == "tx-reset" || ev == "tx-rollback") {
-    reset(s);
+    reset(sid, s);
   }
 }
 
@@ -468,7 +471,6 @@ void Filter::filter(std::string_view l) {
               s.client_name, s.helo, s.auth_user,  s.mail_from,          s.msgid,
               s.rcpts};
       s.message.clear();
-      s.lines.clear();
       {
         std::lock_guard lk(g_mu);
         g_jobs.push_back(std::move(job));

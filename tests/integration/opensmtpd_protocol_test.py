@@ -159,6 +159,21 @@ def main():
                 f"{len(big)}-byte message: other session answered at line {h_at}, its first "
                 f"replayed line at {g_at}")
 
+        # A transaction rolled back while its commit waits for the scan: the commit is answered
+        # once, 451, and the late verdict adds no second answer.
+        R = "00000000000000aa"
+        session(f, R)
+        small, _ = message("rolled back")
+        data(f, R, T, small)
+        f.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{R}|{T}|0000000a",
+               f"report|{VERSION}|{ts()}|smtp-in|tx-rollback|{R}|0000000a")
+        f.read_until(lambda ls: answers(ls, R, "filter-result"))
+        f.read_until(lambda ls: False, timeout=1.0)
+        r.check("rollback_answers_pending_commit_once",
+                answers(f.lines, R, "filter-result") == [
+                    f"filter-result|{R}|{T}|reject|451 4.3.0 avsink: message not scanned"],
+                f"got {answers(f.lines, R, 'filter-result')}")
+
         # Forged scan headers (one folded) are replaced by avsink's own.
         D = "00000000000000d4"
         session(f, D)
