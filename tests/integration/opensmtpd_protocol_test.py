@@ -205,6 +205,29 @@ def main():
                 " auth= " in verdicts[A],
                 f"verdict lines {list(verdicts.values())}")
 
+        # A reply text with a '|' (a rule's own text) cannot split the reject line.
+        rules = os.path.join(tmp, "pipe.rules")
+        write_file(rules, "# pipe.rules - protocol test: a reply text with a bar.\n"
+                          'subject /^pipe test$/ reject "left | right" id=pipe\n')
+        piped = os.path.join(tmp, "pipe.toml")
+        write_file(piped, "# avsink.toml - protocol test: one rule.\n[clamav]\nsystem_db = false\n"
+                          f'[rules]\nfiles = ["{rules}"]\n')
+        h = Filter(binary, piped)
+        h.send("config|smtpd-version|6.8.0p2", "config|subsystem|smtp-in", "config|ready")
+        h.read_until(lambda ls: "register|ready" in ls)
+        P = "00000000000000bb"
+        session(h, P)
+        pipe_msg, _ = message("pipe test")
+        data(h, P, T, pipe_msg)
+        h.send(f"filter|{VERSION}|{ts()}|smtp-in|commit|{P}|{T}|0000000a")
+        h.read_until(lambda ls: answers(ls, P, "filter-result"))
+        h.stop()
+        p_res = answers(h.lines, P, "filter-result")
+        r.check("reply_bar_replaced", len(p_res) == 1 and
+                p_res[0].startswith(f"filter-result|{P}|{T}|reject|5") and
+                p_res[0].split("|reject|", 1)[1].count("|") == 0 and "left" in p_res[0] and
+                "right" in p_res[0] and bool(LINE_OK.match(p_res[0])), f"got {p_res}")
+
         # A strip verdict: the rewritten message is what smtpd gets back.
         strip = os.path.join(tmp, "strip.toml")
         qdir = os.path.join(tmp, "quarantine")
