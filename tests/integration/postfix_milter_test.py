@@ -17,8 +17,10 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True  # importing postfix_env leaves no __pycache__ in the source tree

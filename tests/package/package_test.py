@@ -155,6 +155,13 @@ def check_installed(version, src):
     check("quarantine dir owned by avsink, 0700",
           st.st_uid == pwd.getpwnam("avsink").pw_uid and (st.st_mode & 0o777) == 0o700,
           oct(st.st_mode))
+    avsink_gid = grp.getgrnam("avsink").gr_gid
+    for path, mode in (("/etc/avsink", 0o750), (CONFIG, 0o640), ("/var/log/avsink", 0o750)):
+        st = os.stat(path)
+        check(f"{path} mode {oct(mode)} as docs/milter.md says", (st.st_mode & 0o777) == mode
+              and (path == "/var/log/avsink" or st.st_gid == avsink_gid), oct(st.st_mode))
+    r = run(["systemctl", "is-enabled", "avsink-milter.service"])
+    check("the package does not enable the service", r.stdout.strip() != "enabled", r.stdout)
     exec_start = unit_lines("ExecStart")
     check("unit ExecStart names the installed milter and config",
           len(exec_start) == 1 and exec_start[0].startswith("/usr/sbin/avsink-milter ")
