@@ -174,6 +174,10 @@ def check_installed(version, src):
         check("systemd-analyze verify", r.returncode == 0, r.stdout)
     else:
         log("NOTE: systemd-analyze not installed (scripts/install-deps adds it); unit not verified")
+    if shutil.which("logrotate"):
+        r = run(["logrotate", "-d", "/etc/logrotate.d/avsink"])
+        check("logrotate reads /etc/logrotate.d/avsink", r.returncode == 0 and "error" not in r.stdout
+              and "Handling 1 logs" in r.stdout, r.stdout[-2000:])
     r = run(["avsink", "config", "check", CONFIG])
     check("avsink config check /etc/avsink/avsink.toml", r.returncode == 0, r.stdout[-2000:])
     r = run(["pkg-config", "--modversion", "avsink"])
