@@ -31,8 +31,10 @@ set(CPACK_DEBIAN_LIBS_PACKAGE_NAME libavsink1)
 set(CPACK_DEBIAN_LIBS_PACKAGE_SECTION libs)
 set(CPACK_COMPONENT_LIBS_DESCRIPTION "avsink anti-virus library (shared library)
  libavsink scans mail messages (MIME, archives, attachments, rules, ClamAV) for an SMTP gateway.")
-# The library's own shlibs entry, so packages built against it depend on libavsink1.
+# The library's own shlibs entry, so packages built against it depend on libavsink1; ldconfig runs
+# after install and removal.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_LIBS_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/debian/libavsink1/triggers)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libavsink-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)

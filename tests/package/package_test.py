@@ -130,6 +130,8 @@ def check_contents(debs):
     conff = run(["dpkg-deb", "-I", debs["avsink"], "conffiles"]).stdout.split()
     check("/etc files are conffiles", CONFIG in conff and "/etc/logrotate.d/avsink" in conff,
           str(conff))
+    trig = run(["dpkg-deb", "-I", debs["libavsink1"], "triggers"]).stdout
+    check("libavsink1 runs ldconfig", "ldconfig" in trig, trig)
     dev_dep = run(["dpkg-deb", "-f", debs["libavsink-dev"], "Depends"]).stdout
     avs_dep = run(["dpkg-deb", "-f", debs["avsink"], "Depends"]).stdout
     check("dependencies name libavsink1 and the system libraries",
