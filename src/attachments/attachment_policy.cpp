@@ -11,6 +11,7 @@
 
 #include "attachments/filename.h"
 #include "attachments/true_type.h"
+#include "core/config.h"
 #include "mime/header_words.h"
 
 namespace avsink::attachments {
@@ -100,8 +101,7 @@ Result<AttachmentLists> AttachmentPolicy::build() const {
   if (options_.list_files.empty() && !options_.replace_defaults) {
     if (resolve_files().empty()) {
       return make_error(ErrorCode::kConfig, "no shipped attachment lists (attachments-*.list) in " +
-                                                std::string(AVSINK_INSTALLED_RULES_DIR) + " or " +
-                                                AVSINK_SOURCE_RULES_DIR);
+                                                Config::shipped_rules_dir());
     }
   }
   return build_lists(resolve_files(), options_.extra_blocked, options_.allowed);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/config.h"
 #include "core/read_file.h"
 #include "core/sha256.h"
 
@@ -29,11 +30,6 @@ std::string_view trim(std::string_view s) {
 bool valid_extension_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$' || c == '~' ||
          c == '!' || c == '&' || c == '{' || c == '}' || c == '-';
-}
-
-bool is_dir(const std::string &p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
@@ -180,23 +176,17 @@ Result<AttachmentLists> build_lists(const std::vector<std::string> &files,
 }
 
 std::vector<std::string> shipped_list_files() {
-  // The installed copy wins; an installed rules directory without lists (an older install) does
-  // not hide the source tree's.
-  for (const std::string dir : {AVSINK_INSTALLED_RULES_DIR, AVSINK_SOURCE_RULES_DIR}) {
-    if (!is_dir(dir)) continue;
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind("attachments-", 0) == 0 && name.size() > 5 &&
-          name.compare(name.size() - 5, 5, ".list") == 0) {
-        out.push_back(entry.path().string());
-      }
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(Config::shipped_rules_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("attachments-", 0) == 0 && name.size() > 5 &&
+        name.compare(name.size() - 5, 5, ".list") == 0) {
+      out.push_back(entry.path().string());
     }
-    std::sort(out.begin(), out.end());
-    if (!out.empty()) return out;
   }
-  return {};
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace avsink::attachments

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <functional>
 #include <sstream>
+#include <utility>
 
 #include <toml++/toml.h>
 
+#include "core/data_dir.h"
 #include "core/read_file.h"
 
 namespace avsink {
@@ -19,11 +21,24 @@ using Setter = std::function<std::string(const toml::node &, Config &)>;
 using Printer = std::function<void(const Config &, toml::table &)>;
 
 struct Key {
+  Key(std::string sec, std::string key, Setter setter, Printer printer, std::string rng = "")
+      : section(std::move(sec)),
+        name(std::move(key)),
+        set(std::move(setter)),
+        print(std::move(printer)),
+        range(std::move(rng)) {}
   std::string section;
   std::string name;
   Setter set;
   Printer print;
+  std::string range;        // accepted integer range, "" for other kinds (config_key_docs())
+  std::string description;  // one line for avsink.toml(5) (config_key_docs())
 };
+
+Key described(Key k, const char *description) {
+  k.description = description;
+  return k;
+}
 
 template <typename T>
 Key bool_key(const char *sec, const char *name, T Config::*field) {
@@ -49,7 +64,8 @@ Key uint_key(const char *sec, const char *name, T Config::*field, int64_t lo, in
           },
           [field, name](const Config &c, toml::table &t) {
             t.insert_or_assign(name, static_cast<int64_t>(c.*field));
-          }};
+          },
+          std::to_string(lo) + ".." + std::to_string(hi)};
 }
 
 // A limit inside Config::limits.
@@ -66,7 +82,8 @@ Key limit_key(const char *name, T Limits::*field, int64_t lo, int64_t hi) {
           },
           [field, name](const Config &c, toml::table &t) {
             t.insert_or_assign(name, static_cast<int64_t>(c.limits.*field));
-          }};
+          },
+          std::to_string(lo) + ".." + std::to_string(hi)};
 }
 
 Key string_key(const char *sec, const char *name, std::string Config::*field) {
@@ -168,73 +185,149 @@ Key action_key(const char *sec, const char *name, Action Config::*field, bool al
 
 const std::vector<Key> &keys() {
   static const std::vector<Key> k = {
-      bool_key("scan", "raw_message_pass", &Config::raw_message_pass),
-      uint_key("scan", "raw_message_pass_max_bytes", &Config::raw_message_pass_max_bytes, 0,
-               int64_t(1) << 40),
-      bool_key("scan", "raw_message_pass_skips_scanned_parts",
-               &Config::raw_message_pass_skips_scanned_parts),
-      bool_key("scan", "add_header", &Config::add_header),
-      header_name_key("scan", "header_name", &Config::header_name, false),
-      header_name_key("scan", "status_header_name", &Config::status_header_name, true),
-      string_key("scan", "spool_dir", &Config::spool_dir),
-      string_key("scan", "temp_dir", &Config::temp_dir),
-      limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),
-      limit_key("max_mime_depth", &Limits::max_mime_depth, 1, 10000),
-      limit_key("max_rfc822_depth", &Limits::max_rfc822_depth, 1, 1000),
-      limit_key("max_parts", &Limits::max_parts, 1, 1000000),
-      limit_key("max_header_fields", &Limits::max_header_fields, 8, 1000000),
-      limit_key("max_header_bytes", &Limits::max_header_bytes, 1024, 64 << 20),
-      limit_key("max_params", &Limits::max_params, 1, 100000),
-      limit_key("max_boundary_length", &Limits::max_boundary_length, 70, 1 << 20),
-      limit_key("max_archive_recursion", &Limits::max_archive_recursion, 1, 64),
-      limit_key("max_archive_files", &Limits::max_archive_files, 1, 10000000),
-      limit_key("max_compression_ratio", &Limits::max_compression_ratio, 2, 1000000),
-      limit_key("max_decoded_bytes", &Limits::max_decoded_bytes, 1024, int64_t(1) << 40),
-      limit_key("max_file_bytes", &Limits::max_file_bytes, 1024, int64_t(1) << 40),
-      limit_key("scan_deadline_ms", &Limits::scan_deadline_ms, 100, 3600000),
-      limit_key("spool_memory_bytes", &Limits::spool_memory_bytes, 0, int64_t(1) << 34),
-      bool_key("clamav", "enabled", &Config::clamav_enabled),
-      bool_key("clamav", "required", &Config::clamav_required),
-      list_key("clamav", "signature_dirs", &Config::signature_dirs),
-      bool_key("clamav", "system_db", &Config::system_db),
-      string_key("clamav", "system_db_dir", &Config::system_db_dir),
-      bool_key("clamav", "watch", &Config::clamav_watch),
-      uint_key("clamav", "watch_poll_ms", &Config::clamav_watch_poll_ms, 50, 3600000),
-      uint_key("clamav", "max_db_age_hours", &Config::max_db_age_hours, 0, 87600),
-      bool_key("clamd", "enabled", &Config::clamd_enabled),
-      bool_key("clamd", "required", &Config::clamd_required),
-      string_or_list_key("clamd", "address", &Config::clamd_addresses),
-      uint_key("clamd", "connect_timeout_ms", &Config::clamd_connect_timeout_ms, 1, 600000),
-      uint_key("clamd", "read_timeout_ms", &Config::clamd_read_timeout_ms, 1, 3600000),
-      uint_key("clamd", "stream_max_length", &Config::clamd_stream_max_length, 1,
-               (int64_t(1) << 32) - 1),
-      uint_key("clamd", "pool_size", &Config::clamd_pool_size, 1, 256),
-      uint_key("clamd", "retries", &Config::clamd_retries, 0, 10),
-      bool_key("hashlist", "enabled", &Config::hashlist_enabled),
-      bool_key("hashlist", "required", &Config::hashlist_required),
-      list_key("hashlist", "files", &Config::hashlist_files),
-      action_key("actions", "virus", &Config::virus_action, true),
-      action_key("actions", "unscannable", &Config::unscannable_action, false),
-      action_key("actions", "engine_error", &Config::engine_error_action, false),
-      list_key("attachments", "lists", &Config::attachment_lists),
-      list_key("attachments", "block", &Config::attachment_block),
-      list_key("attachments", "allow", &Config::attachment_allow),
-      bool_key("attachments", "replace_defaults", &Config::attachment_replace_defaults),
-      action_key("attachments", "action", &Config::banned_action, true),
-      action_key("attachments", "true_type_action", &Config::true_type_action, true),
-      action_key("attachments", "encrypted_action", &Config::encrypted_action, false),
-      uint_key("attachments", "max_member_depth", &Config::max_member_depth, 1, 64),
-      list_key("rules", "files", &Config::rule_files),
-      list_key("rules", "internal_domains", &Config::internal_domains),
-      list_key("rules", "trusted_networks", &Config::trusted_networks),
-      action_key("rules", "spoof_action", &Config::spoof_action, false),
-      bool_key("rules", "watch", &Config::watch_files),
-      uint_key("rules", "poll_ms", &Config::poll_ms, 50, 3600000),
-      string_key("quarantine", "dir", &Config::quarantine_dir),
-      string_key("quarantine", "key_file", &Config::quarantine_key_file),
-      string_key("quarantine", "release_secret_file", &Config::release_secret_file),
-      uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
-      string_key("audit", "log", &Config::audit_log),
+      described(bool_key("scan", "raw_message_pass", &Config::raw_message_pass),
+                "Also give libclamav the raw message once (its own mail parser), for logical "
+                "signatures that need Container:CL_TYPE_MAIL."),
+      described(uint_key("scan", "raw_message_pass_max_bytes", &Config::raw_message_pass_max_bytes,
+                         0, int64_t(1) << 40),
+                "With raw_message_pass: only messages at most this big (or whose MIME structure "
+                "was flagged malformed or ambiguous) get the raw pass."),
+      described(bool_key("scan", "raw_message_pass_skips_scanned_parts",
+                         &Config::raw_message_pass_skips_scanned_parts),
+                "The raw pass skips parts that decode to bytes already scanned; false rescans them "
+                "inside the mail."),
+      described(bool_key("scan", "add_header", &Config::add_header),
+                "Add the scanned-by header (header_name) to accepted mail."),
+      described(header_name_key("scan", "header_name", &Config::header_name, false),
+                "Name of the scanned-by header field (RFC 5322 field name)."),
+      described(header_name_key("scan", "status_header_name", &Config::status_header_name, true),
+                "With add_header: header field set to Clean or Infected (NAME, ...) on delivered "
+                "mail; \"\" = not added."),
+      described(string_key("scan", "spool_dir", &Config::spool_dir),
+                "Where messages larger than [limits] spool_memory_bytes are spooled; \"\" = "
+                "$TMPDIR or /tmp."),
+      described(string_key("scan", "temp_dir", &Config::temp_dir),
+                "Where libclamav unpacks parts; \"\" = $TMPDIR or /tmp (tmpfs is faster)."),
+      described(limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),
+                "Largest message kept; a larger one is refused (552), never scanned in part."),
+      described(limit_key("max_mime_depth", &Limits::max_mime_depth, 1, 10000),
+                "Deepest MIME multipart nesting; deeper is unscannable."),
+      described(limit_key("max_rfc822_depth", &Limits::max_rfc822_depth, 1, 1000),
+                "Deepest nesting of attached messages (message/rfc822); deeper is unscannable."),
+      described(limit_key("max_parts", &Limits::max_parts, 1, 1000000),
+                "Most MIME parts in one message; more is unscannable."),
+      described(limit_key("max_header_fields", &Limits::max_header_fields, 8, 1000000),
+                "Most header fields in one header block; more is unscannable."),
+      described(limit_key("max_header_bytes", &Limits::max_header_bytes, 1024, 64 << 20),
+                "Largest header block in bytes; larger is unscannable."),
+      described(limit_key("max_params", &Limits::max_params, 1, 100000),
+                "Most parameters in one MIME header field; more is unscannable."),
+      described(limit_key("max_boundary_length", &Limits::max_boundary_length, 70, 1 << 20),
+                "Longest multipart boundary; longer is unscannable."),
+      described(limit_key("max_archive_recursion", &Limits::max_archive_recursion, 1, 64),
+                "Deepest archive-in-archive nesting; deeper is unscannable."),
+      described(limit_key("max_archive_files", &Limits::max_archive_files, 1, 10000000),
+                "Most members read from one archive; more is unscannable."),
+      described(limit_key("max_compression_ratio", &Limits::max_compression_ratio, 2, 1000000),
+                "Largest expansion ratio of a container past 1 MiB; more is unscannable "
+                "(decompression bomb)."),
+      described(limit_key("max_decoded_bytes", &Limits::max_decoded_bytes, 1024, int64_t(1) << 40),
+                "Most bytes decoded from one message in all; more is unscannable."),
+      described(limit_key("max_file_bytes", &Limits::max_file_bytes, 1024, int64_t(1) << 40),
+                "Largest single part or member scanned; larger is unscannable."),
+      described(limit_key("scan_deadline_ms", &Limits::scan_deadline_ms, 100, 3600000),
+                "Time allowed to scan one message; past it the message is unscannable. Keep below "
+                "the MTA's milter content timeout."),
+      described(limit_key("spool_memory_bytes", &Limits::spool_memory_bytes, 0, int64_t(1) << 34),
+                "Messages up to this size stay in memory; larger ones are spooled to spool_dir."),
+      described(bool_key("clamav", "enabled", &Config::clamav_enabled), "Scan with libclamav."),
+      described(bool_key("clamav", "required", &Config::clamav_required),
+                "A libclamav failure tempfails the message (fail closed)."),
+      described(list_key("clamav", "signature_dirs", &Config::signature_dirs),
+                "Signature directories to load; [] = the shipped test signatures directory."),
+      described(bool_key("clamav", "system_db", &Config::system_db),
+                "Also load the system ClamAV database when it holds one."),
+      described(
+          string_key("clamav", "system_db_dir", &Config::system_db_dir),
+          "The system ClamAV database directory; \"\" = libclamav's default (/var/lib/clamav)."),
+      described(bool_key("clamav", "watch", &Config::clamav_watch),
+                "Reload when a database file changes (freshclam replaces files)."),
+      described(uint_key("clamav", "watch_poll_ms", &Config::clamav_watch_poll_ms, 50, 3600000),
+                "How often the database files are checked for changes, in milliseconds."),
+      described(uint_key("clamav", "max_db_age_hours", &Config::max_db_age_hours, 0, 87600),
+                "avsink status warns about a database older than this; 0 = never."),
+      described(bool_key("clamd", "enabled", &Config::clamd_enabled),
+                "Also scan with a clamd daemon (INSTREAM)."),
+      described(bool_key("clamd", "required", &Config::clamd_required),
+                "clamd unreachable or failing tempfails the message."),
+      described(string_or_list_key("clamd", "address", &Config::clamd_addresses),
+                "unix:/path or tcp:HOST:PORT; an array is tried in order (fail-over)."),
+      described(
+          uint_key("clamd", "connect_timeout_ms", &Config::clamd_connect_timeout_ms, 1, 600000),
+          "Connect timeout to clamd, in milliseconds."),
+      described(uint_key("clamd", "read_timeout_ms", &Config::clamd_read_timeout_ms, 1, 3600000),
+                "Time to wait for clamd's answer, in milliseconds."),
+      described(uint_key("clamd", "stream_max_length", &Config::clamd_stream_max_length, 1,
+                         (int64_t(1) << 32) - 1),
+                "Largest part sent to clamd; keep <= clamd.conf StreamMaxLength. Larger parts are "
+                "unscannable."),
+      described(uint_key("clamd", "pool_size", &Config::clamd_pool_size, 1, 256),
+                "Connections kept open to clamd."),
+      described(uint_key("clamd", "retries", &Config::clamd_retries, 0, 10),
+                "Retries of a failed clamd scan before it counts as an engine error."),
+      described(bool_key("hashlist", "enabled", &Config::hashlist_enabled),
+                "Scan with SHA-256 lists (\"<64 hex> <name>\" lines, sha256sum output works)."),
+      described(bool_key("hashlist", "required", &Config::hashlist_required),
+                "A hash-list failure tempfails the message."),
+      described(list_key("hashlist", "files", &Config::hashlist_files),
+                "Hash list files; [] = the shipped signatures/*.sha256."),
+      described(action_key("actions", "virus", &Config::virus_action, true),
+                "Action on a virus: reject, quarantine, discard or strip."),
+      described(action_key("actions", "unscannable", &Config::unscannable_action, false),
+                "Action on a message that cannot be scanned completely: reject, quarantine, "
+                "tempfail or discard."),
+      described(action_key("actions", "engine_error", &Config::engine_error_action, false),
+                "Action when an engine fails: reject, quarantine, tempfail or discard."),
+      described(list_key("attachments", "lists", &Config::attachment_lists),
+                "Attachment list files; [] = the shipped rules/attachments-*.list."),
+      described(list_key("attachments", "block", &Config::attachment_block),
+                "Extra extensions to block, e.g. [\"xll\", \"iqy\"]."),
+      described(list_key("attachments", "allow", &Config::attachment_allow),
+                "Extensions to let through, e.g. [\"url\"]."),
+      described(bool_key("attachments", "replace_defaults", &Config::attachment_replace_defaults),
+                "true: use only lists/block/allow, not the shipped lists."),
+      described(action_key("attachments", "action", &Config::banned_action, true),
+                "Action on a banned attachment: reject, quarantine or strip."),
+      described(action_key("attachments", "true_type_action", &Config::true_type_action, true),
+                "Action when an attachment's content type contradicts its name."),
+      described(action_key("attachments", "encrypted_action", &Config::encrypted_action, false),
+                "Action on an encrypted archive or document that cannot be scanned."),
+      described(uint_key("attachments", "max_member_depth", &Config::max_member_depth, 1, 64),
+                "Deepest archive member checked against the attachment lists."),
+      described(list_key("rules", "files", &Config::rule_files),
+                "Rule files, in precedence order (docs/rules.md)."),
+      described(list_key("rules", "internal_domains", &Config::internal_domains),
+                "Your own domains, for the spoofed-sender check."),
+      described(list_key("rules", "trusted_networks", &Config::trusted_networks),
+                "Client networks (CIDR) that may send as internal domains."),
+      described(action_key("rules", "spoof_action", &Config::spoof_action, false),
+                "Action on mail from outside trusted_networks claiming an internal sender."),
+      described(bool_key("rules", "watch", &Config::watch_files),
+                "Reload rule and list files when they change."),
+      described(uint_key("rules", "poll_ms", &Config::poll_ms, 50, 3600000),
+                "How often rule and list files are checked for changes, in milliseconds."),
+      described(string_key("quarantine", "dir", &Config::quarantine_dir),
+                "The quarantine directory."),
+      described(
+          string_key("quarantine", "key_file", &Config::quarantine_key_file),
+          "32-byte key file; when set, quarantined messages are encrypted at rest (AES-256-GCM)."),
+      described(
+          string_key("quarantine", "release_secret_file", &Config::release_secret_file),
+          "HMAC key for release marks; \"\" = derived from key_file, else <dir>/.release-key."),
+      described(uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
+                "Days a quarantined message is kept before purge deletes it."),
+      described(string_key("audit", "log", &Config::audit_log),
+                "Audit log file (JSON lines); \"\" = no audit log."),
   };
   return k;
 }
@@ -245,11 +338,6 @@ const Key *find_key(const std::string &section, const std::string &name) {
   return nullptr;
 }
 
-bool is_dir(const std::string &p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 uint32_t line_of(const toml::node &n) {
   return n.source().begin.line;
 }
@@ -257,13 +345,11 @@ uint32_t line_of(const toml::node &n) {
 }  // namespace
 
 std::string Config::shipped_signatures_dir() {
-  if (is_dir(AVSINK_INSTALLED_SIGNATURES_DIR)) return AVSINK_INSTALLED_SIGNATURES_DIR;
-  return AVSINK_SOURCE_SIGNATURES_DIR;
+  return shipped_data_dir() + "/signatures";
 }
 
 std::string Config::shipped_rules_dir() {
-  if (is_dir(AVSINK_INSTALLED_RULES_DIR)) return AVSINK_INSTALLED_RULES_DIR;
-  return AVSINK_SOURCE_RULES_DIR;
+  return shipped_data_dir() + "/rules";
 }
 
 Result<Config> parse_config(std::string_view text, const std::string &name) {
@@ -313,6 +399,36 @@ Result<Config> load_config(const std::string &path) {
   return parse_config(*text, path);
 }
 
+// Basic strings with escapes only: toml++ may print a string holding quotes as a literal or
+// multi-line string that does not parse back (a list element with both kinds of quote; found
+// by fuzz_config).
+constexpr auto kBasicStringsOnly =
+    toml::toml_formatter::default_flags &
+    ~(toml::format_flags::allow_literal_strings | toml::format_flags::allow_multi_line_strings);
+
+std::vector<ConfigKeyDoc> config_key_docs() {
+  std::vector<ConfigKeyDoc> out;
+  const Config defaults;
+  for (const auto &k : keys()) {
+    toml::table t;
+    k.print(defaults, t);
+    const toml::node *n = t.get(k.name);
+    ConfigKeyDoc d{k.section, k.name, "", "", k.range, k.description};
+    if (n->is_boolean()) d.kind = "boolean";
+    if (n->is_integer()) d.kind = "integer";
+    if (n->is_string()) d.kind = "string";
+    if (n->is_array()) d.kind = "array of strings";
+    std::ostringstream text;
+    text << toml::toml_formatter(t, kBasicStringsOnly);
+    d.default_value = text.str();
+    const auto eq = d.default_value.find(" = ");
+    if (eq != std::string::npos) d.default_value = d.default_value.substr(eq + 3);
+    while (!d.default_value.empty() && d.default_value.back() == '\n') d.default_value.pop_back();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 std::string dump_config(const Config &config) {
   toml::table root;
   for (const auto &k : keys()) {
@@ -320,14 +436,8 @@ std::string dump_config(const Config &config) {
     k.print(config, *root[k.section].as_table());
   }
   std::ostringstream out;
-  // Basic strings with escapes only: toml++ may print a string holding quotes as a literal or
-  // multi-line string that does not parse back (a list element with both kinds of quote; found
-  // by fuzz_config).
-  constexpr auto flags =
-      toml::toml_formatter::default_flags &
-      ~(toml::format_flags::allow_literal_strings | toml::format_flags::allow_multi_line_strings);
   out << "# effective configuration (source: " << config.source << ")\n"
-      << toml::toml_formatter(root, flags) << "\n";
+      << toml::toml_formatter(root, kBasicStringsOnly) << "\n";
   return out.str();
 }
 

@@ -98,7 +98,8 @@ struct Config {
   // [audit]
   std::string audit_log;  // "" = no audit log
 
-  // Absolute paths of the shipped data, found at run time (installed copy, else the source tree).
+  // Absolute paths of the shipped data, found at run time (core/data_dir.h: the installed copy
+  // of this prefix, or the source tree when running from the build tree).
   static std::string shipped_signatures_dir();
   static std::string shipped_rules_dir();
 };
@@ -110,5 +111,13 @@ Result<Config> parse_config(std::string_view text, const std::string &name);
 Result<Config> load_config(const std::string &path);
 // The effective configuration as TOML text (for `avsink config check`).
 std::string dump_config(const Config &config);
+
+// One key of avsink.toml as the parser knows it (the same table parse_config uses), for the
+// generated man page avsink.toml(5) and the docs lint. default_value is TOML text.
+struct ConfigKeyDoc {
+  std::string section, name, kind, default_value, range, description;
+};
+// Every key parse_config accepts, in table order. Thread-safe; no errors; the caller owns the copy.
+std::vector<ConfigKeyDoc> config_key_docs();
 
 }  // namespace avsink
