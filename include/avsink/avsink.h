@@ -48,8 +48,23 @@ extern "C" {
 #define AVSINK_API
 #endif
 
+/* The ABI version this header describes. The one place it is written: CMake reads AVSINK_ABI_MAJOR
+ * from here for the SONAME, and a test checks the version script's node agrees. */
 #define AVSINK_ABI_MAJOR 1
-#define AVSINK_ABI_MINOR 0
+#define AVSINK_ABI_MINOR 1
+
+/* The release this header ships with (CMake reads these too: project(VERSION)). */
+#define AVSINK_VERSION_MAJOR 0
+#define AVSINK_VERSION_MINOR 1
+#define AVSINK_VERSION_PATCH 0
+#define AVSINK_VERSION_NUMBER \
+  ((AVSINK_VERSION_MAJOR * 10000) + (AVSINK_VERSION_MINOR * 100) + AVSINK_VERSION_PATCH)
+
+/* True when an avsink_abi_version() value can run code compiled against this header: the same
+ * major, and a minor at least this header's. Use: if (!AVSINK_ABI_COMPATIBLE(avsink_abi_version()))
+ * refuse to start. */
+#define AVSINK_ABI_COMPATIBLE(v) \
+  ((((v) >> 16) == AVSINK_ABI_MAJOR) && (((v)&0xFFFFu) >= AVSINK_ABI_MINOR))
 
 /* Status codes. Values are never renumbered or reused; new ones may be added, so a switch over
  * avsink_status must have a default. */
@@ -67,7 +82,8 @@ typedef enum avsink_status {
   AVSINK_EINTERNAL = 10 /* an internal inconsistency; logged at panic severity */
 } avsink_status;
 
-/* What the MTA should do with the message. */
+/* What the MTA should do with the message. New actions may be added in a minor version, so a switch
+ * over avsink_action must have a default that fails closed (tempfail). */
 typedef enum avsink_action {
   AVSINK_ACTION_ACCEPT = 0,     /* deliver (headers to add may be present) */
   AVSINK_ACTION_REJECT = 1,     /* refuse with the 5xx reply in the verdict */
@@ -192,11 +208,21 @@ AVSINK_API avsink_status avsink_engine_reload(avsink_engine *engine, avsink_erro
 /* Summary of what the engine has loaded, as a JSON object (engines with signature counts, database
  * versions and ages, rule and list generations).
  * Returns: AVSINK_OK; *json_out points to a NUL-terminated string.
- * Ownership: owned by the engine, valid until the next avsink_engine_info() call on the same engine
- *   or until the engine is freed. Thread-safety: any thread; concurrent callers each get a string
- *   that stays valid until that thread calls again (one string per calling thread is kept).
- * Errors: AVSINK_EINVAL. Since: 1.0 */
+ * Ownership: owned by the library, valid until this thread's next avsink_engine_info() call on the
+ *   same engine, until the thread exits, or until the engine is freed. Prefer
+ * avsink_engine_info_dup where goroutines or pooled tasks may move between threads. Thread-safety:
+ * any thread; each calling thread gets its own string. Errors: AVSINK_EINVAL. Since: 1.0 */
 AVSINK_API avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine);
+
+/* As avsink_engine_info, but *json_out is the caller's own copy.
+ * Returns: AVSINK_OK; *json_out points to a NUL-terminated string (NULL on failure).
+ * Ownership: caller frees *json_out with avsink_string_free().
+ * Thread-safety: any thread. Errors: AVSINK_EINVAL, AVSINK_ENOMEM. Since: 1.1 */
+AVSINK_API avsink_status avsink_engine_info_dup(char **json_out, avsink_engine *engine);
+
+/* Frees a string the library handed to the caller (avsink_engine_info_dup). NULL is a no-op.
+ * Ownership: takes s. Thread-safety: any thread. Errors: none. Since: 1.1 */
+AVSINK_API void avsink_string_free(char *s);
 
 /* Frees an engine. NULL is a harmless no-op.
  * Ownership: releases everything the engine owns. Thread-safety: must be the last call on the

@@ -6,58 +6,10 @@
 #include <cstdio>
 
 #include "mime/header_words.h"
+#include "util/utf8.h"
 
 namespace avsink::attachments {
 namespace {
-
-// Decodes one UTF-8 sequence at s[i]. Returns its length (1-4) and sets *cp, or 0 when the bytes
-// there are not a valid, shortest-form sequence.
-size_t utf8_next(std::string_view s, size_t i, uint32_t *cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len = 0;
-  uint32_t v = 0;
-  uint32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, v = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, v = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, v = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    v = v << 6 | (b & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
-
-void append_utf8(std::string *out, uint32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | cp >> 6));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | cp >> 12));
-    out->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | cp >> 18));
-    out->push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 bool is_bidi_override(uint32_t cp) {
   return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
@@ -140,7 +92,7 @@ std::string normalize_name(std::string_view name) {
   out.reserve(in.size());
   for (size_t i = 0; i < in.size();) {
     uint32_t cp = 0;
-    size_t len = utf8_next(in, i, &cp);
+    size_t len = util::utf8_decode(in, i, &cp);
     if (len == 0) {  // not UTF-8: keep the byte (only ASCII matters to the extension test)
       out.push_back(in[i]);
       ++i;
@@ -161,7 +113,7 @@ std::string normalize_name(std::string_view name) {
     } else if (cp >= 'A' && cp <= 'Z') {
       out.push_back(static_cast<char>(cp - 'A' + 'a'));
     } else {
-      append_utf8(&out, cp);
+      util::utf8_append(&out, cp);
     }
   }
   const size_t slash = out.find_last_of("/\\");
@@ -228,7 +180,7 @@ bool has_bidi_override(std::string_view name) {
   for (const std::string &s : {in, percent_decode(in)}) {
     for (size_t i = 0; i < s.size();) {
       uint32_t cp = 0;
-      const size_t len = utf8_next(s, i, &cp);
+      const size_t len = util::utf8_decode(s, i, &cp);
       if (len == 0) {
         ++i;
         continue;
@@ -250,7 +202,7 @@ std::string display_name(std::string_view name) {
       break;
     }
     uint32_t cp = 0;
-    const size_t len = utf8_next(name, i, &cp);
+    const size_t len = util::utf8_decode(name, i, &cp);
     if (len == 0) {
       const auto b = static_cast<unsigned char>(name[i]);
       out += "<0x";

@@ -1,8 +1,12 @@
 // capi.cpp - every extern "C" function: check arguments, call C++, map errors to avsink_status.
 // guard() is the single catch-all: no exception ever crosses the C ABI.
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
+#include <mutex>
 #include <new>
+#include <set>
 
 #include "avsink/avsink.h"
 #include "capi/handles.h"
@@ -13,6 +17,28 @@ using avsink::capi::fill_error;
 using avsink::capi::status_of;
 
 namespace {
+
+// The serials of open engines, so that avsink_engine_info's per-thread strings of freed engines
+// can be dropped.
+std::mutex g_engines_mu;
+std::set<uint64_t> g_open_engines;
+uint64_t g_next_serial = 1;
+
+uint64_t register_engine() {
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  g_open_engines.insert(g_next_serial);
+  return g_next_serial++;
+}
+
+void unregister_engine(uint64_t serial) {
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  g_open_engines.erase(serial);
+}
+
+bool engine_is_open(uint64_t serial) {
+  std::lock_guard<std::mutex> lock(g_engines_mu);
+  return g_open_engines.count(serial) != 0;
+}
 
 // Runs fn; turns an escaping exception into a status (and a message when a sink is given).
 template <typename Fn>
@@ -161,6 +187,7 @@ avsink_status avsink_engine_open(avsink_engine **out, const avsink_engine_option
     }
     auto engine = std::make_unique<avsink_engine>();
     engine->scanner = std::move(scanner.value());
+    engine->serial = register_engine();
     *out = engine.release();
     return AVSINK_OK;
   });
@@ -188,16 +215,37 @@ avsink_status avsink_engine_reload(avsink_engine *engine, avsink_error *err) {
 avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine) {
   if (json_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
   return guard(nullptr, [&]() -> avsink_status {
-    std::string info = engine->scanner->info_json();
-    std::lock_guard<std::mutex> lock(engine->info_mu);
-    std::string &slot = engine->info_by_thread[std::this_thread::get_id()];
-    slot = std::move(info);
+    // One string per (thread, engine), freed when the thread exits; the strings of engines freed
+    // since are dropped when this thread next asks, so nothing grows with threads or engines.
+    thread_local std::map<uint64_t, std::string> slots;
+    std::erase_if(slots, [](const auto &kv) { return !engine_is_open(kv.first); });
+    std::string &slot = slots[engine->serial];
+    slot = engine->scanner->info_json();
     *json_out = slot.c_str();
     return AVSINK_OK;
   });
 }
 
+avsink_status avsink_engine_info_dup(char **json_out, avsink_engine *engine) {
+  if (json_out == nullptr) return AVSINK_EINVAL;
+  *json_out = nullptr;
+  if (engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    const std::string info = engine->scanner->info_json();
+    char *copy = static_cast<char *>(std::malloc(info.size() + 1));
+    if (copy == nullptr) return AVSINK_ENOMEM;
+    std::memcpy(copy, info.c_str(), info.size() + 1);
+    *json_out = copy;
+    return AVSINK_OK;
+  });
+}
+
+void avsink_string_free(char *s) {
+  std::free(s);
+}
+
 void avsink_engine_free(avsink_engine *engine) {
+  if (engine != nullptr) unregister_engine(engine->serial);
   delete engine;
 }
 

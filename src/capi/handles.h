@@ -2,6 +2,7 @@
 // Defined only here; no other folder sees a C type (STYLE.md §3.3).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,8 +18,8 @@
 
 struct avsink_engine {
   std::unique_ptr<avsink::session::Scanner> scanner;
-  std::mutex info_mu;
-  std::map<std::thread::id, std::string> info_by_thread;  // avsink_engine_info() results
+  uint64_t serial =
+      0;  // unique per opened engine, never reused (keys avsink_engine_info's strings)
 };
 
 struct avsink_verdict {

@@ -26,6 +26,7 @@
 #include "quarantine/release_mark.h"
 #include "quarantine/smtp_release.h"
 #include "quarantine/store.h"
+#include "util/text.h"
 
 namespace avsink::cli {
 
@@ -247,22 +248,8 @@ std::optional<int64_t> parse_since(const std::string &s, int64_t now) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
-std::string iso_time(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string lower(std::string s) {
-  for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool contains_ci(const std::string &hay, const std::string &needle) {
-  return lower(hay).find(lower(needle)) != std::string::npos;
+  return util::ascii_lower(hay).find(util::ascii_lower(needle)) != std::string::npos;
 }
 
 // Terminal-safe: control characters of message-derived strings are shown as '?'.
@@ -295,7 +282,7 @@ int report(const Error &e) {
 // The id argument: exactly one, lower-cased (ids are shown in lower case).
 std::optional<std::string> one_id(const Options &o) {
   if (o.positional.size() != 1) return std::nullopt;
-  return lower(o.positional[0]);
+  return util::ascii_lower(o.positional[0]);
 }
 
 int cmd_list(const Options &o, q::Store &s) {
@@ -329,8 +316,8 @@ int cmd_list(const Options &o, q::Store &s) {
     std::printf("%-32s  %-20s  %9s  %-28s  %-28s  %s\n", "ID", "TIME (UTC)", "SIZE", "SENDER",
                 "RECIPIENTS", "FINDINGS");
     for (const auto &m : shown)
-      std::printf("%-32s  %-20s  %9llu  %-28s  %-28s  %s\n", m.id.c_str(), iso_time(m.time).c_str(),
-                  static_cast<unsigned long long>(m.size),
+      std::printf("%-32s  %-20s  %9llu  %-28s  %-28s  %s\n", m.id.c_str(),
+                  util::iso8601_utc(m.time).c_str(), static_cast<unsigned long long>(m.size),
                   printable(m.envelope.mail_from.empty() ? "<>" : m.envelope.mail_from, 28).c_str(),
                   printable(join(m.envelope.rcpt_to, ","), 28).c_str(),
                   printable(finding_names(m)).c_str());
@@ -366,7 +353,7 @@ int cmd_show(const Options &o, q::Store &s) {
   }
   const auto &e = m->envelope;
   std::printf("id:          %s\n", m->id.c_str());
-  std::printf("time:        %s\n", iso_time(m->time).c_str());
+  std::printf("time:        %s\n", util::iso8601_utc(m->time).c_str());
   std::printf("size:        %llu bytes\n", static_cast<unsigned long long>(m->size));
   std::printf("sha256:      %s\n", m->sha256.c_str());
   std::printf("encrypted:   %s\n", m->encrypted ? "yes" : "no");

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "util/utf8.h"
+
 namespace avsink::containers {
 namespace {
 
@@ -69,24 +71,6 @@ size_t pad4(size_t n) {
   return (n + 3) & ~size_t(3);
 }
 
-void append_utf8(std::string &out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | cp >> 6);
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | cp >> 12);
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | cp >> 18);
-    out += static_cast<char>(0x80 | (cp >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // UTF-16LE to UTF-8; a lone surrogate becomes U+FFFD; stops at the first NUL.
 std::string utf16le_to_utf8(std::string_view s) {
   std::string out;
@@ -107,7 +91,7 @@ std::string utf16le_to_utf8(std::string_view s) {
     } else if (cp >= 0xD800 && cp < 0xE000) {
       cp = 0xFFFD;
     }
-    append_utf8(out, cp);
+    util::utf8_append(&out, cp);
   }
   return out;
 }

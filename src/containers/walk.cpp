@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "containers/tnef.h"
+#include "util/text.h"
 
 namespace avsink::containers {
 namespace {
@@ -137,12 +138,6 @@ ArchivePtr open_reader(std::string_view data, Formats formats, bool raw, int &rc
   return a;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string error_text(archive *a) {
   const char *s = archive_error_string(a);
   return s != nullptr && *s != '\0' ? s : "unknown libarchive error";
@@ -150,7 +145,7 @@ std::string error_text(archive *a) {
 
 // libarchive states its reasons only in words; these are the words its readers use.
 Reason classify(const std::string &message) {
-  const std::string m = lower(message);
+  const std::string m = util::ascii_lower(message);
   const bool encrypted = m.find("encrypt") != std::string::npos ||
                          m.find("passphrase") != std::string::npos ||
                          m.find("password") != std::string::npos;

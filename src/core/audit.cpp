@@ -11,21 +11,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace avsink {
+#include "util/text.h"
 
-std::string rfc3339_now() {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  std::time_t secs = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
-}
+namespace avsink {
 
 Result<std::shared_ptr<AuditLog>> AuditLog::open(const std::string &path) {
   int fd = -1;
@@ -45,7 +33,7 @@ AuditLog::~AuditLog() {
 Result<void> AuditLog::record(std::string_view event, const nlohmann::json &fields) {
   if (fd_ < 0) return {};
   nlohmann::json rec = nlohmann::json::object();
-  rec["time"] = rfc3339_now();
+  rec["time"] = util::iso8601_utc_now_ms();
   rec["event"] = std::string(event);
   if (fields.is_object())
     for (auto it = fields.begin(); it != fields.end(); ++it) rec[it.key()] = it.value();

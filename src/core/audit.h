@@ -36,7 +36,4 @@ class AuditLog {
   std::mutex mu_;
 };
 
-// Current time as RFC 3339 UTC with milliseconds: "2026-11-24T09:30:00.123Z".
-std::string rfc3339_now();
-
 }  // namespace avsink

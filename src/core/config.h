@@ -65,6 +65,8 @@ struct Config {
   bool hashlist_enabled = false;
   bool hashlist_required = true;
   std::vector<std::string> hashlist_files;  // empty = the shipped signatures/*.sha256
+  bool hashlist_watch = true;               // reload the hash lists when a file changes
+  uint32_t hashlist_poll_ms = 1000;
 
   // [actions] default action per finding kind
   Action virus_action = Action::kReject;
@@ -80,6 +82,8 @@ struct Config {
   Action true_type_action = Action::kReject;
   Action encrypted_action = Action::kQuarantine;
   uint32_t max_member_depth = 17;
+  bool attachment_watch = true;  // reload the lists when a file changes ([rules] watch is separate)
+  uint32_t attachment_poll_ms = 1000;
 
   // [rules]
   std::vector<std::string> rule_files;

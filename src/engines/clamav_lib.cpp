@@ -27,6 +27,7 @@
 #include "core/snapshot.h"
 #include "engines/clamav_ignored_types.h"
 #include "engines/mail_parser_guard.h"
+#include "util/text.h"
 
 namespace avsink::engines {
 namespace {
@@ -105,9 +106,7 @@ bool is_database_file(const fs::path &p) {
       ".mdu", ".msb",  ".msu", ".ldb", ".ldu", ".idb",  ".cdb",  ".cfg", ".crb", ".cat",
       ".cbc", ".ftm",  ".fp",  ".sfp", ".gdb", ".wdb",  ".pdb",  ".sdb", ".zmd", ".rmd",
       ".ign", ".ign2", ".imp", ".ioc", ".yar", ".yara", ".pwdb", ".info"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = util::ascii_lower(p.extension().string());
   for (const char *e : kExtensions) {
     if (ext == e) return true;
   }

@@ -220,10 +220,7 @@ SendResult send_all(int fd, std::string_view data, uint32_t timeout_ms, const De
 
 // A reply after which clamd sends nothing more on this command.
 bool is_final(std::string_view reply) {
-  auto ends_with = [&](std::string_view s) {
-    return reply.size() >= s.size() && reply.substr(reply.size() - s.size()) == s;
-  };
-  return ends_with(" OK") || ends_with(" ERROR") || reply == "PONG" ||
+  return reply.ends_with(" OK") || reply.ends_with(" ERROR") || reply == "PONG" ||
          reply.rfind("ClamAV ", 0) == 0;
 }
 
@@ -309,10 +306,6 @@ void early_answer(Exchange *ex) {
                "answered \"" + std::string(r.substr(0, 80)) + "\" before the end of the stream");
     return;
   }
-}
-
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
 
 // The kUnscannable name for clamd's "stream: <cl_strerror> ERROR" when it is a limit, else "".
@@ -607,16 +600,16 @@ Result<Findings> ClamdEngine::scan(const ScanItem &item, const Deadline &deadlin
     r.remove_prefix(kStream.size());
     if (r == "OK") {
       clean = true;
-    } else if (ends_with(r, " FOUND")) {
+    } else if (r.ends_with(" FOUND")) {
       std::string name(r.substr(0, r.size() - 6));
       const std::string detail = "clamd at " + served->address + " reported " + name;
-      if (ends_with(name, kUnofficial) && name.size() > kUnofficial.size()) {
+      if (name.ends_with(kUnofficial) && name.size() > kUnofficial.size()) {
         name.resize(name.size() - kUnofficial.size());
       }
       const bool unscannable = name.starts_with("Heuristics.Encrypted") ||
                                name.starts_with("Heuristics.Limits.Exceeded");
       add(unscannable ? FindingKind::kUnscannable : FindingKind::kVirus, std::move(name), detail);
-    } else if (ends_with(r, " ERROR")) {
+    } else if (r.ends_with(" ERROR")) {
       std::string_view message = r.substr(0, r.size() - 6);
       std::string_view limit = limit_name(message);
       if (!limit.empty()) {

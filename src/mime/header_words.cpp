@@ -9,6 +9,7 @@
 #include <map>
 
 #include "mime/decode.h"
+#include "util/utf8.h"
 
 namespace avsink::mime {
 namespace {
@@ -143,81 +144,6 @@ std::string written_form(std::string_view span) {
   return s;
 }
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + static_cast<size_t>(len) > n) return false;
-    for (int k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += static_cast<size_t>(len);
-  }
-  return true;
-}
-
-std::string latin1_to_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 4);
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80) {
-      out.push_back(ch);
-    } else {
-      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
-    }
-  }
-  return out;
-}
-
-// UTF-8 with each invalid byte replaced by U+FFFD.
-std::string sanitize_utf8(std::string_view s) {
-  if (valid_utf8(s)) return std::string(s);
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80             ? 1
-                 : (c & 0xe0) == 0xc0 ? 2
-                 : (c & 0xf0) == 0xe0 ? 3
-                 : (c & 0xf8) == 0xf0 ? 4
-                                      : 0;
-    if (len && i + len <= s.size() && valid_utf8(s.substr(i, len))) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xef\xbf\xbd");
-      ++i;
-    }
-  }
-  return out;
-}
-
 // Splits an RFC 2231 initial segment "charset'lang'data"; returns false when not in that shape.
 bool split_charset_lang(std::string_view v, std::string *charset, std::string_view *data) {
   size_t q1 = v.find('\'');
@@ -272,13 +198,6 @@ std::string strip_comments(std::string_view s) {
       out.push_back(c);
     }
   }
-  return out;
-}
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
 }
 
@@ -542,8 +461,8 @@ ParamLookup find_param(const std::vector<Param> &params, std::string_view name) 
 }
 
 std::string to_utf8_lenient(std::string_view bytes) {
-  if (valid_utf8(bytes)) return std::string(bytes);
-  return latin1_to_utf8(bytes);
+  if (util::utf8_valid(bytes)) return std::string(bytes);
+  return util::latin1_to_utf8(bytes);
 }
 
 bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::string *out) {
@@ -553,7 +472,7 @@ bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::s
     return true;
   }
   if (charset == "utf-8" || charset == "utf8" || charset == "us-ascii" || charset == "ascii") {
-    *out = sanitize_utf8(bytes);
+    *out = util::utf8_sanitize(bytes);
     return true;
   }
   if (charset == "ks_c_5601-1987") charset = "cp949";
@@ -603,7 +522,7 @@ bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::s
   iconv(cd, nullptr, nullptr, &o, &o_left);
   out->append(buf, static_cast<size_t>(o - buf));
   iconv_close(cd);
-  *out = sanitize_utf8(*out);
+  *out = util::utf8_sanitize(*out);
   return true;
 }
 

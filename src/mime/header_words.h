@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mime/decode.h"
+#include "util/text.h"
 
 namespace avsink::mime {
 
@@ -78,7 +79,7 @@ std::string percent_decode(std::string_view s);
 // `s` without its RFC 822 comments ("(...)", nested; an unbalanced "(" runs to the end).
 std::string strip_comments(std::string_view s);
 
-// Lowercases ASCII letters only.
-std::string ascii_lower(std::string_view s);
+// Lowercases ASCII letters only (the one definition is util/text.h).
+using util::ascii_lower;
 
 }  // namespace avsink::mime

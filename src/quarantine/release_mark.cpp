@@ -7,6 +7,7 @@
 
 #include "core/sha256.h"
 #include "quarantine/crypto.h"
+#include "util/text.h"
 
 namespace avsink::quarantine {
 
@@ -32,12 +33,6 @@ struct Split {
   size_t header_end = 0;      // offset of the empty separator line ("" when none)
   size_t body_start = 0;      // offset after the separator line
 };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Splits the top-level header into fields. A line is up to and including LF.
 Split split_header(std::string_view m) {
@@ -66,7 +61,7 @@ Split split_header(std::string_view m) {
       if (colon != std::string_view::npos) {
         std::string_view n = content.substr(0, colon);
         while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
-        f.name = lower(n);
+        f.name = util::ascii_lower(n);
         f.value = std::string(content.substr(colon + 1));
       }
       s.fields.push_back(std::move(f));
@@ -181,7 +176,7 @@ bool check_release_mark(std::string_view secret, std::string_view value, std::st
 }
 
 std::vector<std::string> header_values(std::string_view message, std::string_view name) {
-  std::string want = lower(name);
+  std::string want = util::ascii_lower(name);
   std::vector<std::string> out;
   for (const Field &f : split_header(message).fields)
     if (f.name == want) out.push_back(std::string(trim(relaxed(f.value))));
@@ -189,7 +184,7 @@ std::vector<std::string> header_values(std::string_view message, std::string_vie
 }
 
 std::string remove_header(std::string_view message, std::string_view name) {
-  std::string want = lower(name);
+  std::string want = util::ascii_lower(name);
   Split s = split_header(message);
   std::string out;
   out.reserve(message.size());

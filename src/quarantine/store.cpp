@@ -21,6 +21,7 @@
 #include "quarantine/archive.h"
 #include "quarantine/release_mark.h"
 #include "quarantine/smtp_release.h"
+#include "util/text.h"
 
 namespace avsink::quarantine {
 
@@ -456,9 +457,12 @@ Result<void> Store::export_to(const std::string &archive_path) const {
                       " verification (run `avsink quarantine verify`): " + bad[0];
     return make_error(ErrorCode::kIo, msg);
   }
-  nlohmann::json manifest = {{"format", kArchiveFormat}, {"version", 1},
-                             {"created", rfc3339_now()}, {"encrypted", key_.has_value()},
-                             {"count", entries.size()},  {"entries", entries}};
+  nlohmann::json manifest = {{"format", kArchiveFormat},
+                             {"version", 1},
+                             {"created", util::iso8601_utc_now_ms()},
+                             {"encrypted", key_.has_value()},
+                             {"count", entries.size()},
+                             {"entries", entries}};
   if (auto r = tar_add(sink, std::string(kArchiveManifest), manifest.dump(1), now()); !r) return r;
   if (auto r = tar_finish(sink); !r) return r;
   if (::fsync(fd.get()) != 0) return io_error("fsync failed", tmp_path);
@@ -636,9 +640,7 @@ namespace {
 std::string rcpt_key(std::string_view a) {
   while (!a.empty() && (a.front() == ' ' || a.front() == '<')) a.remove_prefix(1);
   while (!a.empty() && (a.back() == ' ' || a.back() == '>')) a.remove_suffix(1);
-  std::string out(a);
-  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return util::ascii_lower(a);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "mime/decode.h"
+#include "util/utf8.h"
 
 namespace avsink::rewrite {
 namespace {
@@ -35,22 +36,9 @@ std::string safe_text(std::string_view s, size_t max) {
       break;
     }
     const auto b0 = static_cast<unsigned char>(s[i]);
-    size_t len = b0 < 0x80             ? 1
-                 : (b0 & 0xE0) == 0xC0 ? 2
-                 : (b0 & 0xF0) == 0xE0 ? 3
-                 : (b0 & 0xF8) == 0xF0 ? 4
-                                       : 0;
-    uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1Fu) : len == 3 ? (b0 & 0x0Fu) : (b0 & 7u);
-    bool valid = len != 0 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      valid = (b & 0xC0) == 0x80;
-      cp = cp << 6 | (b & 0x3Fu);
-    }
-    if (valid && len > 1) {
-      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      valid = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
+    uint32_t cp = 0;
+    const size_t len = util::utf8_decode(s, i, &cp);
+    const bool valid = len != 0;
     char buf[16];
     if (!valid) {
       std::snprintf(buf, sizeof buf, "<0x%02X>", static_cast<unsigned>(b0));

@@ -6,30 +6,13 @@
 #include <cstdint>
 
 #include "mime/header_words.h"
+#include "util/utf8.h"
 
 namespace avsink::rules {
 
 namespace {
 
 constexpr size_t kMaxAddresses = 64;
-
-// Decodes one UTF-8 sequence at s[i]; returns its length (1 for a stray byte, cp = the byte).
-size_t next_cp(std::string_view s, size_t i, uint32_t *cp) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80             ? 1
-             : (c & 0xE0) == 0xC0 ? 2
-             : (c & 0xF0) == 0xE0 ? 3
-             : (c & 0xF8) == 0xF0 ? 4
-                                  : 1;
-  if (n == 1 || i + n > s.size()) {
-    *cp = c;
-    return 1;
-  }
-  uint32_t v = n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-  for (size_t k = 1; k < n; ++k) v = (v << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  *cp = v;
-  return n;
-}
 
 bool invisible(uint32_t cp) {
   return cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0xAD || (cp >= 0x200B && cp <= 0x200F) ||
@@ -58,7 +41,7 @@ std::string strip_invisible(std::string_view utf8) {
   out.reserve(utf8.size());
   for (size_t i = 0; i < utf8.size();) {
     uint32_t cp;
-    size_t n = next_cp(utf8, i, &cp);
+    size_t n = util::utf8_decode(utf8, i, &cp, util::Utf8Mode::kLenient);
     if (cp == '\t' || cp == '\r' || cp == '\n') {
       out += ' ';
     } else if (cp >= 0x20 && !invisible(cp)) {

@@ -20,6 +20,7 @@
 #include "mime/header_words.h"
 #include "rules/match_text.h"
 #include "rules/rule_file.h"
+#include "util/text.h"
 
 namespace avsink::rules {
 
@@ -207,15 +208,6 @@ ParseLimits limits_from(const RulesOptions &o) {
   return l;
 }
 
-std::string format_utc(int64_t secs) {
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::json files_json(const RuleSet &rs) {
   nlohmann::json files = nlohmann::json::array();
   for (const FileSummary &f : rs.files) {
@@ -397,13 +389,13 @@ struct RuleEngine::Impl {
           r.file + ":" + std::to_string(r.line) + " " + std::to_string(r.expires);
       if (!expiry_reported.insert(key).second) continue;
       log(LogLevel::kWarn, "rules: " + r.file + ":" + std::to_string(r.line) + ": rule " +
-                               r.name() + " expired at " + format_utc(r.expires) +
+                               r.name() + " expired at " + util::iso8601_utc(r.expires) +
                                " and no longer applies");
       audit_record("rules.expired", {{"rule", r.name()},
                                      {"file", r.file},
                                      {"line", r.line},
                                      {"pattern", r.pattern},
-                                     {"expires", format_utc(r.expires)}});
+                                     {"expires", util::iso8601_utc(r.expires)}});
     }
     next_expiry.store(next, std::memory_order_relaxed);
   }
@@ -633,10 +625,10 @@ FileCheck check_file_report(const std::string &path, int64_t now) {
   if (!out.errors.empty()) return out;
   for (const Rule &r : f.rules)
     if (r.expires <= now)
-      out.warnings.push_back(
-          make_error(ErrorCode::kRules,
-                     "warning: rule expired at " + format_utc(r.expires) + " and no longer applies",
-                     r.file, r.line));
+      out.warnings.push_back(make_error(
+          ErrorCode::kRules,
+          "warning: rule expired at " + util::iso8601_utc(r.expires) + " and no longer applies",
+          r.file, r.line));
   out.rule_count = f.rules.size();
   std::vector<ParsedFile> one;
   one.push_back(std::move(f));

@@ -13,6 +13,7 @@
 
 #include "core/read_file.h"
 #include "core/sha256.h"
+#include "util/utf8.h"
 
 namespace avsink::rules {
 
@@ -45,43 +46,6 @@ std::string_view trim(std::string_view s) {
 std::string base_name(const std::string &path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// Strict UTF-8 check (no overlongs, no surrogates, nothing past U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-  while (i < s.size()) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
@@ -255,15 +219,7 @@ std::string glob_to_regex(std::string_view glob) {
       ++i;
     } else {
       // Keep multi-byte UTF-8 sequences whole so QuoteMeta leaves them unescaped.
-      size_t len = 1;
-      unsigned char u = static_cast<unsigned char>(c);
-      if (u >= 0xF0) {
-        len = 4;
-      } else if (u >= 0xE0) {
-        len = 3;
-      } else if (u >= 0xC0) {
-        len = 2;
-      }
+      size_t len = std::max<size_t>(1, util::utf8_lead_length(static_cast<unsigned char>(c)));
       len = std::min(len, glob.size() - i);
       re += RE2::QuoteMeta(glob.substr(i, len));
       i += len - 1;
@@ -671,7 +627,7 @@ ParsedFile parse_rule_text(std::string_view text, const std::string &path,
       add_error(line_no, "NUL byte in line");
       continue;
     }
-    if (!valid_utf8(line)) {
+    if (!util::utf8_valid(line)) {
       add_error(line_no, "line is not valid UTF-8");
       continue;
     }

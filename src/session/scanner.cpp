@@ -345,11 +345,11 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
-  if (impl->hashlist && config.watch_files) {
+  if (impl->hashlist && config.hashlist_watch) {
     engines::HashListEngine *e = impl->hashlist.get();
     auto w = engines::SignatureWatch::start(
         e->files(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
-        config.poll_ms, 200, impl->logger);
+        config.hashlist_poll_ms, 200, impl->logger);
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
@@ -379,8 +379,8 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   ao.true_type_action = config.true_type_action;
   ao.encrypted_action = config.encrypted_action;
   ao.max_member_depth = config.max_member_depth;
-  ao.watch = config.watch_files;
-  ao.poll_ms = config.poll_ms;
+  ao.watch = config.attachment_watch;
+  ao.poll_ms = config.attachment_poll_ms;
   ao.logger = impl->logger;
   auto a = attachments::AttachmentPolicy::open(ao, impl->audit);
   if (!a) return a.error();
@@ -546,7 +546,8 @@ std::string Scanner::info_json() const {
     j["rules"] = {{"generation", impl_->rules->generation()},
                   {"rules", impl_->rules->rule_count()}};
   if (impl_->attachments)
-    j["attachment_lists"] = {{"generation", impl_->attachments->generation()}};
+    j["attachment_lists"] = {{"generation", impl_->attachments->generation()},
+                             {"watching", impl_->attachments->watching()}};
   j["quarantine"] = impl_->store ? impl_->store->dir() : "";
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

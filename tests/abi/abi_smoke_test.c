@@ -43,6 +43,19 @@ int main(int argc, char **argv) {
   CHECK((avsink_abi_version() >> 16) == AVSINK_ABI_MAJOR, "ABI major %u",
         avsink_abi_version() >> 16);
   CHECK((avsink_abi_version() & 0xffff) + 1 > AVSINK_ABI_MINOR, "ABI minor too old");
+  CHECK(AVSINK_ABI_COMPATIBLE(avsink_abi_version()),
+        "AVSINK_ABI_COMPATIBLE refuses its own library");
+  CHECK(!AVSINK_ABI_COMPATIBLE(avsink_abi_version() + 0x10000u), "another major is compatible");
+  CHECK(!AVSINK_ABI_COMPATIBLE((uint32_t)AVSINK_ABI_MAJOR << 16 | (AVSINK_ABI_MINOR + 1u)) ||
+            AVSINK_ABI_MINOR + 1u <= (avsink_abi_version() & 0xffff),
+        "a newer minor than the library's is compatible");
+  {
+    char version[32];
+    snprintf(version, sizeof version, "%d.%d.%d", AVSINK_VERSION_MAJOR, AVSINK_VERSION_MINOR,
+             AVSINK_VERSION_PATCH);
+    CHECK(strcmp(version, avsink_version_string()) == 0, "header release %s, library %s", version,
+          avsink_version_string());
+  }
   CHECK(strcmp(avsink_strerror(AVSINK_ECONFIG), "invalid configuration") == 0, "strerror");
   CHECK(avsink_strerror((avsink_status)999) != NULL, "strerror of unknown code is NULL");
 
@@ -58,6 +71,20 @@ int main(int argc, char **argv) {
   CHECK(avsink_engine_open(&engine, NULL, &err) == AVSINK_OK, "engine_open: %s", err.message);
   CHECK(avsink_engine_info(&info, engine) == AVSINK_OK && strstr(info, "\"clamav\"") != NULL,
         "engine_info: %s", info ? info : "(null)");
+  {
+    /* The caller-owned copy: equal to the borrowed one, and still valid after further calls. */
+    char *copy = NULL;
+    const char *again = NULL;
+    CHECK(avsink_engine_info_dup(&copy, engine) == AVSINK_OK && copy != NULL, "engine_info_dup");
+    CHECK(strcmp(copy, info) == 0, "dup differs from engine_info");
+    CHECK(avsink_engine_info(&again, engine) == AVSINK_OK, "engine_info again");
+    CHECK(strstr(copy, "\"clamav\"") != NULL, "dup lost its text");
+    avsink_string_free(copy);
+    avsink_string_free(NULL);
+    CHECK(avsink_engine_info_dup(NULL, engine) == AVSINK_EINVAL, "dup(NULL) not EINVAL");
+    copy = (char *)1;
+    CHECK(avsink_engine_info_dup(&copy, NULL) == AVSINK_EINVAL && copy == NULL, "dup no engine");
+  }
 
   /* EICAR attachment, one byte at a time. */
   snprintf(path, sizeof path, "%s/eicar-plain-attachment.eml", argv[1]);

@@ -22,6 +22,8 @@
 #include "engines/mail_parser_guard.h"
 #include "test_support.h"
 
+using avsink::test::TempDir;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -145,14 +147,6 @@ void run_in(const std::string &dir, const std::string &command) {
 }
 
 // A temp directory removed at the end of the test.
-struct TempDir {
-  std::string path = avsink::test::make_temp_dir("avsink-clam-");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string &name) const { return path + "/" + name; }
-};
 
 // EICAR followed by padding, so that zip deflates it and the raw bytes never appear in the archive.
 std::string compressible_eicar() {
@@ -289,7 +283,7 @@ TEST_F(ClamavShipped, RawPassSkipsOnlyPartsAlreadyScannedByteForByte) {
 
 TEST(ClamavEngine, EncryptedZipIsUnscannable) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   write_file(dir.file("report.txt"), "quarterly numbers\n");
   run_in(dir.path, "zip -q -P secret enc.zip report.txt");
   std::string data = avsink::test::read_file(dir.file("enc.zip"));
@@ -312,7 +306,7 @@ TEST(ClamavEngine, EncryptedZipIsUnscannable) {
 TEST(ClamavEngine, LimitsExceededAreUnscannable) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
   constexpr uint64_t kLimit = 64 << 10;
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   // Members of max_file_bytes - 1, max_file_bytes and max_file_bytes + 1 bytes, each compressed
   // (so libclamav has to unpack them) and each with EICAR at the very end.
   std::string zips[3];
@@ -375,7 +369,7 @@ TEST(ClamavEngine, LimitsExceededAreUnscannable) {
 
 TEST(ClamavEngine, RecursionLimitIsUnscannable) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   // payload.txt ends up at depth 6: l5.zip/l4.zip/l3.zip/l2.zip/l1.zip/l0.zip/payload.txt.
   write_file(dir.file("payload.txt"), compressible_eicar());
   run_in(dir.path, "zip -q -9 l0.zip payload.txt");
@@ -412,7 +406,7 @@ TEST(ClamavEngine, RecursionLimitIsUnscannable) {
 
 TEST(ClamavEngine, FileCountLimitIsUnscannable) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   std::string names;
   for (int i = 0; i < 6; ++i) {
     std::string name = "f" + std::to_string(i) + ".txt";
@@ -456,7 +450,7 @@ TEST_F(ClamavShipped, ExpiredDeadlineIsUnscannable) {
 
 TEST_F(ClamavShipped, DeadlinePassingMidScanStopsTheWalk) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   write_file(dir.file("a.txt"), "first member\n");
   write_file(dir.file("b.txt"), compressible_eicar());  // deflated: only visible once unpacked
   run_in(dir.path, "zip -q -9 two.zip a.txt b.txt");
@@ -481,7 +475,7 @@ TEST_F(ClamavShipped, DeadlinePassingMidScanStopsTheWalk) {
 
 TEST_F(ClamavShipped, OnMemberReportsNestedZip) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   write_file(dir.file("setup.exe"), std::string("MZ\x90\x00\x03\x00\x00\x00\x04", 9));
   run_in(dir.path, "zip -q inner.zip setup.exe && zip -q outer.zip inner.zip");
   std::string data = avsink::test::read_file(dir.file("outer.zip"));
@@ -540,7 +534,7 @@ TEST_F(ClamavShipped, MailFileInAnArchiveIsCheckedBeforeLibclamavParsesIt) {
       {"a CTE folded past the cap", head + folded + "\r\nbody\r\n", true, false},
   };
   for (const auto &c : cases) {
-    TempDir dir;
+    TempDir dir("avsink-clam-");
     write_file(dir.file("long.eml"), c.eml);
     run_in(dir.path, "zip -q mail.zip long.eml");
     const std::string data = avsink::test::read_file(dir.file("mail.zip"));
@@ -570,7 +564,7 @@ TEST_F(ClamavShipped, MailFileInAnArchiveIsCheckedBeforeLibclamavParsesIt) {
 
 TEST_F(ClamavShipped, OnMemberStopEndsTheWalk) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   write_file(dir.file("eicar.txt"), compressible_eicar());
   run_in(dir.path, "zip -q -9 inner.zip eicar.txt && zip -q -9 outer.zip inner.zip");
   std::string data = avsink::test::read_file(dir.file("outer.zip"));
@@ -631,7 +625,7 @@ TEST_F(ClamavShipped, StatusCountsShippedSignatures) {
 }
 
 TEST(ClamavEngine, OpenErrors) {
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   fs::create_directory(dir.file("empty-dir"));
   write_file(dir.file("empty.ndb"), "");
   write_file(dir.file("bad.ndb"), "# comment\nGood.Sig:0:*:414243444546474849\nBad.Sig:0:*:zz\n");
@@ -678,7 +672,7 @@ TEST(ClamavEngine, OpenErrors) {
 
 TEST(ClamavEngine, TempDirHoldsTheUnpackingAndIsChecked) {
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   fs::create_directory(dir.file("tmp"));
   write_file(dir.file("eicar.com"), avsink::test::eicar());
   run_in(dir.path, "zip -q in.zip eicar.com");
@@ -737,7 +731,7 @@ TEST(ClamavEngine, LibclamavWarningsGoToTheLogger) {
 }
 
 TEST(ClamavEngine, SystemDatabaseLoadedOnlyWhenItHoldsDatabases) {
-  TempDir sys;
+  TempDir sys{"avsink-clam-"};
   ClamavOptions o = shipped_options();
   o.load_system_db = true;
   o.system_db_dir = sys.path;  // exists, but holds no database: skipped
@@ -757,7 +751,7 @@ TEST(ClamavEngine, SystemDatabaseLoadedOnlyWhenItHoldsDatabases) {
 }
 
 TEST(ClamavEngine, ReloadKeepsOldEngineOnBrokenFile) {
-  TempDir extra;
+  TempDir extra{"avsink-clam-"};
   ClamavOptions o = shipped_options();
   o.signature_dirs.push_back(extra.path);
   write_file(extra.file("site.ndb"), ndb_line("Site.One", "SITE-ONE-SIGNATURE"));
@@ -785,7 +779,7 @@ TEST(ClamavEngine, ReloadKeepsOldEngineOnBrokenFile) {
 }
 
 TEST(ClamavEngine, ReloadPicksUpNewSignature) {
-  TempDir extra;
+  TempDir extra{"avsink-clam-"};
   ClamavOptions o = shipped_options();
   o.signature_dirs.push_back(extra.path);
   write_file(extra.file("site.ndb"), ndb_line("Site.One", "SITE-ONE-SIGNATURE"));
@@ -903,7 +897,7 @@ TEST_F(ClamavShipped, NothingHidesBehindAnIgnoredTypeMagic) {
             std::string_view::npos);
 
   if (!have_zip()) GTEST_SKIP() << "zip not installed";
-  TempDir dir;
+  TempDir dir{"avsink-clam-"};
   write_file(dir.file("eicar.com"), avsink::test::eicar());
   run_in(dir.path, "zip -q in.zip eicar.com");
   const std::string data = "OggS" + avsink::test::read_file(dir.file("in.zip"));

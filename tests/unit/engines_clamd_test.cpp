@@ -37,6 +37,8 @@
 
 extern char **environ;
 
+using avsink::test::TempDir;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -58,23 +60,6 @@ long long ms_since(Clock::time_point t) {
 }
 
 // A short private directory: unix socket paths are limited to 107 bytes.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    path = avsink::test::make_temp_dir("avsink-clamd-");
-    if (path.size() > 60) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-      char tmpl[] = "/tmp/avsink-clamd-XXXXXX";
-      path = mkdtemp(tmpl) != nullptr ? tmpl : "";
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string &name) const { return path + "/" + name; }
-};
 
 std::string describe(const Findings &findings) {
   std::string out;
@@ -207,7 +192,7 @@ bool have_clamd() {
 
 TEST(ClamdReal, DetectionThroughClamdAlone) {
   SKIP_WITHOUT_CLAMD();
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   ClamdProcess clamd(t.path);
   ASSERT_EQ(clamd.start(), "");
   ClamdOptions o;
@@ -256,7 +241,7 @@ TEST(ClamdReal, DetectionThroughClamdAlone) {
 
 TEST(ClamdReal, OverStreamMaxLengthIsUnscannableNeverClean) {
   SKIP_WITHOUT_CLAMD();
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   ClamdProcess clamd(t.path);  // StreamMaxLength 1M
   ASSERT_EQ(clamd.start(), "");
   ClamdOptions o;
@@ -276,7 +261,7 @@ TEST(ClamdReal, OverStreamMaxLengthIsUnscannableNeverClean) {
 }
 
 TEST(ClamdEngine, LocalStreamLimitRefusesWithoutSending) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   ClamdOptions o;
   o.address = "unix:" + t.file("nobody-listens.sock");
   o.stream_max_length = 1000;
@@ -295,7 +280,7 @@ TEST(ClamdEngine, LocalStreamLimitRefusesWithoutSending) {
 
 TEST(ClamdReal, StoppedMidRunIsAnErrorNeverCleanAndResumes) {
   SKIP_WITHOUT_CLAMD();
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   ClamdProcess clamd(t.path);
   ASSERT_EQ(clamd.start(), "");
   ClamdOptions o;
@@ -495,7 +480,7 @@ std::string z(const std::string &s) {
 }
 
 TEST(ClamdEngine, AnswersMapToFindingsOrErrors) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   struct Case {
     const char *label;
     std::optional<std::string> answer;
@@ -570,7 +555,7 @@ TEST(ClamdEngine, AnswersMapToFindingsOrErrors) {
 }
 
 TEST(ClamdEngine, StreamsTheWholePartInChunks) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   const std::string path = t.file("fake.sock");
   std::string got;
   std::mutex mu;
@@ -595,7 +580,7 @@ TEST(ClamdEngine, StreamsTheWholePartInChunks) {
 }
 
 TEST(ClamdEngine, ReconnectsOnceAfterAConnectionFailure) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   const std::string path = t.file("fake.sock");
   // Every other connection is dropped without an answer (a clamd that restarted under us).
   FakeClamd server(path, [](int index, const std::string &) -> std::optional<std::string> {
@@ -623,7 +608,7 @@ TEST(ClamdEngine, ReconnectsOnceAfterAConnectionFailure) {
 }
 
 TEST(ClamdEngine, PoolBoundsConcurrentConnections) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   const std::string path = t.file("fake.sock");
   FakeClamd server(
       path, [](int, const std::string &) { return std::optional<std::string>(z("stream: OK")); },
@@ -649,7 +634,7 @@ TEST(ClamdEngine, PoolBoundsConcurrentConnections) {
 }
 
 TEST(ClamdEngine, UnreachableAndHungServersAreBoundedErrors) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   struct Case {
     const char *label;
     std::function<void(const std::string &path)> setup;  // prepares the socket path
@@ -722,7 +707,7 @@ TEST(ClamdEngine, UnreachableAndHungServersAreBoundedErrors) {
 }
 
 TEST(ClamdEngine, DeadlineBeforeTimeoutIsUnscannable) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   const std::string path = t.file("slow.sock");
   FakeClamd server(
       path, [](int, const std::string &) { return std::optional<std::string>(z("stream: OK")); },
@@ -782,7 +767,7 @@ class RawServer {
 // client took it as clean. A verdict counts only after the whole part and the terminator were
 // sent; anything earlier is an engine error (TEMPFAIL), never clean.
 TEST(ClamdEngine, AnswerBeforeTheTerminatorIsAnErrorNeverClean) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   // More than a socket buffer holds, so the client is still sending when the answer comes.
   std::string part = avsink::test::eicar();
   part += std::string(4u << 20, 'x');
@@ -867,7 +852,7 @@ TEST(ClamdEngine, AnswerBeforeTheTerminatorIsAnErrorNeverClean) {
 // Issue 14 item 10: several clamd addresses, tried in order with the same timeouts; the one that
 // served is named in the findings and in status().
 TEST(ClamdEngine, FailsOverInOrderAndSaysWhichServed) {
-  TempDir t;
+  TempDir t("avsink-clamd-", true);
   const std::string down = t.file("down.sock");  // no listener: connect fails at once
   const std::string hung = t.file("hung.sock");  // accepts, never answers: read timeout
   const std::string up = t.file("up.sock");

@@ -15,6 +15,8 @@
 #include "engines/hash_list.h"
 #include "test_support.h"
 
+using avsink::test::TempDir;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,19 +35,6 @@ constexpr const char *kMarkerSha =
 std::string fixture(const std::string &name) {
   return avsink::test::data_path("engines/" + name);
 }
-
-struct TempDir {
-  std::string path = avsink::test::make_temp_dir("avsink-hash-");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string &name, const std::string &text) const {
-    const std::string p = path + "/" + name;
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-    return p;
-  }
-};
 
 std::unique_ptr<HashListEngine> open_ok(std::vector<std::string> files) {
   HashListOptions o;
@@ -78,7 +67,7 @@ Findings scan_ok(HashListEngine &e, const std::string &data, const Deadline &d =
 }
 
 TEST(HashList, ParseErrorsNameFileAndLine) {
-  TempDir t;
+  TempDir t{"avsink-hash-"};
   const std::string hex(64, 'a');
   struct Case {
     const char *label;
@@ -121,7 +110,7 @@ TEST(HashList, FixtureWithBrokenLineFive) {
 }
 
 TEST(HashList, EmptyFileInvalidUnlessMarked) {
-  TempDir t;
+  TempDir t{"avsink-hash-"};
   struct Case {
     const char *label;
     std::string path;
@@ -210,7 +199,7 @@ TEST(HashList, ExpiredDeadlineIsUnscannable) {
 }
 
 TEST(HashList, StatusReportsFilesAndVersion) {
-  TempDir t;
+  TempDir t{"avsink-hash-"};
   const std::string a = t.write("a.sha256", std::string(kMarkerSha) + " A\n");
   const std::string b = t.write("b.sha256", "# avsink: empty\n");
   auto e = open_ok({a, b});
@@ -230,7 +219,7 @@ TEST(HashList, StatusReportsFilesAndVersion) {
 }
 
 TEST(HashList, ReloadSwapsAndKeepsOldOnError) {
-  TempDir t;
+  TempDir t{"avsink-hash-"};
   const std::string path = t.write("l.sha256", std::string(kMarkerSha) + " First\n");
   auto e = open_ok({path});
   ASSERT_TRUE(e);
@@ -256,7 +245,7 @@ TEST(HashList, ReloadSwapsAndKeepsOldOnError) {
 }
 
 TEST(HashList, ConcurrentScansDuringReloads) {
-  TempDir t;
+  TempDir t{"avsink-hash-"};
   const std::string path = t.write("l.sha256", std::string(kMarkerSha) + " Gen\n");
   auto e = open_ok({path});
   ASSERT_TRUE(e);

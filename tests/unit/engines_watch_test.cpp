@@ -27,6 +27,8 @@
 #include "engines/signature_watch.h"
 #include "test_support.h"
 
+using avsink::test::TempDir;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -52,15 +54,6 @@ bool wait_until(const std::function<bool()> &cond, int ms) {
   while (!cond() && ms_since(t0) < bound) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return cond();
 }
-
-struct TempDir {
-  std::string path = avsink::test::make_temp_dir("avsink-watch-");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string &name) const { return path + "/" + name; }
-};
 
 void write_file(const std::string &path, const std::string &data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -122,7 +115,7 @@ std::vector<nlohmann::json> audit_records(const std::string &path) {
 // A signature directory with the shipped databases plus update.ndb, a ClamavEngine over it, an
 // audit log, and a watcher.
 struct ClamavSetup {
-  TempDir dir;
+  TempDir dir{"avsink-watch-"};
   std::string sigs = dir.file("sigs");
   std::string audit_path = dir.file("audit.log");
   std::unique_ptr<ClamavEngine> engine;
@@ -295,7 +288,7 @@ TEST(SignatureWatch, FreshclamSideFilesDoNotReload) {
 }
 
 TEST(SignatureWatch, WatchesAHashListFile) {
-  TempDir t;
+  TempDir t{"avsink-watch-"};
   const std::string list = t.file("site.sha256");
   write_file(list, avsink::sha256_hex("one") + " Site.One\n");
   HashListOptions o;

@@ -269,7 +269,9 @@ TEST_F(ReleaseTest, MarkIsSingleUseAndBoundToTheReleasedRecipients) {
     auto rc = store_->use_release(replay, c.rcpts);
     EXPECT_EQ(rc.valid, c.want) << rc.refused;
     EXPECT_NE(rc.refused.find(c.want_refused), std::string::npos) << "got \"" << rc.refused << "\"";
-    if (c.want) EXPECT_EQ(rc.id, id_);
+    if (c.want) {
+      EXPECT_EQ(rc.id, id_);
+    }
   }
   // A valid mark that no release() recorded (made by make_released_copy alone) is not honoured.
   auto unrecorded =

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -364,6 +365,39 @@ TEST(SessionQuarantine, StoredThenReleasedCopyPassesAndForgeriesDoNot) {
   forged[eol - 1] = forged[eol - 1] == 'a' ? 'b' : 'a';  // flip the last hex digit of the HMAC
   EXPECT_EQ(scan(scanner, forged).action, Action::kQuarantine);
   std::filesystem::remove_all(dir);
+}
+
+// [attachments] watch governs the list files alone: with rule-file watching off, an edited list is
+// still picked up while mail flows (it used to follow [rules] watch).
+TEST(Session, AttachmentListsReloadWhateverRulesWatchSays) {
+  avsink::test::TempDir dir("avsink-attwatch-");
+  const std::string list = dir.write("attachments-site.list", "exe\n");
+  avsink::Config cfg;
+  cfg.watch_files = false;  // [rules] watch = false
+  cfg.attachment_lists = {list};
+  cfg.attachment_poll_ms = 50;
+  auto s = open_scanner(cfg);
+  ASSERT_TRUE(s);
+  const std::string msg = avsink::test::crlf(
+      "From: a@example.com\nTo: b@example.com\nSubject: t\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nhi\n"
+      "--b\nContent-Type: application/octet-stream\n"
+      "Content-Disposition: attachment; filename=\"tool.xyz\"\n\nbytes\n--b--\n");
+  EXPECT_EQ(scan(*s, msg).action, Action::kAccept);
+  dir.write("attachments-site.list.tmp", "exe\nxyz\n");
+  std::filesystem::rename(dir.file("attachments-site.list.tmp"), list);
+  Action got = Action::kAccept;
+  for (int i = 0; i < 500 && got == Action::kAccept; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    got = scan(*s, msg).action;
+  }
+  EXPECT_EQ(got, Action::kReject) << "the edited list was never picked up";
+
+  avsink::Config off;
+  off.attachment_watch = false;
+  auto quiet = avsink::session::Scanner::open(off, avsink::Logger(), true);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(nlohmann::json::parse((*quiet)->info_json())["attachment_lists"]["watching"], false);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -34,6 +35,32 @@ std::string make_temp_dir(const std::string &prefix) {
     return {};
   }
   return tmpl;
+}
+
+TempDir::TempDir(const std::string &prefix, bool short_path) : path(make_temp_dir(prefix)) {
+  if (short_path && path.size() > 60) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    std::string tmpl = "/tmp/" + prefix + "XXXXXX";
+    path = mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path.empty()) std::filesystem::remove_all(path, ec);
+}
+
+std::string TempDir::file(const std::string &name) const {
+  return path + "/" + name;
+}
+
+std::string TempDir::write(const std::string &name, const std::string &text) const {
+  const std::string p = file(name);
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.good()) ADD_FAILURE() << "cannot write " << p;
+  return p;
 }
 
 double time_scale() {

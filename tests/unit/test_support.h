@@ -17,6 +17,19 @@ std::string data_path(const std::string &relative);
 std::string read_file(const std::string &path);
 // A fresh private directory under $TMPDIR, removed by the caller (or left for debugging).
 std::string make_temp_dir(const std::string &prefix);
+// A private directory under $TMPDIR, removed with everything in it when the object goes. With
+// `short_path`, a path short enough for a unix socket inside it (falls back to /tmp).
+struct TempDir {
+  explicit TempDir(const std::string &prefix = "avsink-test-", bool short_path = false);
+  ~TempDir();
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  // path + "/" + name.
+  std::string file(const std::string &name) const;
+  // Writes `text` to file(name), replacing it; fails the current test when it cannot.
+  std::string write(const std::string &name, const std::string &text) const;
+  std::string path;
+};
 // The EICAR test string (68 bytes), assembled at run time so this source is not itself "infected".
 std::string eicar();
 // `s` with every bare LF turned into CRLF (messages are written with \n in test sources).
