@@ -197,6 +197,42 @@ avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine) {
   });
 }
 
+avsink_status avsink_engine_metrics(const char **text_out, avsink_engine *engine) {
+  if (text_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    std::string text = engine->scanner->metrics_text();
+    std::lock_guard<std::mutex> lock(engine->info_mu);
+    std::string &slot = engine->metrics_by_thread[std::this_thread::get_id()];
+    slot = std::move(text);
+    *text_out = slot.c_str();
+    return AVSINK_OK;
+  });
+}
+
+avsink_status avsink_engine_health(int *healthy_out, const char **reasons_out,
+                                   avsink_engine *engine) {
+  if (healthy_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    auto issues = engine->scanner->health();
+    std::string text;
+    for (const auto &i : issues) text += i.code + ": " + i.text + "\n";
+    *healthy_out = issues.empty() ? 1 : 0;
+    if (reasons_out != nullptr) {
+      std::lock_guard<std::mutex> lock(engine->info_mu);
+      std::string &slot = engine->health_by_thread[std::this_thread::get_id()];
+      slot = std::move(text);
+      *reasons_out = slot.c_str();
+    }
+    return AVSINK_OK;
+  });
+}
+
+avsink_status avsink_engine_count_tempfail(avsink_engine *engine, const char *cause) {
+  if (engine == nullptr) return AVSINK_EINVAL;
+  engine->scanner->count_tempfail(cause != nullptr ? cause : "other");
+  return AVSINK_OK;
+}
+
 void avsink_engine_free(avsink_engine *engine) {
   delete engine;
 }
@@ -258,7 +294,10 @@ avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan) {
     *out = scan->verdict.get();
     return AVSINK_OK;
   });
-  if (st != AVSINK_OK) scan->state = avsink_scan::State::kFailed;
+  if (st != AVSINK_OK) {
+    scan->state = avsink_scan::State::kFailed;
+    scan->engine->scanner->count_tempfail("scan_failed");  // the adapter must tempfail it
+  }
   return st;
 }
 

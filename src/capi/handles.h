@@ -18,7 +18,9 @@
 struct avsink_engine {
   std::unique_ptr<avsink::session::Scanner> scanner;
   std::mutex info_mu;
-  std::map<std::thread::id, std::string> info_by_thread;  // avsink_engine_info() results
+  std::map<std::thread::id, std::string> info_by_thread;     // avsink_engine_info() results
+  std::map<std::thread::id, std::string> metrics_by_thread;  // avsink_engine_metrics() results
+  std::map<std::thread::id, std::string> health_by_thread;   // avsink_engine_health() reasons
 };
 
 struct avsink_verdict {
