@@ -204,9 +204,10 @@ AVSINK_API avsink_status avsink_engine_info(const char **json_out, avsink_engine
  * avsink_healthy / avsink_degraded{reason} (as avsink_engine_health()). For an adapter's
  * GET /metrics.
  * Returns: AVSINK_OK; *text_out points to a NUL-terminated string.
- * Ownership and thread-safety: as avsink_engine_info() (one string per calling thread, valid until
- *   that thread calls avsink_engine_metrics() again or the engine is freed). Counting never takes
- *   a lock on the scan path. Errors: AVSINK_EINVAL. Since: 1.1 */
+ * Ownership: as avsink_engine_info() (one string per calling thread, valid until that thread
+ *   calls avsink_engine_metrics() again or the engine is freed).
+ * Thread-safety: any thread, concurrently with scans; counting never takes a lock on the scan
+ *   path. Errors: AVSINK_EINVAL. Since: 1.1 */
 AVSINK_API avsink_status avsink_engine_metrics(const char **text_out, avsink_engine *engine);
 
 /* Whether the engine is fit to run unattended: every engine loaded and able to scan, the ClamAV
@@ -214,7 +215,8 @@ AVSINK_API avsink_status avsink_engine_metrics(const char **text_out, avsink_eng
  * database file readable by this process, and the last reload of every part succeeded.
  * healthy_out: 1 when healthy, else 0. reasons_out: may be NULL; receives one line per reason
  *   ("code: text", codes as in avsink_degraded), "" when healthy.
- * Ownership and thread-safety: as avsink_engine_info(). Errors: AVSINK_EINVAL. Since: 1.1 */
+ * Ownership: *reasons_out as avsink_engine_info()'s string (one per calling thread).
+ * Thread-safety: any thread, concurrently with scans. Errors: AVSINK_EINVAL. Since: 1.1 */
 AVSINK_API avsink_status avsink_engine_health(int *healthy_out, const char **reasons_out,
                                               avsink_engine *engine);
 
