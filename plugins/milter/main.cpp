@@ -47,7 +47,9 @@ int g_ready_fd = -1;  // write end of the start-up pipe to the waiting parent (d
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  std::fprintf(stderr, "avsink-milter: %s\n", buf);
+  // With -f --log-json syslog's stderr copy is the JSON line; a plain one would break the stream.
+  const auto &o = runtime().options;
+  if (!(o.log_json && o.foreground)) std::fprintf(stderr, "avsink-milter: %s\n", buf);
   avsink::milter::mlog(LOG_ERR, "%s", buf);
   std::exit(code);
 }
@@ -171,7 +173,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  runtime().options.log_json = opts.log_json;  // mlog() reads it from here on
+  runtime().options.log_json = opts.log_json;  // mlog() and die() read these from here on
+  runtime().options.foreground = opts.foreground;
   openlog("avsink-milter", LOG_PID | LOG_NDELAY | (opts.foreground ? LOG_PERROR : 0), LOG_MAIL);
   // Checked before anything is created, so a refusal leaves no socket or pid file behind.
   if (geteuid() == 0 && opts.user.empty())
