@@ -120,8 +120,7 @@ std::string Metrics::exposition() const {
   out +=
       "avsink_scans_in_flight " + std::to_string(in_flight_.load(std::memory_order_relaxed)) + "\n";
   head(out, "avsink_reloads_total", "counter",
-       "Reloads by part and result: every part on SIGHUP (avsink_engine_reload), and the "
-       "signature watchers' own reloads (rule and list file watchers show in their generation).");
+       "Reloads by part and result: SIGHUP (avsink_engine_reload) and the file watchers.");
   for (size_t p = 0; p < kReloadParts.size(); ++p)
     for (int ok = 1; ok >= 0; --ok)
       sample(out,

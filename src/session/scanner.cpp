@@ -387,6 +387,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     ro.watch = config.watch_files;
     ro.poll_ms = config.poll_ms;
     ro.logger = impl->logger;
+    ro.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
+      ip->note_reload("rules", r, true);
+    };
     auto r = rules::RuleEngine::open(ro, impl->audit);
     if (!r) return r.error();
     impl->rules = std::move(r.value());
@@ -404,6 +407,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   ao.watch = config.watch_files;
   ao.poll_ms = config.poll_ms;
   ao.logger = impl->logger;
+  ao.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
+    ip->note_reload("attachments", r, true);
+  };
   auto a = attachments::AttachmentPolicy::open(ao, impl->audit);
   if (!a) return a.error();
   impl->attachments = std::move(a.value());

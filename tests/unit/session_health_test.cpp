@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "session/scanner.h"
@@ -139,6 +140,27 @@ TEST_F(Health, FailedReloadIsDegradedUntilAReloadSucceeds) {
   EXPECT_TRUE(s->reload().ok());
   EXPECT_TRUE(s->health().empty());
   EXPECT_EQ(value_of(s->metrics_text(), "avsink_reloads_total{part=\"clamav\",result=\"ok\"}"), 1);
+}
+
+// A rule file broken by an edit (picked up by the rules watcher, no SIGHUP) is degraded too.
+TEST_F(Health, RuleFileBrokenUnderTheWatcherIsDegraded) {
+  cfg_.signature_dirs = {sigs_};
+  std::string rules = dir_ + "/site.rules";
+  std::ofstream(rules) << "subject /^Invoice [0-9]+$/ reject \"outbreak\"\n";
+  cfg_.rule_files = {rules};
+  cfg_.watch_files = true;
+  cfg_.poll_ms = 50;
+  Captured log;
+  auto s = session::Scanner::open(cfg_, log.logger(), true).value();
+  ASSERT_TRUE(s->health().empty());
+  std::ofstream(rules) << "subject /unterminated reject \"x\"\n";
+  const auto until = std::chrono::steady_clock::now() + test::scaled(std::chrono::seconds(10));
+  while (!has_code(s->health(), "reload_failed") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(has_code(s->health(), "reload_failed"));
+  EXPECT_TRUE(log.any("degraded after rules reload: rules: last reload failed"));
+  EXPECT_GE(value_of(s->metrics_text(), "avsink_reloads_total{part=\"rules\",result=\"failed\"}"),
+            1);
 }
 
 }  // namespace
