@@ -224,6 +224,35 @@ AVSINK_API avsink_status avsink_engine_info_dup(char **json_out, avsink_engine *
  * Ownership: takes s. Thread-safety: any thread. Errors: none. Since: 1.1 */
 AVSINK_API void avsink_string_free(char *s);
 
+/* The engine's counters and gauges as Prometheus text exposition (format 0.0.4): messages by
+ * action, findings by kind and inspector, a scan-latency histogram, bytes scanned, tempfails by
+ * cause, scans in flight, engine generations, signature counts and ages, reloads by result, and
+ * avsink_healthy / avsink_degraded{reason} (as avsink_engine_health()). For an adapter's
+ * GET /metrics.
+ * Returns: AVSINK_OK; *text_out points to a NUL-terminated string.
+ * Ownership: as avsink_engine_info() (one string per calling thread, valid until that thread
+ *   calls avsink_engine_metrics() again or the engine is freed).
+ * Thread-safety: any thread, concurrently with scans; counting never takes a lock on the scan
+ *   path. Errors: AVSINK_EINVAL. Since: 1.1 */
+AVSINK_API avsink_status avsink_engine_metrics(const char **text_out, avsink_engine *engine);
+
+/* Whether the engine is fit to run unattended: every engine loaded and able to scan, the ClamAV
+ * database newer than [clamav] max_db_age_hours, not only avsink's shipped test signatures, every
+ * database file readable by this process, and the last reload of every part succeeded.
+ * healthy_out: 1 when healthy, else 0. reasons_out: may be NULL; receives one line per reason
+ *   ("code: text", codes as in avsink_degraded), "" when healthy.
+ * Ownership: *reasons_out as avsink_engine_info()'s string (one per calling thread).
+ * Thread-safety: any thread, concurrently with scans. Errors: AVSINK_EINVAL. Since: 1.1 */
+AVSINK_API avsink_status avsink_engine_health(int *healthy_out, const char **reasons_out,
+                                              avsink_engine *engine);
+
+/* Counts a message the adapter answered 4xx on its own (no verdict, or a verdict it could not
+ * carry out) in avsink_tempfails_total{cause}. cause: "scan_begin", "scan_write",
+ * "mta_refused", "too_busy" (others count as "other"); may be NULL ("other"). A failed
+ * avsink_scan_end() is already counted (cause "scan_failed"). Ownership: none.
+ * Thread-safety: any thread. Errors: AVSINK_EINVAL (engine NULL). Since: 1.1 */
+AVSINK_API avsink_status avsink_engine_count_tempfail(avsink_engine *engine, const char *cause);
+
 /* Frees an engine. NULL is a harmless no-op.
  * Ownership: releases everything the engine owns. Thread-safety: must be the last call on the
  * engine, after all its scans are freed. Errors: none. Since: 1.0 */

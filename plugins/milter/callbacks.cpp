@@ -10,10 +10,13 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "message.h"
 
@@ -41,7 +44,8 @@ struct Connection {
   avsink_scan *scan = nullptr;
   bool failed = false;  // a write or begin failed: the message is tempfailed at the next reply
   std::string failure;
-  std::vector<HeaderField> headers;  // as received, for REWRITE header diffs
+  const char *failure_cause = "other";  // for avsink_tempfails_total{cause}
+  std::vector<HeaderField> headers;     // as received, for REWRITE header diffs
   size_t header_bytes = 0;
   bool headers_complete = true;           // false when the copy was capped
   std::vector<std::string> header_names;  // every header name, in order (never capped)
@@ -65,6 +69,7 @@ struct Connection {
     rcpt_count = 0;
     failed = false;
     failure.clear();
+    failure_cause = "other";
     headers.clear();
     header_bytes = 0;
     headers_complete = true;
@@ -73,8 +78,11 @@ struct Connection {
     started = std::chrono::steady_clock::now();
   }
 
-  void fail(const std::string &why) {
-    if (!failed) failure = why;
+  void fail(const std::string &why, const char *cause) {
+    if (!failed) {
+      failure = why;
+      failure_cause = cause;
+    }
     failed = true;
   }
 };
@@ -126,7 +134,7 @@ bool ensure_begun(SMFICTX *ctx, Connection *c) {
   avsink_status st = avsink_scan_begin(&c->scan, runtime().engine, &env);
   if (st != AVSINK_OK) {
     c->scan = nullptr;
-    c->fail(std::string("scan_begin: ") + avsink_strerror(st));
+    c->fail(std::string("scan_begin: ") + avsink_strerror(st), "scan_begin");
     return false;
   }
   return true;
@@ -136,7 +144,8 @@ bool write_bytes(SMFICTX *ctx, Connection *c, const void *data, size_t len) {
   if (!ensure_begun(ctx, c)) return false;
   avsink_status st = avsink_scan_write(c->scan, data, len);
   if (st != AVSINK_OK) {
-    c->fail(std::string("scan_write: ") + avsink_strerror(st) + ": " + avsink_scan_errmsg(c->scan));
+    c->fail(std::string("scan_write: ") + avsink_strerror(st) + ": " + avsink_scan_errmsg(c->scan),
+            "scan_write");
     return false;
   }
   c->size += len;
@@ -158,8 +167,8 @@ void set_reply(SMFICTX *ctx, int code, const std::string &enhanced, const std::s
   std::string msg = reply_text(text);
   if (smfi_setreply(ctx, rcode.data(), const_cast<char *>(enhanced.c_str()), msg.data()) !=
       MI_SUCCESS)
-    syslog(LOG_WARNING, "smfi_setreply %s %s failed; the MTA uses its default reply", rcode.c_str(),
-           enhanced.c_str());
+    mlog(LOG_WARNING, "smfi_setreply %s %s failed; the MTA uses its default reply", rcode.c_str(),
+         enhanced.c_str());
 }
 
 const char *qid_or_noqueue(const Connection *c) {
@@ -171,33 +180,77 @@ double elapsed_ms(const Connection *c) {
       .count();
 }
 
-// The one syslog line for a message that got no verdict.
-sfsistat tempfail_unscanned(SMFICTX *ctx, Connection *c, const std::string &why) {
+// Every recipient, as the per-message line lists them: "<a>,<b>"; recipients past the kept
+// kMaxRecipients are named by count, never silently left out.
+std::string rcpt_list(const Connection *c) {
+  std::string out;
+  for (const auto &r : c->rcpts) out += (out.empty() ? "<" : ",<") + log_escape(r) + ">";
+  if (c->rcpt_count > c->rcpts.size())
+    out += " (+" + std::to_string(c->rcpt_count - c->rcpts.size()) + " more, not kept)";
+  return out;
+}
+
+// --log-json: the message's line as one JSON object (invalid UTF-8 replaced, never escaped away).
+void log_json_line(int prio, const nlohmann::json &j) {
+  syslog(prio, "%s", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+// The one line for a message that got no verdict; counted in avsink_tempfails_total{cause}.
+// cause: null when the library counted it already (a failed avsink_scan_end: "scan_failed").
+sfsistat tempfail_unscanned(SMFICTX *ctx, Connection *c, const std::string &why,
+                            const char *cause) {
   set_reply(ctx, 451, "4.7.1", "avsink: message could not be scanned, try again later");
+  if (cause != nullptr) avsink_engine_count_tempfail(runtime().engine, cause);
+  if (cause == nullptr) cause = "scan_failed";
+  if (runtime().options.log_json) {
+    nlohmann::json j = {{"queue_id", qid_or_noqueue(c)},
+                        {"action", "tempfail"},
+                        {"smtp", "451 4.7.1"},
+                        {"reason", why},
+                        {"cause", cause},
+                        {"mail_from", c->mail_from},
+                        {"rcpt_to", c->rcpts},
+                        {"client", c->client_address},
+                        {"size", c->size},
+                        {"ms", static_cast<int64_t>(elapsed_ms(c) * 1000) / 1000.0}};
+    if (c->rcpt_count > c->rcpts.size()) j["rcpt_not_kept"] = c->rcpt_count - c->rcpts.size();
+    log_json_line(LOG_ERR, j);
+    return SMFIS_TEMPFAIL;
+  }
   syslog(LOG_ERR,
-         "%s: action=tempfail code=451 4.7.1 reason=\"%s\" from=<%s> rcpts=%zu client=%s "
-         "size=%llu ms=%.1f",
+         "%s: action=tempfail code=451 4.7.1 reason=\"%s\" from=<%s> to=%s client=%s size=%llu "
+         "ms=%.1f",
          qid_or_noqueue(c), log_escape(why).c_str(), log_escape(c->mail_from).c_str(),
-         c->rcpt_count, log_escape(c->client_address).c_str(),
+         rcpt_list(c).c_str(), log_escape(c->client_address).c_str(),
          static_cast<unsigned long long>(c->size), elapsed_ms(c));
   return SMFIS_TEMPFAIL;
 }
 
+// The one line for a message with a verdict: queue id, action, reason, sender, every
+// recipient, client, size, time. `mta` is the quarantine mode used ("" when none).
 void log_verdict(const Connection *c, const avsink_verdict *v, const char *action, int code,
-                 const std::string &enhanced, const char *note) {
+                 const std::string &enhanced, const char *mta) {
+  std::string qid = avsink_verdict_quarantine_id(v);
   if (runtime().options.log_json) {
-    syslog(LOG_INFO, "%s: %s", qid_or_noqueue(c), log_escape(avsink_verdict_json(v)).c_str());
+    // avsink's record (envelope, findings, limits hit, time) plus what the MTA was told.
+    nlohmann::json j = nlohmann::json::parse(avsink_verdict_json(v), nullptr, false);
+    if (!j.is_object()) j = nlohmann::json::object();
+    if (j.value("queue_id", "").empty()) j["queue_id"] = qid_or_noqueue(c);
+    j["action"] = action;
+    j["smtp"] = std::to_string(code) + " " + enhanced;
+    if (*mta != '\0') j["mta"] = mta;
+    if (c->rcpt_count > c->rcpts.size()) j["rcpt_not_kept"] = c->rcpt_count - c->rcpts.size();
+    log_json_line(LOG_INFO, j);
     return;
   }
-  std::string qid = avsink_verdict_quarantine_id(v);
   syslog(LOG_INFO,
-         "%s: action=%s code=%d %s reason=\"%s\" from=<%s> rcpts=%zu client=%s size=%llu "
-         "ms=%.1f%s%s%s",
+         "%s: action=%s code=%d %s reason=\"%s\" from=<%s> to=%s client=%s size=%llu "
+         "ms=%.1f%s%s%s%s",
          qid_or_noqueue(c), action, code, enhanced.c_str(),
          log_escape(avsink_verdict_reason(v)).c_str(), log_escape(c->mail_from).c_str(),
-         c->rcpt_count, log_escape(c->client_address).c_str(),
+         rcpt_list(c).c_str(), log_escape(c->client_address).c_str(),
          static_cast<unsigned long long>(c->size), elapsed_ms(c),
-         qid.empty() ? "" : " quarantine=", log_escape(qid).c_str(), note);
+         qid.empty() ? "" : " quarantine=", log_escape(qid).c_str(), *mta ? " mta=" : "", mta);
 }
 
 // Adds the verdict's headers, except those the rewritten header block already carries.
@@ -269,8 +322,8 @@ std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
     edits = diff_headers(c->headers, *new_headers, c->leadspc());
   } else {
     if (!remove_owned_headers(ctx, c, v)) return "could not remove inbound avsink headers";
-    syslog(LOG_WARNING, "%s: header copy capped at %zu bytes; only adding rewritten headers",
-           qid_or_noqueue(c), kMaxKeptHeaderBytes);
+    mlog(LOG_WARNING, "%s: header copy capped at %zu bytes; only adding rewritten headers",
+         qid_or_noqueue(c), kMaxKeptHeaderBytes);
   }
   for (const auto &e : edits) {
     if (!(c->actions & (e.kind == HeaderEdit::kAdd ? SMFIF_ADDHDRS : SMFIF_CHGHDRS)))
@@ -294,7 +347,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   switch (action) {
     case AVSINK_ACTION_ACCEPT:
       if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
-        return tempfail_unscanned(ctx, c, "could not add headers (accept)");
+        return tempfail_unscanned(ctx, c, "could not add headers (accept)", "mta_refused");
       log_verdict(c, v, "accept", 250, "2.0.0", "");
       return SMFIS_CONTINUE;
     case AVSINK_ACTION_REJECT: {
@@ -320,18 +373,19 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
         std::string reason = reply_text(std::string("avsink ") + (id.empty() ? "-" : id) + ": " +
                                         avsink_verdict_reason(v));
         if (!(c->actions & SMFIF_QUARANTINE) || smfi_quarantine(ctx, reason.data()) != MI_SUCCESS)
-          return tempfail_unscanned(ctx, c, "the MTA refused to hold the message");
+          return tempfail_unscanned(ctx, c, "the MTA refused to hold the message", "mta_refused");
         if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
-          return tempfail_unscanned(ctx, c, "could not add headers (hold)");
-        log_verdict(c, v, "quarantine", 250, "2.0.0", " mta=hold");
+          return tempfail_unscanned(ctx, c, "could not add headers (hold)", "mta_refused");
+        log_verdict(c, v, "quarantine", 250, "2.0.0", "hold");
         return SMFIS_CONTINUE;
       }
       // Discarding is only safe once avsink holds the copy; otherwise the mail would be lost.
       if (id.empty())
         return tempfail_unscanned(
             ctx, c,
-            std::string("quarantine verdict without a stored copy: ") + avsink_verdict_reason(v));
-      log_verdict(c, v, "quarantine", 250, "2.0.0", " mta=discard");
+            std::string("quarantine verdict without a stored copy: ") + avsink_verdict_reason(v),
+            "scan_failed");
+      log_verdict(c, v, "quarantine", 250, "2.0.0", "discard");
       return SMFIS_DISCARD;
     }
     case AVSINK_ACTION_REWRITE: {
@@ -339,12 +393,13 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
       std::string why = apply_rewrite(ctx, c, v, &new_headers);
       if (why.empty() && !add_verdict_headers(ctx, c, v, new_headers))
         why = "could not add headers (rewrite)";
-      if (!why.empty()) return tempfail_unscanned(ctx, c, "rewrite: " + why);
+      if (!why.empty()) return tempfail_unscanned(ctx, c, "rewrite: " + why, "mta_refused");
       log_verdict(c, v, "rewrite", 250, "2.0.0", "");
       return SMFIS_CONTINUE;
     }
     default:
-      return tempfail_unscanned(ctx, c, "unknown verdict action " + std::to_string(action));
+      return tempfail_unscanned(ctx, c, "unknown verdict action " + std::to_string(action),
+                                "other");
   }
 }
 
@@ -397,9 +452,10 @@ sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr) {
     Runtime &rt = runtime();
     std::lock_guard<std::mutex> lock(rt.mu);
     if (rt.active > rt.options.max_connections) {
-      syslog(LOG_WARNING, "connection refused: %d connections (--max-connections %d)", rt.active,
-             rt.options.max_connections);
+      mlog(LOG_WARNING, "connection refused: %d connections (--max-connections %d)", rt.active,
+           rt.options.max_connections);
       set_reply(ctx, 421, "4.3.2", "avsink: too busy, try again later");
+      avsink_engine_count_tempfail(rt.engine, "too_busy");
       return SMFIS_TEMPFAIL;
     }
   }
@@ -469,7 +525,7 @@ sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
     }
   }
   if (noreply) return SMFIS_NOREPLY;  // a failure is answered at end of headers
-  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure);
+  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
 }
 
 sfsistat on_eoh(SMFICTX *ctx) {
@@ -477,7 +533,7 @@ sfsistat on_eoh(SMFICTX *ctx) {
   if (c == nullptr) return SMFIS_TEMPFAIL;
   const bool ok = write_bytes(ctx, c, "\r\n", 2);
   if (c->protocol & SMFIP_NR_EOH) return SMFIS_NOREPLY;  // a failure is answered at end of message
-  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure);
+  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
 }
 
 sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
@@ -486,7 +542,7 @@ sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
   if (c == nullptr) return SMFIS_TEMPFAIL;
   bool ok = write_bytes(ctx, c, chunk, len);
   if (noreply) return SMFIS_NOREPLY;  // a failure is answered at end of message
-  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure);
+  return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
 }
 
 sfsistat on_eom(SMFICTX *ctx) {
@@ -495,16 +551,17 @@ sfsistat on_eom(SMFICTX *ctx) {
   update_queue_id(ctx, c);
   sfsistat r;
   if (!ensure_begun(ctx, c)) {
-    r = tempfail_unscanned(ctx, c, c->failure);
+    r = tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
   } else if (c->failed) {
-    r = tempfail_unscanned(ctx, c, c->failure);
+    r = tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
   } else {
     const avsink_verdict *v = nullptr;
     avsink_status st = avsink_scan_end(&v, c->scan);
     if (st != AVSINK_OK)
       r = tempfail_unscanned(
           ctx, c,
-          std::string("scan_end: ") + avsink_strerror(st) + ": " + avsink_scan_errmsg(c->scan));
+          std::string("scan_end: ") + avsink_strerror(st) + ": " + avsink_scan_errmsg(c->scan),
+          nullptr);  // avsink_scan_end counted it (scan_failed)
     else
       r = apply_verdict(ctx, c, v);
   }
@@ -590,7 +647,24 @@ void engine_log(void *, avsink_log_level level, const char *message) {
       prio = LOG_WARNING;
       break;
   }
-  syslog(prio, "engine: %s", log_escape(message != nullptr ? message : "").c_str());
+  mlog(prio, "engine: %s", message != nullptr ? message : "");
+}
+
+void mlog(int prio, const char *fmt, ...) {
+  char buf[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (!runtime().options.log_json) {
+    syslog(prio, "%s", log_escape(buf).c_str());
+    return;
+  }
+  const char *level = prio <= LOG_ERR       ? "error"
+                      : prio == LOG_WARNING ? "warning"
+                      : prio == LOG_DEBUG   ? "debug"
+                                            : "info";
+  log_json_line(prio, {{"level", level}, {"message", buf}});
 }
 
 }  // namespace avsink::milter

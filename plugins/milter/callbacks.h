@@ -32,6 +32,10 @@ smfiDesc *filter_description();
 // Waits until no connection is active or `seconds` pass. Returns true when drained.
 bool wait_for_drain(int seconds);
 
+// One syslog line at `prio`, printf-style. With --log-json the line is one JSON object
+// {"level": ..., "message": ...} so every line the milter logs parses as JSON.
+void mlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 // avsink_log_fn that sends the engine's log lines to syslog (facility set by openlog).
 void engine_log(void *payload, avsink_log_level level, const char *message);
 

@@ -23,6 +23,7 @@
 #include <avsink/avsink.h>
 
 #include "callbacks.h"
+#include "metrics_http.h"
 #include "options.h"
 #include "root_paths.h"
 
@@ -34,6 +35,7 @@ extern "C" int __wrap_sigwait(const sigset_t *set, int *sig);
 
 namespace {
 
+using avsink::milter::mlog;
 using avsink::milter::runtime;
 
 int g_ready_fd = -1;  // write end of the start-up pipe to the waiting parent (daemon mode)
@@ -45,20 +47,22 @@ int g_ready_fd = -1;  // write end of the start-up pipe to the waiting parent (d
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  std::fprintf(stderr, "avsink-milter: %s\n", buf);
-  syslog(LOG_ERR, "%s", buf);
+  // With -f --log-json syslog's stderr copy is the JSON line; a plain one would break the stream.
+  const auto &o = runtime().options;
+  if (!(o.log_json && o.foreground)) std::fprintf(stderr, "avsink-milter: %s\n", buf);
+  avsink::milter::mlog(LOG_ERR, "%s", buf);
   std::exit(code);
 }
 
 void reload_engine() {
   avsink_error err = AVSINK_ERROR_INIT;
-  syslog(LOG_INFO, "SIGHUP: reloading rules, lists and signatures");
+  mlog(LOG_INFO, "SIGHUP: reloading rules, lists and signatures");
   avsink_status st = avsink_engine_reload(runtime().engine, &err);
   if (st == AVSINK_OK)
-    syslog(LOG_INFO, "reload complete");
+    mlog(LOG_INFO, "reload complete");
   else
-    syslog(LOG_ERR, "reload failed (%s): %s%s%s; the last good generation stays in use",
-           avsink_strerror(st), err.message, err.file[0] ? " in " : "", err.file);
+    mlog(LOG_ERR, "reload failed (%s): %s%s%s; the last good generation stays in use",
+         avsink_strerror(st), err.message, err.file[0] ? " in " : "", err.file);
 }
 
 // Fork; the parent waits until the child reports ready (exit 0) or dies (its exit status).
@@ -136,7 +140,7 @@ extern "C" int __wrap_sigwait(const sigset_t *set, int *sig) {
       continue;
     }
     if (rc == 0 && (*sig == SIGTERM || *sig == SIGINT))
-      syslog(LOG_INFO, "%s: no new connections; draining", *sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      mlog(LOG_INFO, "%s: no new connections; draining", *sig == SIGTERM ? "SIGTERM" : "SIGINT");
     return rc;
   }
 }
@@ -169,6 +173,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  runtime().options.log_json = opts.log_json;  // mlog() and die() read these from here on
+  runtime().options.foreground = opts.foreground;
   openlog("avsink-milter", LOG_PID | LOG_NDELAY | (opts.foreground ? LOG_PERROR : 0), LOG_MAIL);
   // Checked before anything is created, so a refusal leaves no socket or pid file behind.
   if (geteuid() == 0 && opts.user.empty())
@@ -235,31 +241,43 @@ int main(int argc, char **argv) {
     die(1, "cannot open the avsink engine: %s: %s%s", avsink_strerror(st), err.message,
         where.c_str());
   }
-  syslog(LOG_INFO, "avsink-milter %s listening on %s (quarantine mode %s, user %s)",
-         avsink_version_string(), opts.socket.c_str(),
-         opts.quarantine_mode == QuarantineMode::kHold ? "hold" : "discard",
-         opts.user.empty() ? "(unchanged)" : opts.user.c_str());
+  if (opts.metrics_port >= 0) {
+    int bound = 0;
+    std::string why = start_metrics(opts.metrics_host, opts.metrics_port, rt.engine, &bound);
+    if (!why.empty()) {
+      if (!socket_path.empty()) unlink(socket_path.c_str());
+      die(1, "%s", why.c_str());
+    }
+    mlog(LOG_INFO, "metrics on http://%s%s%s:%d/metrics and /healthz",
+         opts.metrics_host.find(':') != std::string::npos ? "[" : "", opts.metrics_host.c_str(),
+         opts.metrics_host.find(':') != std::string::npos ? "]" : "", bound);
+  }
+  mlog(LOG_INFO, "avsink-milter %s listening on %s (quarantine mode %s, user %s)",
+       avsink_version_string(), opts.socket.c_str(),
+       opts.quarantine_mode == QuarantineMode::kHold ? "hold" : "discard",
+       opts.user.empty() ? "(unchanged)" : opts.user.c_str());
   report_ready();
 
   int rc = smfi_main();
-  syslog(LOG_INFO, "listener stopped; waiting up to %d s for %d connection(s) in flight",
-         opts.drain_seconds, [] {
-           std::lock_guard<std::mutex> lock(runtime().mu);
-           return runtime().active;
-         }());
+  mlog(LOG_INFO, "listener stopped; waiting up to %d s for %d connection(s) in flight",
+       opts.drain_seconds, [] {
+         std::lock_guard<std::mutex> lock(runtime().mu);
+         return runtime().active;
+       }());
   bool drained = wait_for_drain(opts.drain_seconds);
   if (!opts.pid_file.empty()) unlink(opts.pid_file.c_str());
   if (!socket_path.empty())
     unlink(socket_path.c_str());  // best effort: the directory may be root's
   if (!drained) {
     // Scans still hold the engine; the MTA sees the socket close and applies its default action.
-    syslog(LOG_WARNING, "drain timeout: exiting with connections in flight (MTA tempfails them)");
+    mlog(LOG_WARNING, "drain timeout: exiting with connections in flight (MTA tempfails them)");
     closelog();
     _exit(rc == MI_SUCCESS ? 0 : 1);
   }
+  stop_metrics();
   avsink_engine_free(rt.engine);
   rt.engine = nullptr;
-  syslog(LOG_INFO, "stopped");
+  mlog(LOG_INFO, "stopped");
   closelog();
   return rc == MI_SUCCESS ? 0 : 1;
 }

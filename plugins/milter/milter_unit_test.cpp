@@ -165,6 +165,50 @@ TEST(Options, Parse) {
   EXPECT_NE(parse_options(3, const_cast<char **>(remote), &o), "");
 }
 
+// --metrics: loopback IP literals only (unless --allow-remote-inet), a port, 0 = any.
+TEST(Options, MetricsAddress) {
+  struct Case {
+    const char *spec;
+    bool allow_remote;
+    const char *host;  // nullptr = refused
+    int port;
+  } cases[] = {
+      {"127.0.0.1:9187", false, "127.0.0.1", 9187},
+      {"localhost:9187", false, "127.0.0.1", 9187},
+      {"[::1]:9187", false, "::1", 9187},
+      {"127.0.0.1:0", false, "127.0.0.1", 0},
+      {"0.0.0.0:9187", false, nullptr, 0},
+      {"192.0.2.1:9187", false, nullptr, 0},
+      {"192.0.2.1:9187", true, "192.0.2.1", 9187},
+      {"example.org:9187", true, nullptr, 0},
+      {"127.0.0.1:70000", false, nullptr, 0},
+      {"127.0.0.1", false, nullptr, 0},
+      {":9187", false, nullptr, 0},
+  };
+  for (const auto &c : cases) {
+    std::string host;
+    int port = -1;
+    std::string why = parse_metrics_address(c.spec, c.allow_remote, &host, &port);
+    if (c.host == nullptr) {
+      EXPECT_NE(why, "") << c.spec;
+      continue;
+    }
+    EXPECT_EQ(why, "") << c.spec;
+    EXPECT_EQ(host, c.host) << c.spec;
+    EXPECT_EQ(port, c.port) << c.spec;
+  }
+  const char *argv[] = {"avsink-milter", "-s", "unix:/tmp/m.sock", "--metrics", "127.0.0.1:9187"};
+  Options o;
+  ASSERT_EQ(parse_options(5, const_cast<char **>(argv), &o), "");
+  EXPECT_EQ(o.metrics_host, "127.0.0.1");
+  EXPECT_EQ(o.metrics_port, 9187);
+  const char *remote[] = {"avsink-milter", "-s", "unix:/tmp/m.sock", "--metrics", "10.0.0.1:9187"};
+  EXPECT_NE(parse_options(5, const_cast<char **>(remote), &o), "");
+  const char *off[] = {"avsink-milter", "-s", "unix:/tmp/m.sock"};
+  ASSERT_EQ(parse_options(3, const_cast<char **>(off), &o), "");
+  EXPECT_EQ(o.metrics_port, -1);
+}
+
 // Issue 14 item 5: a sender's own X-Virus-Scanned, X-Virus-Status and X-Avsink-* reached the
 // recipient. Every inbound copy of a header avsink owns is deleted before avsink adds its own.
 TEST(OwnedHeaders, InboundCopiesAreDeletedHighestIndexFirst) {

@@ -13,7 +13,7 @@ const char kUsage[] =
     "usage: avsink-milter -s SOCKET [-c avsink.toml] [-f] [-p PIDFILE] [-u USER]\n"
     "                     [--quarantine-mode discard|hold] [--max-connections N]\n"
     "                     [--drain-timeout SECONDS] [--timeout SECONDS] [--log-json]\n"
-    "                     [--allow-remote-inet]\n"
+    "                     [--allow-remote-inet] [--metrics HOST:PORT]\n"
     "\n"
     "  -s SOCKET            unix:/path/milter.sock or inet:PORT@127.0.0.1\n"
     "  -c FILE              avsink configuration (default: the embedded defaults)\n"
@@ -25,7 +25,9 @@ const char kUsage[] =
     "  --drain-timeout S    on SIGTERM, wait S seconds for messages in flight (default 30)\n"
     "  --timeout S          I/O timeout with the MTA (default 600)\n"
     "  --log-json           log avsink's JSON record as the per-message line\n"
-    "  --allow-remote-inet  allow an inet socket on a non-loopback address\n"
+    "  --allow-remote-inet  allow an inet socket (and --metrics) on a non-loopback address\n"
+    "  --metrics HOST:PORT  serve GET /metrics (Prometheus) and GET /healthz (200 healthy,\n"
+    "                       503 degraded) on HOST:PORT, e.g. 127.0.0.1:9187\n"
     "  -V, --version        print versions and exit\n"
     "Signals: SIGHUP reloads rules, lists and signatures; SIGTERM drains and exits.\n";
 
@@ -84,6 +86,27 @@ std::string check_socket(const std::string &spec, bool allow_remote) {
   return "";
 }
 
+std::string parse_metrics_address(const std::string &spec, bool allow_remote, std::string *host,
+                                  int *port) {
+  size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return "--metrics needs HOST:PORT, e.g. 127.0.0.1:9187, got '" + spec + "'";
+  std::string h = spec.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h == "localhost") h = "127.0.0.1";
+  in_addr a4{};
+  in6_addr a6{};
+  if (inet_pton(AF_INET, h.c_str(), &a4) != 1 && inet_pton(AF_INET6, h.c_str(), &a6) != 1)
+    return "--metrics host must be an IP address, got '" + h + "'";
+  if (!parse_int(spec.substr(colon + 1).c_str(), 0, 65535, port))
+    return "--metrics: bad port in '" + spec + "'";
+  if (!allow_remote && !is_loopback(h))
+    return "refusing --metrics on non-loopback address '" + h +
+           "' (pass --allow-remote-inet to allow it)";
+  *host = h;
+  return "";
+}
+
 std::string parse_options(int argc, char **argv, Options *out) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -101,7 +124,8 @@ std::string parse_options(int argc, char **argv, Options *out) {
     } else if (a == "--allow-remote-inet") {
       o.allow_remote = true;
     } else if (a == "-s" || a == "-c" || a == "-p" || a == "-u" || a == "--quarantine-mode" ||
-               a == "--max-connections" || a == "--drain-timeout" || a == "--timeout") {
+               a == "--max-connections" || a == "--drain-timeout" || a == "--timeout" ||
+               a == "--metrics") {
       if ((v = need()) == nullptr) return "option " + a + " needs a value";
       if (a == "-s") {
         o.socket = v;
@@ -111,6 +135,8 @@ std::string parse_options(int argc, char **argv, Options *out) {
         o.pid_file = v;
       } else if (a == "-u") {
         o.user = v;
+      } else if (a == "--metrics") {
+        o.metrics_host = v;  // checked below, once --allow-remote-inet is known
       } else if (a == "--quarantine-mode") {
         if (std::strcmp(v, "discard") == 0) {
           o.quarantine_mode = QuarantineMode::kDiscard;
@@ -135,6 +161,11 @@ std::string parse_options(int argc, char **argv, Options *out) {
   if (!o.help && !o.version) {
     std::string why = check_socket(o.socket, o.allow_remote);
     if (!why.empty()) return why;
+    if (!o.metrics_host.empty()) {
+      std::string spec = o.metrics_host;
+      why = parse_metrics_address(spec, o.allow_remote, &o.metrics_host, &o.metrics_port);
+      if (!why.empty()) return why;
+    }
   }
   *out = o;
   return "";

@@ -22,8 +22,12 @@ struct Options {
   int drain_seconds = 30;     // --drain-timeout: how long SIGTERM waits for connections in flight
   int milter_timeout = 600;   // --timeout: libmilter I/O timeout with the MTA, seconds
   bool log_json = false;      // --log-json: the per-message line is avsink's JSON record
-  bool help = false;          // -h / --help
-  bool version = false;       // -V / --version
+  // --metrics HOST:PORT: serve GET /metrics and /healthz there (loopback unless
+  // --allow-remote-inet; port 0 = any free port, logged at start). "" = off.
+  std::string metrics_host;
+  int metrics_port = -1;
+  bool help = false;     // -h / --help
+  bool version = false;  // -V / --version
 };
 
 // Parses argv[1..argc). Returns "" on success, else the reason (for a usage message).
@@ -33,6 +37,11 @@ std::string parse_options(int argc, char **argv, Options *out);
 // "inet6:PORT@HOST" where HOST must be a loopback address (127.0.0.0/8, ::1, localhost) unless
 // allow_remote. Returns "" when acceptable, else the reason.
 std::string check_socket(const std::string &spec, bool allow_remote);
+
+// Parses "--metrics" values: "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" (= 127.0.0.1);
+// the host must be an IP literal, loopback unless allow_remote. Returns "" or the reason.
+std::string parse_metrics_address(const std::string &spec, bool allow_remote, std::string *host,
+                                  int *port);
 
 // For unix sockets, the file system path ("" for inet).
 std::string unix_socket_path(const std::string &spec);

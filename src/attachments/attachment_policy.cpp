@@ -134,7 +134,9 @@ Result<std::unique_ptr<AttachmentPolicy>> AttachmentPolicy::open(const Attachmen
     wo.poll_ms = options.poll_ms == 0 ? 1 : options.poll_ms;
     AttachmentPolicy *raw = p.get();
     auto w = FileWatch::start(std::move(wo), [raw](const std::vector<std::string> &) {
-      (void)raw->reload_if_changed();  // logs and audits its own failures
+      auto r = raw->reload_if_changed();  // logs and audits its own failures
+      if (raw->options_.on_watch_reload)
+        raw->options_.on_watch_reload(r ? Result<void>() : Result<void>(r.error()));
     });
     if (w) {
       p->watch_ = std::move(*w);

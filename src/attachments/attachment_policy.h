@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,9 @@ struct AttachmentOptions {
   bool watch = true;
   uint32_t poll_ms = 1000;
   Logger logger;
+  // Called after each reload the file watcher starts (not reload()), with its result; from the
+  // watcher thread. For the engine's reload counters and health. May be empty.
+  std::function<void(const Result<void> &)> on_watch_reload;
 };
 
 // Finding names this inspector produces (inspector "attachments"):

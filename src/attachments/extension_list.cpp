@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "core/config.h"
 #include "core/read_file.h"
@@ -80,8 +81,15 @@ Result<void> apply_list_entry(std::string_view entry, AttachmentLists *lists,
   return {};
 }
 
-Result<void> apply_list_text(std::string_view text, const std::string &file,
-                             AttachmentLists *lists) {
+Result<void> apply_list_text(std::string_view text, const std::string &file, AttachmentLists *lists,
+                             std::vector<Error> *all) {
+  std::optional<Error> first;
+  // Returns true when parsing stops (no `all`): the first error is then the answer.
+  auto fail = [&](Error e) {
+    if (all != nullptr) all->push_back(e);
+    if (!first) first = std::move(e);
+    return all == nullptr;
+  };
   uint32_t line_no = 0;
   size_t entries = 0;
   bool empty_on_purpose = false;
@@ -103,22 +111,27 @@ Result<void> apply_list_text(std::string_view text, const std::string &file,
     }
     line = trim(line);
     if (line.empty()) continue;
+    ++entries;  // a bad line still counts: the file is not empty
     if (line.find_first_of(" \t") != std::string_view::npos) {
-      return make_error(ErrorCode::kRules, "one entry per line, got \"" + std::string(line) + "\"",
-                        file, line_no);
+      if (fail(make_error(ErrorCode::kRules,
+                          "one entry per line, got \"" + std::string(line) + "\"", file, line_no)))
+        return *first;
+      continue;
     }
     if (line.find('\0') != std::string_view::npos) {
-      return make_error(ErrorCode::kRules, "NUL byte in entry", file, line_no);
+      if (fail(make_error(ErrorCode::kRules, "NUL byte in entry", file, line_no))) return *first;
+      continue;
     }
-    if (auto r = apply_list_entry(line, lists, file, line_no); !r) return r;
-    ++entries;
+    if (auto r = apply_list_entry(line, lists, file, line_no); !r)
+      if (fail(r.error())) return *first;
   }
   if (entries == 0 && !empty_on_purpose) {
-    return make_error(ErrorCode::kRules,
-                      "no entries (a file that is empty on purpose must say so in a comment: "
-                      "\"# empty on purpose\")",
-                      file);
+    fail(make_error(ErrorCode::kRules,
+                    "no entries (a file that is empty on purpose must say so in a comment: "
+                    "\"# empty on purpose\")",
+                    file));
   }
+  if (first) return *first;
   return {};
 }
 

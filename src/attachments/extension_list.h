@@ -48,8 +48,10 @@ Result<void> apply_list_entry(std::string_view entry, AttachmentLists *lists,
                               const std::string &file, uint32_t line);
 
 // Applies every entry of one list file's text. Errors: kRules naming file:line.
-Result<void> apply_list_text(std::string_view text, const std::string &file,
-                             AttachmentLists *lists);
+// all: when non-null, every bad line is appended there and the rest still applied (for
+// `avsink config check`); the first error is still returned.
+Result<void> apply_list_text(std::string_view text, const std::string &file, AttachmentLists *lists,
+                             std::vector<Error> *all = nullptr);
 
 // Reads and applies `files` in order, then `extra_blocked` ("+" implied) and `allowed` ("-"
 // implied). Errors: kIo (unreadable or missing file, with path and strerror), kRules (a bad line,

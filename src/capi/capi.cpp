@@ -40,6 +40,20 @@ bool engine_is_open(uint64_t serial) {
   return g_open_engines.count(serial) != 0;
 }
 
+// The strings avsink_engine_info/metrics/health lend the caller.
+enum class ThreadString { kInfo, kMetrics, kHealth };
+
+// Keeps `value` as this thread's string of that kind for that engine and returns it. One string
+// per (thread, engine, kind), freed when the thread exits; the strings of engines freed since are
+// dropped when this thread next asks, so nothing grows with threads or engines.
+const char *thread_string(const avsink_engine *engine, ThreadString kind, std::string value) {
+  thread_local std::map<std::pair<uint64_t, ThreadString>, std::string> slots;
+  std::erase_if(slots, [](const auto &kv) { return !engine_is_open(kv.first.first); });
+  std::string &slot = slots[{engine->serial, kind}];
+  slot = std::move(value);
+  return slot.c_str();
+}
+
 // Runs fn; turns an escaping exception into a status (and a message when a sink is given).
 template <typename Fn>
 avsink_status guard(std::string *msg, Fn &&fn) noexcept {
@@ -215,13 +229,7 @@ avsink_status avsink_engine_reload(avsink_engine *engine, avsink_error *err) {
 avsink_status avsink_engine_info(const char **json_out, avsink_engine *engine) {
   if (json_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
   return guard(nullptr, [&]() -> avsink_status {
-    // One string per (thread, engine), freed when the thread exits; the strings of engines freed
-    // since are dropped when this thread next asks, so nothing grows with threads or engines.
-    thread_local std::map<uint64_t, std::string> slots;
-    std::erase_if(slots, [](const auto &kv) { return !engine_is_open(kv.first); });
-    std::string &slot = slots[engine->serial];
-    slot = engine->scanner->info_json();
-    *json_out = slot.c_str();
+    *json_out = thread_string(engine, ThreadString::kInfo, engine->scanner->info_json());
     return AVSINK_OK;
   });
 }
@@ -242,6 +250,36 @@ avsink_status avsink_engine_info_dup(char **json_out, avsink_engine *engine) {
 
 void avsink_string_free(char *s) {
   std::free(s);
+}
+
+avsink_status avsink_engine_metrics(const char **text_out, avsink_engine *engine) {
+  if (text_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    *text_out = thread_string(engine, ThreadString::kMetrics, engine->scanner->metrics_text());
+    return AVSINK_OK;
+  });
+}
+
+avsink_status avsink_engine_health(int *healthy_out, const char **reasons_out,
+                                   avsink_engine *engine) {
+  if (healthy_out == nullptr || engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    auto issues = engine->scanner->health();
+    std::string text;
+    for (const auto &i : issues) text += i.code + ": " + i.text + "\n";
+    *healthy_out = issues.empty() ? 1 : 0;
+    if (reasons_out != nullptr)
+      *reasons_out = thread_string(engine, ThreadString::kHealth, std::move(text));
+    return AVSINK_OK;
+  });
+}
+
+avsink_status avsink_engine_count_tempfail(avsink_engine *engine, const char *cause) {
+  if (engine == nullptr) return AVSINK_EINVAL;
+  return guard(nullptr, [&]() -> avsink_status {
+    engine->scanner->count_tempfail(cause != nullptr ? cause : "other");
+    return AVSINK_OK;
+  });
 }
 
 void avsink_engine_free(avsink_engine *engine) {
@@ -306,7 +344,10 @@ avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan) {
     *out = scan->verdict.get();
     return AVSINK_OK;
   });
-  if (st != AVSINK_OK) scan->state = avsink_scan::State::kFailed;
+  if (st != AVSINK_OK) {
+    scan->state = avsink_scan::State::kFailed;
+    scan->engine->scanner->count_tempfail("scan_failed");  // the adapter must tempfail it
+  }
   return st;
 }
 

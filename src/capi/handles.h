@@ -18,8 +18,7 @@
 
 struct avsink_engine {
   std::unique_ptr<avsink::session::Scanner> scanner;
-  uint64_t serial =
-      0;  // unique per opened engine, never reused (keys avsink_engine_info's strings)
+  uint64_t serial = 0;  // unique per opened engine, never reused (keys the per-thread strings)
 };
 
 struct avsink_verdict {

@@ -60,7 +60,8 @@ const char kUsage[] =
     "AVSINK_QUARANTINE_KEY_FILE)\n"
     "  --release-secret-file F   HMAC key for release marks (default: derived or "
     "<dir>/.release-key)\n"
-    "  --next-hop HOST:PORT SMTP next hop for release (env AVSINK_QUARANTINE_NEXT_HOP)\n"
+    "  --next-hop HOST:PORT SMTP next hop for release (env AVSINK_QUARANTINE_NEXT_HOP,\n"
+    "                       else [quarantine] release_next_hop in the config)\n"
     "  --audit-log FILE     audit log (env AVSINK_AUDIT_LOG; default <dir>/audit.log)\n"
     "  --retention AGE      default age for purge (default 30d)\n"
     "  --timeout SECONDS    SMTP timeout per step for release (default 30)\n"
@@ -404,9 +405,10 @@ int cmd_extract(const Options &o, q::Store &s) {
 int cmd_release(const Options &o, q::Store &s) {
   auto id = one_id(o);
   if (!id) return usage_error("release needs exactly one ID");
-  std::string hop = o.next_hop.empty() ? env_or("AVSINK_QUARANTINE_NEXT_HOP", "") : o.next_hop;
+  const std::string &hop = o.next_hop;
   if (hop.empty())
-    return usage_error("release needs --next-hop HOST:PORT (the configured next hop)");
+    return usage_error(
+        "release needs a next hop: --next-hop HOST:PORT or [quarantine] release_next_hop");
   auto hp = q::parse_host_port(hop);
   if (!hp) return usage_error(hp.error().message);
   if (!s.exists(*id)) return report(make_error(ErrorCode::kIo, "no such quarantine entry: " + *id));
@@ -495,6 +497,8 @@ int cmd_quarantine(const Args &args) {
     if (!c) return report(c.error());
     cfg = std::move(c.value());
   }
+  // The next hop: --next-hop, else $AVSINK_QUARANTINE_NEXT_HOP, else [quarantine] release_next_hop.
+  if (o.next_hop.empty()) o.next_hop = env_or("AVSINK_QUARANTINE_NEXT_HOP", cfg.release_next_hop);
   q::StoreOptions so;
   so.dir = o.dir.empty()
                ? env_or("AVSINK_QUARANTINE_DIR", config_path.empty() ? "" : cfg.quarantine_dir)

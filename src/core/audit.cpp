@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/text.h"
@@ -30,6 +31,27 @@ AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+Result<void> AuditLog::reopen() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reopen_locked();
+}
+
+Result<void> AuditLog::reopen_locked() {
+  if (fd_ < 0) return {};
+  struct stat open_st {
+  }, path_st{};
+  if (::fstat(fd_, &open_st) == 0 && ::stat(path_.c_str(), &path_st) == 0 &&
+      open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino)
+    return {};  // still the same file
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return make_error(ErrorCode::kIo, "cannot reopen audit log: " + std::string(strerror(errno)),
+                      path_);
+  ::close(fd_);
+  fd_ = fd;
+  return {};
+}
+
 Result<void> AuditLog::record(std::string_view event, const nlohmann::json &fields) {
   if (fd_ < 0) return {};
   nlohmann::json rec = nlohmann::json::object();
@@ -40,6 +62,8 @@ Result<void> AuditLog::record(std::string_view event, const nlohmann::json &fiel
   // Invalid UTF-8 from a message-derived string is replaced, never allowed to throw.
   std::string line = rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(mu_);
+  // After logrotate's move the record goes to the new file; if that fails, to the old one.
+  (void)reopen_locked();
   ssize_t n = ::write(fd_, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size()))
     return make_error(ErrorCode::kIo,

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -333,6 +334,9 @@ const std::vector<Key> &keys() {
       described(
           string_key("quarantine", "release_secret_file", &Config::release_secret_file),
           "HMAC key for release marks; \"\" = derived from key_file, else <dir>/.release-key."),
+      described(string_key("quarantine", "release_next_hop", &Config::release_next_hop),
+                "Where `avsink quarantine release` sends messages (HOST:PORT) when --next-hop and "
+                "$AVSINK_QUARANTINE_NEXT_HOP are absent; \"\" = none."),
       described(uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
                 "Days a quarantined message is kept before purge deletes it."),
       described(string_key("audit", "log", &Config::audit_log),
@@ -361,43 +365,65 @@ std::string Config::shipped_rules_dir() {
   return shipped_data_dir() + "/rules";
 }
 
-Result<Config> parse_config(std::string_view text, const std::string &name) {
+Result<Config> parse_config(std::string_view text, const std::string &name,
+                            std::vector<Error> *all) {
   toml::table root;
   try {
     root = toml::parse(text, name);
   } catch (const toml::parse_error &e) {
-    return make_error(ErrorCode::kConfig, std::string(e.description()), name,
-                      e.source().begin.line);
+    Error err =
+        make_error(ErrorCode::kConfig, std::string(e.description()), name, e.source().begin.line);
+    if (all != nullptr) all->push_back(err);
+    return err;
   }
   Config cfg;
   cfg.source = name;
+  std::optional<Error> first;
+  // Without `all` the first error is returned; with it, each is kept and parsing goes on.
+  auto fail = [&](Error e) {
+    if (all != nullptr) all->push_back(e);
+    if (!first) first = std::move(e);
+    return all == nullptr;
+  };
   for (auto &&[sec_key, sec_node] : root) {
     std::string section(sec_key.str());
     const toml::table *table = sec_node.as_table();
-    if (table == nullptr)
-      return make_error(ErrorCode::kConfig, "'" + section + "' must be a [section]", name,
-                        line_of(sec_node));
+    if (table == nullptr) {
+      if (fail(make_error(ErrorCode::kConfig, "'" + section + "' must be a [section]", name,
+                          line_of(sec_node))))
+        return *first;
+      continue;
+    }
     bool known_section = false;
     for (const auto &k : keys()) known_section |= (k.section == section);
-    if (!known_section)
-      return make_error(ErrorCode::kConfig, "unknown section [" + section + "]", name,
-                        line_of(sec_node));
+    if (!known_section) {
+      if (fail(make_error(ErrorCode::kConfig, "unknown section [" + section + "]", name,
+                          line_of(sec_node))))
+        return *first;
+      continue;
+    }
     for (auto &&[key, node] : *table) {
       std::string key_name(key.str());
       const Key *k = find_key(section, key_name);
-      if (k == nullptr)
-        return make_error(ErrorCode::kConfig, "unknown key '" + key_name + "' in [" + section + "]",
-                          name, line_of(node));
+      if (k == nullptr) {
+        if (fail(make_error(ErrorCode::kConfig,
+                            "unknown key '" + key_name + "' in [" + section + "]", name,
+                            line_of(node))))
+          return *first;
+        continue;
+      }
+      cfg.key_lines[section + "." + key_name] = line_of(node);
       std::string why = k->set(node, cfg);
-      if (!why.empty())
-        return make_error(ErrorCode::kConfig, section + "." + key_name + ": " + why, name,
-                          line_of(node));
+      if (!why.empty() && fail(make_error(ErrorCode::kConfig, section + "." + key_name + ": " + why,
+                                          name, line_of(node))))
+        return *first;
     }
   }
+  if (first && all == nullptr) return *first;
   return cfg;
 }
 
-Result<Config> load_config(const std::string &path) {
+Result<Config> load_config(const std::string &path, std::vector<Error> *all) {
   // A configuration file is a few KiB; 4 MiB leaves room for long lists and no more.
   auto text = read_regular_file(path, 4u << 20);
   if (!text) {
@@ -405,7 +431,7 @@ Result<Config> load_config(const std::string &path) {
     e.message = "cannot read configuration file: " + e.message;
     return e;
   }
-  return parse_config(*text, path);
+  return parse_config(*text, path, all);
 }
 
 // Basic strings with escapes only: toml++ may print a string holding quotes as a literal or

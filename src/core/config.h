@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ namespace avsink {
 
 struct Config {
   std::string source = "(embedded defaults)";  // the file it came from
+  // "section.key" -> line in `source`, for messages that blame a key (avsink config check).
+  std::map<std::string, uint32_t> key_lines;
 
   // [scan]
   // Also give libclamav the raw message once (its own mail parser). Off by default since the MIME
@@ -98,6 +101,7 @@ struct Config {
   std::string quarantine_key_file;
   std::string release_secret_file;
   uint32_t retention_days = 30;
+  std::string release_next_hop;  // HOST:PORT for `avsink quarantine release` ("" = give --next-hop)
 
   // [audit]
   std::string audit_log;  // "" = no audit log
@@ -109,10 +113,13 @@ struct Config {
 };
 
 // Parses TOML text; `name` is used in error messages. Errors: kConfig with file, line, reason.
-Result<Config> parse_config(std::string_view text, const std::string &name);
+// all: when non-null, every bad section, key and value is appended there and parsing goes on
+// (a bad key keeps its default); the result is then an error only for a TOML syntax error.
+Result<Config> parse_config(std::string_view text, const std::string &name,
+                            std::vector<Error> *all = nullptr);
 // Reads (read_regular_file) and parses a file. Errors: kConfig (syntax, unknown key, bad value),
 // kIo (unreadable, or not a regular file), kLimit (larger than 4 MiB).
-Result<Config> load_config(const std::string &path);
+Result<Config> load_config(const std::string &path, std::vector<Error> *all = nullptr);
 // The effective configuration as TOML text (for `avsink config check`).
 std::string dump_config(const Config &config);
 

@@ -680,6 +680,10 @@ std::vector<std::string> ClamavEngine::watch_paths() const {
   return out;
 }
 
+std::string ClamavEngine::default_system_db_dir() {
+  return cl_retdbdir();
+}
+
 std::string ClamavEngine::library_version() {
   const char *v = cl_retver();
   return v != nullptr ? v : "";

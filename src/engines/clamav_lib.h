@@ -74,6 +74,8 @@ class ClamavEngine final : public Engine {
 
   // libclamav's version string (cl_retver()).
   static std::string library_version();
+  // libclamav's compiled-in database directory (cl_retdbdir(), usually /var/lib/clamav).
+  static std::string default_system_db_dir();
 
  private:
   struct Impl;

@@ -444,7 +444,8 @@ Result<std::unique_ptr<RuleEngine>> RuleEngine::open(const RulesOptions &options
     wo.use_inotify = !options.force_polling;
     Impl *raw = impl.get();
     auto w = FileWatch::start(std::move(wo), [raw](const std::vector<std::string> &) {
-      (void)raw->reload("watch");  // reports its own errors (log + audit)
+      auto r = raw->reload("watch");  // reports its own errors (log + audit)
+      if (raw->options.on_watch_reload) raw->options.on_watch_reload(r);
     });
     if (w) {
       impl->watcher = std::move(*w);

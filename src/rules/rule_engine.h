@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ struct RulesOptions {
   uint64_t max_file_bytes = 64ull << 20;
   uint32_t max_line_bytes = 64u << 10;
   Logger logger;
+  // Called after each reload the file watcher starts (not reload()), with its result; from the
+  // watcher thread. For the engine's reload counters and health. May be empty.
+  std::function<void(const Result<void> &)> on_watch_reload;
 
   // Errors: kConfig naming the key (bad CIDR in trusted_networks, bad domain, poll_ms 0,
   // spoof_action rewrite, empty file name, set_max_mem below 1 MiB).

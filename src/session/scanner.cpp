@@ -6,6 +6,8 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +17,8 @@
 #include "attachments/attachment_policy.h"
 #include "core/audit.h"
 #include "core/deadline.h"
+#include "core/metrics.h"
+#include "core/user_access.h"
 #include "engines/clamav_lib.h"
 #include "engines/clamd.h"
 #include "engines/hash_list.h"
@@ -33,6 +37,14 @@ namespace avsink::session {
 struct Scanner::Impl {
   Config config;
   Logger logger;
+  // Declared before the watchers that update them, so they outlive those threads.
+  mutable Metrics metrics;
+  mutable std::mutex reload_mu;                      // guards reload_errors
+  std::map<std::string, std::string> reload_errors;  // part -> why its last reload failed
+  // Counts a reload of `part`, remembers or clears its failure, and logs the health after it.
+  void note_reload(const std::string &part, const Result<void> &r, bool log_after);
+  std::vector<HealthIssue> health() const;
+  void log_health(const char *when) const;
   bool dry_run = false;
   std::shared_ptr<AuditLog> audit;
   std::unique_ptr<engines::ClamavEngine> clamav;
@@ -340,16 +352,26 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   if (impl->clamav && config.clamav_watch) {
     engines::ClamavEngine *e = impl->clamav.get();
     auto w = engines::SignatureWatch::start(
-        e->watch_paths(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
-        config.clamav_watch_poll_ms, 200, impl->logger);
+        e->watch_paths(),
+        [e, ip = impl.get()] {
+          auto r = e->reload();
+          ip->note_reload("clamav", r, true);
+          return r;
+        },
+        [e] { return e->status(); }, impl->audit, config.clamav_watch_poll_ms, 200, impl->logger);
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
   if (impl->hashlist && config.hashlist_watch) {
     engines::HashListEngine *e = impl->hashlist.get();
     auto w = engines::SignatureWatch::start(
-        e->files(), [e] { return e->reload(); }, [e] { return e->status(); }, impl->audit,
-        config.hashlist_poll_ms, 200, impl->logger);
+        e->files(),
+        [e, ip = impl.get()] {
+          auto r = e->reload();
+          ip->note_reload("hashlist", r, true);
+          return r;
+        },
+        [e] { return e->status(); }, impl->audit, config.hashlist_poll_ms, 200, impl->logger);
     if (!w) return w.error();
     impl->watches.push_back(std::move(w.value()));
   }
@@ -365,6 +387,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     ro.watch = config.watch_files;
     ro.poll_ms = config.poll_ms;
     ro.logger = impl->logger;
+    ro.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
+      ip->note_reload("rules", r, true);
+    };
     auto r = rules::RuleEngine::open(ro, impl->audit);
     if (!r) return r.error();
     impl->rules = std::move(r.value());
@@ -382,6 +407,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   ao.watch = config.attachment_watch;
   ao.poll_ms = config.attachment_poll_ms;
   ao.logger = impl->logger;
+  ao.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
+    ip->note_reload("attachments", r, true);
+  };
   auto a = attachments::AttachmentPolicy::open(ao, impl->audit);
   if (!a) return a.error();
   impl->attachments = std::move(a.value());
@@ -406,11 +434,13 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
       return st.error();  // an operator-chosen store that does not work is a configuration error
     }
   }
+  impl->log_health("at start");
   return std::unique_ptr<Scanner>(new Scanner(std::move(impl)));
 }
 
 Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) const {
   const auto started = std::chrono::steady_clock::now();
+  Metrics::InFlight in_flight(impl_->metrics);
   const Config &cfg = impl_->config;
   Deadline deadline = Deadline::after_ms(cfg.limits.scan_deadline_ms);
 
@@ -470,7 +500,13 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
       v.headers.emplace_back("X-Avsink-Released", rc.id);
     }
   }
-  if (auto r = impl_->act(envelope, raw, tree, v); !r) return r.error();
+  if (auto r = impl_->act(envelope, raw, tree, v); !r) {
+    // No verdict: the adapter tempfails the message.
+    impl_->metrics.record_scan(
+        Action::kTempfail, v.findings, raw.total_bytes,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return r.error();  // avsink_scan_end counts the tempfail (cause scan_failed)
+  }
   if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite)) {
     v.headers.emplace_back(cfg.header_name, impl_->scanned_header_value());
     if (!cfg.status_header_name.empty()) {
@@ -485,20 +521,30 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   v.json = impl_->record(envelope, v, raw.total_bytes, ms);
+  impl_->metrics.record_scan(v.action, v.findings, raw.total_bytes, ms / 1000.0);
+  if (v.action == Action::kTempfail) {
+    bool engine_failed = false;
+    for (const auto &f : v.findings) engine_failed |= f.kind == FindingKind::kEngineError;
+    impl_->metrics.count_tempfail(engine_failed ? "engine_error" : "policy");
+  }
   return v;
 }
 
 Result<void> Scanner::reload() {
   // Every part reloads even when another fails; the first failure is returned.
   std::optional<Error> first;
-  if (impl_->rules)
-    if (auto r = impl_->rules->reload(); !r && !first) first = r.error();
-  if (impl_->attachments)
-    if (auto r = impl_->attachments->reload(); !r && !first) first = r.error();
-  if (impl_->hashlist)
-    if (auto r = impl_->hashlist->reload(); !r && !first) first = r.error();
+  auto part = [&](const char *name, Result<void> r) {
+    impl_->note_reload(name, r, false);
+    if (!r && !first) first = r.error();
+    return r;
+  };
+  if (impl_->audit)
+    if (auto r = impl_->audit->reopen(); !r) impl_->logger.error("audit: " + r.error().describe());
+  if (impl_->rules) (void)part("rules", impl_->rules->reload());
+  if (impl_->attachments) (void)part("attachments", impl_->attachments->reload());
+  if (impl_->hashlist) (void)part("hashlist", impl_->hashlist->reload());
   if (impl_->clamav) {
-    auto r = impl_->clamav->reload();
+    auto r = part("clamav", impl_->clamav->reload());
     if (!r) {
       impl_->logger.error("signature reload failed, keeping the previous generation: " +
                           r.error().describe());
@@ -508,11 +554,137 @@ Result<void> Scanner::reload() {
                                     {"keeping_generation", impl_->clamav->status().generation}});
           !a)
         impl_->logger.error("audit: " + a.error().describe());
-      if (!first) first = r.error();
     }
   }
+  impl_->log_health("after reload");
   if (first) return *first;
   return {};
+}
+
+void Scanner::Impl::note_reload(const std::string &part, const Result<void> &r, bool log_after) {
+  metrics.count_reload(part, r.ok());
+  {
+    std::lock_guard<std::mutex> lock(reload_mu);
+    if (r.ok())
+      reload_errors.erase(part);
+    else
+      reload_errors[part] = r.error().describe();
+  }
+  // The SIGHUP path logs once for all parts (Scanner::reload); a watcher logs for its part.
+  if (log_after) log_health(("after " + part + " reload").c_str());
+}
+
+std::vector<Scanner::HealthIssue> Scanner::Impl::health() const {
+  std::vector<HealthIssue> out;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const engines::Engine *e : engines) {
+    auto st = e->status();
+    if (!st.error.empty()) {
+      out.push_back({"engine_error", st.name + ": " + st.error});
+      continue;
+    }
+    if (e == hashlist.get()) continue;  // hand-kept lists are legitimately old
+    std::string warn = engines::db_age_warning(st, now, int64_t(config.max_db_age_hours) * 3600);
+    if (!warn.empty()) out.push_back({"stale_database", warn});
+  }
+  if (clamav) {
+    auto st = clamav->status();
+    std::error_code ec;
+    const auto shipped = std::filesystem::weakly_canonical(Config::shipped_signatures_dir(), ec);
+    bool only_shipped = !st.sources.empty();
+    for (const auto &src : st.sources)
+      only_shipped &= std::filesystem::weakly_canonical(src.path, ec) == shipped;
+    if (only_shipped)
+      out.push_back(
+          {"test_signatures_only",
+           "clamav: only avsink's shipped test signatures are loaded (" +
+               std::to_string(st.signatures) +
+               "); install a ClamAV database (freshclam) or set [clamav] signature_dirs"});
+    // Database files this process cannot read: the next reload would fail on them.
+    const RunAsUser me = RunAsUser::current();
+    for (const auto &dir : clamav->watch_paths()) {
+      if (!std::filesystem::is_directory(dir, ec)) continue;
+      for (const auto &f : std::filesystem::directory_iterator(dir, ec)) {
+        if (!engines::is_clamav_database_name(f.path().filename().string())) continue;
+        std::string why = user_access_problem(f.path().string(), me, kNeedRead);
+        if (!why.empty())
+          out.push_back({"unreadable_database", "clamav: " + why +
+                                                    "; the engine keeps generation " +
+                                                    std::to_string(st.generation)});
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(reload_mu);
+  for (const auto &[part, why] : reload_errors)
+    out.push_back({"reload_failed", part + ": last reload failed (" + why +
+                                        "); the previous generation stays in use"});
+  return out;
+}
+
+void Scanner::Impl::log_health(const char *when) const {
+  auto issues = health();
+  if (issues.empty()) {
+    logger.info(std::string("health ") + when + ": ok");
+    return;
+  }
+  for (const auto &i : issues) logger.warn(std::string("degraded ") + when + ": " + i.text);
+}
+
+std::vector<Scanner::HealthIssue> Scanner::health() const {
+  return impl_->health();
+}
+
+void Scanner::count_tempfail(std::string_view cause) const {
+  impl_->metrics.count_tempfail(cause);
+}
+
+std::string Scanner::metrics_text() const {
+  std::string out = impl_->metrics.exposition();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  out +=
+      "# HELP avsink_engine_generation Loads of this engine's signatures (1 = first load).\n"
+      "# TYPE avsink_engine_generation gauge\n";
+  std::string sigs =
+      "# HELP avsink_signatures Signatures loaded, by engine.\n"
+      "# TYPE avsink_signatures gauge\n";
+  std::string age =
+      "# HELP avsink_signature_age_seconds Age of the newest database file, by engine.\n"
+      "# TYPE avsink_signature_age_seconds gauge\n";
+  for (const engines::Engine *e : impl_->engines) {
+    auto st = e->status();
+    std::string label = "{engine=\"" + st.name + "\"}";
+    out += "avsink_engine_generation" + label + " " + std::to_string(st.generation) + "\n";
+    if (st.signatures_known)
+      sigs += "avsink_signatures" + label + " " + std::to_string(st.signatures) + "\n";
+    if (int64_t a = engines::db_age_seconds(st, now); a >= 0)
+      age += "avsink_signature_age_seconds" + label + " " + std::to_string(a) + "\n";
+  }
+  out += sigs + age;
+  if (impl_->rules)
+    out +=
+        "# HELP avsink_rules_generation Loads of the rule files.\n"
+        "# TYPE avsink_rules_generation gauge\navsink_rules_generation " +
+        std::to_string(impl_->rules->generation()) + "\n";
+  if (impl_->attachments)
+    out +=
+        "# HELP avsink_attachment_lists_generation Loads of the attachment lists.\n"
+        "# TYPE avsink_attachment_lists_generation gauge\navsink_attachment_lists_generation " +
+        std::to_string(impl_->attachments->generation()) + "\n";
+  auto issues = impl_->health();
+  out +=
+      "# HELP avsink_healthy 1 when every engine is loaded and fresh (see avsink_degraded).\n"
+      "# TYPE avsink_healthy gauge\navsink_healthy " +
+      std::string(issues.empty() ? "1" : "0") + "\n";
+  out +=
+      "# HELP avsink_degraded 1 for each reason the engine is degraded.\n"
+      "# TYPE avsink_degraded gauge\n";
+  for (const char *code : {"engine_error", "test_signatures_only", "stale_database",
+                           "unreadable_database", "reload_failed"}) {
+    bool on = false;
+    for (const auto &i : issues) on |= i.code == code;
+    out += std::string("avsink_degraded{reason=\"") + code + "\"} " + (on ? "1" : "0") + "\n";
+  }
+  return out;
 }
 
 std::string Scanner::info_json() const {
@@ -549,6 +721,10 @@ std::string Scanner::info_json() const {
     j["attachment_lists"] = {{"generation", impl_->attachments->generation()},
                              {"watching", impl_->attachments->watching()}};
   j["quarantine"] = impl_->store ? impl_->store->dir() : "";
+  auto issues = impl_->health();
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const auto &i : issues) reasons.push_back({{"code", i.code}, {"text", i.text}});
+  j["health"] = {{"ok", issues.empty()}, {"reasons", reasons}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

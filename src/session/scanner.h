@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "core/envelope.h"
@@ -36,8 +37,25 @@ class Scanner {
 
   // Reloads rules, lists and signatures (each built aside and swapped). Thread-safe.
   Result<void> reload();
-  // JSON object describing engines, signature counts and generations.
+  // JSON object describing engines, signature counts and generations, and "health":
+  // {"ok": bool, "reasons": [{"code", "text"}]} as health() gives it.
   std::string info_json() const;
+
+  // Why this engine is not fit to run unattended; empty = healthy. Codes: "engine_error" (an
+  // engine cannot scan), "test_signatures_only" (ClamAV loaded only avsink's shipped test
+  // signatures), "stale_database" (newest database older than [clamav] max_db_age_hours),
+  // "unreadable_database" (a database file this process cannot read: the next reload cannot
+  // load it), "reload_failed" (the last reload of a part failed; the previous generation
+  // stays). Thread-safe; lists the signature directories, so not for the scan path.
+  struct HealthIssue {
+    std::string code, text;
+  };
+  std::vector<HealthIssue> health() const;
+  // Counters and engine gauges as Prometheus text exposition (core/metrics.h plus generations,
+  // signature counts and ages, avsink_healthy and avsink_degraded{reason}). Thread-safe.
+  std::string metrics_text() const;
+  // Counts a 4xx an adapter gave on its own (a cause of Metrics::kTempfailCauses). Thread-safe.
+  void count_tempfail(std::string_view cause) const;
   const Config &config() const;
 
  private:

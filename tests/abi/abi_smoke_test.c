@@ -89,6 +89,22 @@ int main(int argc, char **argv) {
     CHECK(avsink_engine_info_dup(&copy, NULL) == AVSINK_EINVAL && copy == NULL, "dup no engine");
   }
 
+  {
+    /* Since 1.1: health (the embedded defaults run on the shipped test signatures: degraded),
+     * metrics text and adapter-counted tempfails. */
+    int healthy = -1;
+    const char *reasons = NULL, *metrics = NULL;
+    CHECK(avsink_engine_health(&healthy, &reasons, engine) == AVSINK_OK && healthy == 0 &&
+              strstr(reasons, "test_signatures_only: ") != NULL,
+          "engine_health: %d %s", healthy, reasons ? reasons : "(null)");
+    CHECK(avsink_engine_count_tempfail(engine, "too_busy") == AVSINK_OK, "count_tempfail");
+    CHECK(avsink_engine_count_tempfail(NULL, "too_busy") == AVSINK_EINVAL, "count_tempfail NULL");
+    CHECK(avsink_engine_metrics(&metrics, engine) == AVSINK_OK &&
+              strstr(metrics, "avsink_tempfails_total{cause=\"too_busy\"} 1\n") != NULL &&
+              strstr(metrics, "avsink_healthy 0\n") != NULL,
+          "engine_metrics: %.300s", metrics ? metrics : "(null)");
+  }
+
   /* EICAR attachment, one byte at a time. */
   snprintf(path, sizeof path, "%s/eicar-plain-attachment.eml", argv[1]);
   eml = read_all(path, &len);

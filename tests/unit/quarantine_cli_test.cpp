@@ -184,6 +184,23 @@ TEST_F(CliTest, ReleaseDeliversMarkedCopyAndAudits) {
   EXPECT_EQ(run("show " + id).rc, 0);
 }
 
+// [quarantine] release_next_hop is the next hop when --next-hop and the environment give none.
+TEST_F(CliTest, ReleaseTakesTheNextHopFromTheConfig) {
+  std::string id = put("user@example.com");
+  uint16_t port = 0;
+  auto sink = avsink::test::start_smtp_sink(&port);
+  std::string cfg = root_ + "/avsink.toml";
+  {
+    std::ofstream f(cfg);
+    f << "[quarantine]\nrelease_next_hop = \"127.0.0.1:" << port << "\"\n";
+  }
+  ::unsetenv("AVSINK_QUARANTINE_NEXT_HOP");
+  CliRun r = run("release " + id + " --config '" + cfg + "' --to analyst@example.com --timeout 5");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("250 2.0.0"), std::string::npos) << r.out;
+  EXPECT_EQ(avsink::test::smtp_sink_received(sink).size(), 1u);
+}
+
 TEST_F(CliTest, DeletePurgeVerify) {
   std::string old_id = put("user@example.com", 1'600'000'000);
   std::string a = put("user@example.com");
