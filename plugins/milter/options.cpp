@@ -13,6 +13,7 @@ const char kUsage[] =
     "usage: avsink-milter -s SOCKET [-c avsink.toml] [-f] [-p PIDFILE] [-u USER]\n"
     "                     [--quarantine-mode discard|hold] [--max-connections N]\n"
     "                     [--drain-timeout SECONDS] [--timeout SECONDS] [--log-json]\n"
+    "                     [--no-recipient-split]\n"
     "                     [--allow-remote-inet]\n"
     "\n"
     "  -s SOCKET            unix:/path/milter.sock or inet:PORT@127.0.0.1\n"
@@ -25,6 +26,7 @@ const char kUsage[] =
     "  --drain-timeout S    on SIGTERM, wait S seconds for messages in flight (default 30)\n"
     "  --timeout S          I/O timeout with the MTA (default 600)\n"
     "  --log-json           log avsink's JSON record as the per-message line\n"
+    "  --no-recipient-split keep recipients of different policies in one transaction\n"
     "  --allow-remote-inet  allow an inet socket on a non-loopback address\n"
     "  -V, --version        print versions and exit\n"
     "Signals: SIGHUP reloads rules, lists and signatures; SIGTERM drains and exits.\n";
@@ -98,6 +100,8 @@ std::string parse_options(int argc, char **argv, Options *out) {
       o.foreground = true;
     } else if (a == "--log-json") {
       o.log_json = true;
+    } else if (a == "--no-recipient-split") {
+      o.recipient_split = false;
     } else if (a == "--allow-remote-inet") {
       o.allow_remote = true;
     } else if (a == "-s" || a == "-c" || a == "-p" || a == "-u" || a == "--quarantine-mode" ||

@@ -22,8 +22,11 @@ struct Options {
   int drain_seconds = 30;     // --drain-timeout: how long SIGTERM waits for connections in flight
   int milter_timeout = 600;   // --timeout: libmilter I/O timeout with the MTA, seconds
   bool log_json = false;      // --log-json: the per-message line is avsink's JSON record
-  bool help = false;          // -h / --help
-  bool version = false;       // -V / --version
+  // --no-recipient-split: do not defer (452 4.5.3) a recipient whose [[policy]] differs from the
+  // transaction's first recipient (docs/policy.md "Per-recipient verdicts").
+  bool recipient_split = true;
+  bool help = false;     // -h / --help
+  bool version = false;  // -V / --version
 };
 
 // Parses argv[1..argc). Returns "" on success, else the reason (for a usage message).

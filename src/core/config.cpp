@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/policy_toml.h"
 #include "core/read_file.h"
 
 namespace avsink {
@@ -235,6 +236,9 @@ const std::vector<Key> &keys() {
       string_key("quarantine", "release_secret_file", &Config::release_secret_file),
       uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
       string_key("audit", "log", &Config::audit_log),
+      string_key("lockdown", "state_file", &Config::lockdown_state_file),
+      action_key("lockdown", "action", &Config::lockdown_action, false),
+      uint_key("lockdown", "poll_ms", &Config::lockdown_poll_ms, 50, 3600000),
   };
   return k;
 }
@@ -278,6 +282,12 @@ Result<Config> parse_config(std::string_view text, const std::string &name) {
   cfg.source = name;
   for (auto &&[sec_key, sec_node] : root) {
     std::string section(sec_key.str());
+    if (section == "policy") {  // [[policy]] tables (policy_toml.h)
+      uint32_t line = 0;
+      std::string why = parse_policies(sec_node, &cfg.policies, &line);
+      if (!why.empty()) return make_error(ErrorCode::kConfig, why, name, line);
+      continue;
+    }
     const toml::table *table = sec_node.as_table();
     if (table == nullptr)
       return make_error(ErrorCode::kConfig, "'" + section + "' must be a [section]", name,
@@ -319,6 +329,7 @@ std::string dump_config(const Config &config) {
     if (!root.contains(k.section)) root.insert(k.section, toml::table{});
     k.print(config, *root[k.section].as_table());
   }
+  if (!config.policies.empty()) root.insert("policy", dump_policies(config.policies));
   std::ostringstream out;
   // Basic strings with escapes only: toml++ may print a string holding quotes as a literal or
   // multi-line string that does not parse back (a list element with both kinds of quote; found

@@ -8,6 +8,7 @@
 
 #include "core/action.h"
 #include "core/limits.h"
+#include "core/policy_spec.h"
 #include "core/result.h"
 
 namespace avsink {
@@ -97,6 +98,15 @@ struct Config {
 
   // [audit]
   std::string audit_log;  // "" = no audit log
+
+  // [lockdown] outbreak lockdown (`avsink lockdown on|off`, docs/policy.md "Outbreak lockdown")
+  std::string lockdown_state_file;  // "" = no lockdown possible; every gateway watches this file
+  Action lockdown_action = Action::kTempfail;  // tempfail or quarantine
+  uint32_t lockdown_poll_ms = 1000;
+
+  // [[policy]] tables in file order: the first whose selectors match an envelope wins
+  // (docs/policy.md "Policies"); none = the settings above.
+  std::vector<PolicySpec> policies;
 
   // Absolute paths of the shipped data, found at run time (installed copy, else the source tree).
   static std::string shipped_signatures_dir();

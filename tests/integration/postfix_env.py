@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+# postfix_env.py - the shared harness of the Postfix end-to-end tests: a throwaway Postfix, smtp-sink and
+# avsink-milter in a temp dir, SMTP clients, message builders. Every wait bounded; processes stopped by pid.
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+DEADLINE = time.monotonic() + 170  # the whole test, hard bound (ctest TIMEOUT is above this)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, step=0.1):
+    """Polls pred() until it is truthy or timeout seconds pass (never past the global deadline)."""
+    end = min(time.monotonic() + timeout, DEADLINE)
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def crlf(data: bytes) -> bytes:
+    return re.sub(rb"\r?\n", b"\r\n", data)
+
+
+class Env:
+    """The throwaway Postfix + smtp-sink + avsink-milter installation."""
+
+    def __init__(self, milter_bin, src, keep, bare_smtpd=False, extra_main_cf="", extra_toml=""):
+        # bare_smtpd: a second smtpd on self.bare_port without the milter (bench/milter_bench.py).
+        self.milter_bin = milter_bin
+        self.src = src
+        self.keep = keep
+        self.tmp = tempfile.mkdtemp(prefix="avsink-e2e-")
+        os.chmod(self.tmp, 0o755)  # smtpd (user postfix) must reach the milter socket
+        self.conf = os.path.join(self.tmp, "postfix")
+        self.queue = os.path.join(self.tmp, "queue")
+        self.data = os.path.join(self.tmp, "data")
+        self.sink_dir = os.path.join(self.tmp, "sink")
+        self.qdir = os.path.join(self.tmp, "quarantine")
+        self.rules = os.path.join(self.tmp, "outbreak.rules")
+        self.milter_log = os.path.join(self.tmp, "milter.log")
+        self.maillog = os.path.join(self.tmp, "maillog")
+        self.sock = os.path.join(self.tmp, "milter.sock")
+        self.smtp_port = free_port()
+        self.sink_port = free_port()
+        while self.sink_port == self.smtp_port:
+            self.sink_port = free_port()
+        self.bare_port = None
+        if bare_smtpd:
+            self.bare_port = free_port()
+            while self.bare_port in (self.smtp_port, self.sink_port):
+                self.bare_port = free_port()
+        self.extra_main_cf = extra_main_cf
+        self.extra_toml = extra_toml  # appended to avsink.toml (e.g. [[policy]] tables)
+        self.sink = None
+        self.milter = None
+        self.milter_log_fh = None
+        self.postfix_started = False
+
+    # ---- set-up ----
+    def write(self, path, text, mode=0o644):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    def setup(self):
+        for d in (self.conf, self.sink_dir, self.qdir, self.queue):
+            os.makedirs(d, exist_ok=True)
+        os.makedirs(self.data, exist_ok=True)
+        shutil.chown(self.data, "postfix", "postfix")
+        shutil.chown(self.sink_dir, "postfix", "postfix")
+        shutil.chown(self.qdir, "postfix", "postfix")
+        os.chmod(self.qdir, 0o700)
+        self.write(self.rules, "# outbreak.rules - e2e test rule file, edited while the milter runs.\n"
+                               "# avsink: empty (no outbreak yet)\n")
+        self.write(os.path.join(self.tmp, "avsink.toml"), f"""# avsink.toml - e2e test configuration.
+[clamav]
+system_db = false
+
+[limits]
+max_mime_depth = 8
+# Small, so the oversize case (issue 14 item 1) needs no large message; Postfix's own limit is higher.
+max_message_bytes = 65536
+
+[rules]
+files = ["{self.rules}"]
+poll_ms = 200
+
+[quarantine]
+dir = "{self.qdir}"
+""" + self.extra_toml)
+        self.write(os.path.join(self.conf, "main.cf"), f"""# main.cf - throwaway Postfix for avsink e2e tests.
+compatibility_level = 3.6
+queue_directory = {self.queue}
+data_directory = {self.data}
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = avsink-e2e.localdomain
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = permit_mynetworks, reject
+default_transport = smtp:[127.0.0.1]:{self.sink_port}
+relay_transport = smtp:[127.0.0.1]:{self.sink_port}
+smtp_dns_support_level = disabled
+smtp_connect_timeout = 5s
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file = {self.maillog}
+maillog_file_prefixes = {self.tmp}
+smtpd_milters = unix:{self.sock}
+non_smtpd_milters =
+milter_default_action = tempfail
+milter_protocol = 6
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+milter_content_timeout = 60s
+smtpd_error_sleep_time = 0
+# No missing Date:/Message-ID: added for loopback clients: the milter sees the client's bytes only.
+local_header_rewrite_clients =
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+""")
+        services = [
+            (f"127.0.0.1:{self.smtp_port}", "inet", "n", "-", "n", "-", "-", "smtpd"),
+            ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+            ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+            ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+            ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+            ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+            ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+            ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+            ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("relay", "unix", "-", "-", "n", "-", "-", "smtp"),
+            ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+            ("error", "unix", "-", "-", "n", "-", "-", "error"),
+            ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+            ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+            ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+            ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+            ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+        ]
+        if self.bare_port:
+            services.append((f"127.0.0.1:{self.bare_port}", "inet", "n", "-", "n", "-", "-",
+                             "smtpd", "-o", "smtpd_milters="))
+        self.write(os.path.join(self.conf, "master.cf"),
+                   "# master.cf - throwaway Postfix for avsink e2e tests (no chroot).\n" +
+                   "".join(" ".join(s) + "\n" for s in services))
+
+    def start_sink(self):
+        # -u postfix: smtp-sink drops to postfix after binding; -d: one file per message.
+        self.sink = subprocess.Popen(
+            ["smtp-sink", "-u", "postfix", "-d", os.path.join(self.sink_dir, "%H%M%S."),
+             f"127.0.0.1:{self.sink_port}", "64"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: port_open(self.sink_port), 10):
+            raise RuntimeError("smtp-sink did not start")
+
+    def start_milter(self, *extra, config=None):
+        if self.milter_log_fh is None:
+            self.milter_log_fh = open(self.milter_log, "ab")
+        args = [self.milter_bin, "-f", "-s", f"unix:{self.sock}", "-c",
+                config or os.path.join(self.tmp, "avsink.toml"), "-u", "postfix", *extra]
+        self.milter = subprocess.Popen(args, stdout=self.milter_log_fh, stderr=self.milter_log_fh)
+        ok = wait_for(lambda: self.milter.poll() is not None or "listening on" in self.milter_text(),
+                      30)
+        if self.milter.poll() is not None or not ok:
+            raise RuntimeError("avsink-milter did not start:\n" + self.milter_text())
+        self._listen_marks = self.milter_text().count("listening on")
+
+    def milter_text(self):
+        try:
+            with open(self.milter_log, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def postfix(self, *args, check=True):
+        r = subprocess.run(["postfix", "-c", self.conf, *args], capture_output=True, text=True,
+                           timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"postfix {' '.join(args)}: {r.stdout}{r.stderr}")
+        return r
+
+    def start_postfix(self):
+        env_check = self.postfix("check", check=False)
+        if env_check.returncode != 0:
+            log("postfix check: " + env_check.stdout + env_check.stderr)
+        self.postfix("start")
+        self.postfix_started = True
+        if not wait_for(lambda: port_open(self.smtp_port), 20):
+            raise RuntimeError("postfix smtpd did not open its port:\n" + self.maillog_text())
+
+    def maillog_text(self):
+        try:
+            with open(self.maillog, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # ---- tear-down: only processes this test started, by pid ----
+    def teardown(self):
+        if self.postfix_started:
+            try:
+                self.postfix("stop", check=False)
+            except Exception as e:  # noqa: BLE001 - keep tearing down
+                log(f"postfix stop: {e}")
+            pidfile = os.path.join(self.queue, "pid", "master.pid")
+            pid = read_pid(pidfile)
+            if pid and wait_for(lambda: not pid_alive(pid), 10) is False:
+                kill_pid(pid, signal.SIGKILL)
+        for p in (self.milter, self.sink):
+            if p is not None:
+                stop_process(p, 10)
+        if self.milter_log_fh:
+            self.milter_log_fh.close()
+        if self.keep:
+            log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- observations ----
+    def delivered(self):
+        out = []
+        for root, _, files in os.walk(self.sink_dir):
+            out += [os.path.join(root, f) for f in files]
+        return sorted(out)
+
+    def delivered_with(self, marker: bytes, timeout=15):
+        def find():
+            for p in self.delivered():
+                with open(p, "rb") as f:
+                    if marker in f.read():
+                        return p
+            return None
+        return wait_for(find, timeout)
+
+    def held(self):
+        hold = os.path.join(self.queue, "hold")
+        try:
+            return sorted(os.listdir(hold))
+        except FileNotFoundError:
+            return []
+
+    def quarantine_entries(self):
+        out = []
+        for root, _, files in os.walk(self.qdir):
+            out += [os.path.join(root, f) for f in files]
+        return out
+
+    def milter_line(self, queue_id, timeout=5):
+        pat = re.compile(re.escape(queue_id) + r": (.*)")
+        def find():
+            for line in self.milter_text().splitlines():
+                m = pat.search(line)
+                if m and "action=" in m.group(1):
+                    return m.group(1)
+            return None
+        return wait_for(find, timeout)
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def stop_process(p, timeout):
+    """SIGTERM a child we started, SIGKILL it if it has not exited within `timeout` s."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+def kill_pid(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+# ---- SMTP clients ----
+def swaks(env, path=None, subject=None, body=None, attach=None):
+    """Sends one message with swaks; returns (code, text) of the reply to the end of DATA."""
+    args = ["swaks", "--server", "127.0.0.1", "--port", str(env.smtp_port), "--from",
+            "alice@example.org", "--to", "bob@example.net", "--helo", "client.example.org",
+            "--timeout", "30"]
+    if path:
+        args += ["--data", path]
+    if subject:
+        args += ["--header", f"Subject: {subject}"]
+    if body:
+        args += ["--body", body]
+    if attach:
+        args += ["--attach", attach]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    replies = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"^<(?:-|\*\*|~\*) +(\d{3})([ -])(.*)$", line)
+        if m and m.group(2) == " ":
+            replies.append((int(m.group(1)), m.group(3)))
+    for i, (code, _) in enumerate(replies):
+        if code == 354 and i + 1 < len(replies):
+            return replies[i + 1]
+    # No DATA phase: the first refusal tells why (e.g. 4xx at MAIL FROM when the milter is down).
+    for code, text in replies:
+        if code >= 400:
+            return code, text
+    return replies[-1] if replies else (0, r.stdout + r.stderr)
+
+
+def smtp_session(env):
+    s = smtplib.SMTP("127.0.0.1", env.smtp_port, timeout=30)
+    s.ehlo("client.example.org")
+    return s
+
+
+def smtp_send(s, data: bytes, rcpts=("bob@example.net",), sender="alice@example.org"):
+    """One transaction on an open session; returns (code, text) of the final reply."""
+    code, msg = s.mail(sender)
+    if code != 250:
+        s.rset()
+        return code, msg.decode(errors="replace")
+    for r in rcpts:
+        code, msg = s.rcpt(r)
+        if code not in (250, 251):
+            s.rset()
+            return code, msg.decode(errors="replace")
+    code, msg = s.data(data)
+    return code, msg.decode(errors="replace")
+
+
+def send_one(env, data: bytes):
+    try:
+        s = smtp_session(env)
+    except (OSError, smtplib.SMTPException) as e:
+        return 0, f"connect: {e}"
+    try:
+        return smtp_send(s, data)
+    except smtplib.SMTPResponseException as e:
+        return e.smtp_code, e.smtp_error.decode(errors="replace")
+    finally:
+        try:
+            s.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def queue_id_of(text):
+    m = re.search(r"queued as ([0-9A-Za-z]+)", text)
+    return m.group(1) if m else None
+
+
+def message(subject, body="Hello.\r\n", extra_headers="", marker=None):
+    marker = marker or f"avsink-e2e-{time.monotonic_ns()}"
+    return (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <{marker}@example.org>\r\n{extra_headers}"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            f"{body}{marker}\r\n").encode(), marker.encode()
+
+
+def nested_multipart(depth):
+    """A message nested `depth` multiparts deep (over the test config's max_mime_depth = 8)."""
+    marker = f"avsink-e2e-nested-{time.monotonic_ns()}"
+    head = (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.net>\r\n"
+            f"Subject: deeply nested\r\nMessage-ID: <{marker}@example.org>\r\nMIME-Version: 1.0\r\n")
+    body = f"Content-Type: text/plain\r\n\r\n{marker}\r\n"
+    for i in range(depth, 0, -1):
+        body = (f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n"
+                f"--b{i}\r\n{body}\r\n--b{i}--\r\n")
+    return (head + body).encode(), marker.encode()
+
+

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+# postfix_policy_test.py - end to end behind a real Postfix: [[policy]] per recipient, the RCPT-time
+# split by policy, smfi_delrcpt of quarantined recipients, and skipping scans by source (issue 16).
+"""
+Uses the harness of postfix_env.py (throwaway Postfix + smtp-sink + avsink-milter). The avsink.toml
+gets three policies: "lab" (recipient lab@example.net, virus = accept, .com allowed: the EICAR
+file is eicar.com), "held" (recipient held@example.net, virus and banned = quarantine) and "trusted" (sender trusted@skip.example from 127.0.0.0/8,
+skip_scan). Each case prints PASS/FAIL with got/want; exit 0 only when all pass, 77 when Postfix cannot
+run here.
+
+usage: postfix_policy_test.py MILTER_BINARY SOURCE_DIR [--keep]
+"""
+import os
+import re
+import shutil
+import smtplib
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from postfix_env import (DEADLINE, SKIP, Env, log, queue_id_of, smtp_session,  # noqa: E402
+                         stop_process, wait_for)
+
+POLICIES = """
+[[policy]]
+name = "lab"
+recipients = ["lab@example.net"]
+virus = "accept"
+allow_extensions = ["com"]
+
+[[policy]]
+name = "held"
+recipients = ["held@example.net"]
+virus = "quarantine"
+banned = "quarantine"
+
+[[policy]]
+name = "trusted"
+senders = ["trusted@skip.example"]
+client_networks = ["127.0.0.0/8"]
+skip_scan = true
+"""
+
+
+def eicar_message(env, marker):
+    with open(os.path.join(env.src, "tests/data/eml/eicar-plain-attachment.eml"), "rb") as f:
+        data = f.read()
+    data = re.sub(rb"\r?\n", b"\r\n", data)
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head + f"\r\nX-Test-Marker: {marker}".encode() + b"\r\n\r\n" + body
+
+
+def transaction(env, rcpts, data, sender="alice@example.org"):
+    """One SMTP transaction; returns ([rcpt replies], data reply) with (code, text) pairs."""
+    s = smtp_session(env)
+    try:
+        s.mail(sender)
+        rr = []
+        for r in rcpts:
+            code, msg = s.rcpt(r)
+            rr.append((code, msg.decode(errors="replace")))
+        if not any(c in (250, 251) for c, _ in rr):
+            s.rset()
+            return rr, (0, "no recipient accepted")
+        try:
+            code, msg = s.data(data)
+            dr = (code, msg.decode(errors="replace"))
+        except smtplib.SMTPResponseException as e:
+            dr = (e.smtp_code, e.smtp_error.decode(errors="replace"))
+        return rr, dr
+    finally:
+        try:
+            s.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+
+
+def sink_rcpts(path):
+    """The envelope recipients smtp-sink recorded for one delivered message (X-Rcpt-Args lines)."""
+    with open(path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    return sorted(m.lower() for m in re.findall(r"^X-Rcpt-Args: <([^>]*)>", text, re.M))
+
+
+class Cases:
+    def __init__(self, env):
+        self.env = env
+        self.results = []
+
+    def check(self, name, ok, detail):
+        self.results.append((name, ok, detail))
+        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
+
+    def split_at_rcpt(self):
+        """EICAR to lab@ (virus = accept) and bob@ (default: reject) in one transaction: bob is
+        deferred at RCPT with 452 4.5.3; lab gets the message; bob's own transaction is refused 554."""
+        env = self.env
+        marker = f"split-{time.monotonic_ns()}"
+        data = eicar_message(env, marker)
+        rr, dr = transaction(env, ["lab@example.net", "bob@example.net"], data)
+        path = env.delivered_with(marker.encode())
+        got_rcpts = sink_rcpts(path) if path else []
+        rr2, dr2 = transaction(env, ["bob@example.net"], data)
+        ok = (rr[0][0] == 250 and rr[1][0] == 452 and "4.5.3" in rr[1][1] and dr[0] == 250 and
+              got_rcpts == ["lab@example.net"] and dr2[0] == 554 and "Eicar" in dr2[1])
+        self.check("split_at_rcpt", ok,
+                   f"rcpt replies {rr} (want 250, 452 4.5.3); data {dr} (want 250); delivered to "
+                   f"{got_rcpts} (want lab only); bob alone: {dr2} (want 554 Eicar)")
+
+    def skip_by_source(self):
+        """EICAR from trusted@skip.example on loopback is not scanned: delivered, and the skip logged."""
+        env = self.env
+        marker = f"skip-{time.monotonic_ns()}"
+        rr, dr = transaction(env, ["bob@example.net"], eicar_message(env, marker),
+                             sender="trusted@skip.example")
+        path = env.delivered_with(marker.encode())
+        logged = wait_for(lambda: "policy trusted skipped scanning" in env.milter_text(), 5)
+        self.check("skip_by_source", dr[0] == 250 and bool(path) and bool(logged),
+                   f"data {dr}; delivered={bool(path)}; skip logged={bool(logged)}")
+
+    def delrcpt_without_split(self):
+        """--no-recipient-split: EICAR to lab@ (accept) and held@ (quarantine) in one transaction:
+        250, held@ is removed with smfi_delrcpt and the message is in the avsink quarantine; lab@
+        gets the message."""
+        env = self.env
+        marks = env.milter_text().count("listening on")
+        stop_process(env.milter, 10)
+        env.start_milter("--no-recipient-split")
+        if not wait_for(lambda: env.milter_text().count("listening on") > marks, 30):
+            return self.check("delrcpt_without_split", False, "restarted milter not listening")
+        marker = f"delrcpt-{time.monotonic_ns()}"
+        before = len(env.quarantine_entries())
+        rr, dr = transaction(env, ["lab@example.net", "held@example.net"],
+                             eicar_message(env, marker))
+        qid = queue_id_of(dr[1])
+        path = env.delivered_with(marker.encode())
+        got_rcpts = sink_rcpts(path) if path else []
+        stored = wait_for(lambda: len(env.quarantine_entries()) > before, 5)
+        line = (env.milter_line(qid) if qid else None) or ""
+        ok = ([c for c, _ in rr] == [250, 250] and dr[0] == 250 and
+              got_rcpts == ["lab@example.net"] and bool(stored) and
+              "removed rcpt=<held@example.net>:quarantine:held" in line)
+        self.check("delrcpt_without_split", ok,
+                   f"rcpt {rr}; data {dr}; delivered to {got_rcpts} (want lab only); "
+                   f"quarantined={bool(stored)}; milter: {line[:300]!r}")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    milter_bin, src = sys.argv[1], sys.argv[2]
+    keep = "--keep" in sys.argv
+    if os.geteuid() != 0:
+        log("SKIP: Postfix needs root to start")
+        return SKIP
+    for tool in ("postfix", "smtp-sink"):
+        if shutil.which(tool) is None:
+            log(f"SKIP: {tool} not installed (scripts/install-deps)")
+            return SKIP
+    env = Env(milter_bin, src, keep, extra_toml=POLICIES)
+    cases = Cases(env)
+    failed = []
+    try:
+        env.setup()
+        env.start_sink()
+        env.start_milter()
+        env.start_postfix()
+        for name in ("split_at_rcpt", "skip_by_source", "delrcpt_without_split"):
+            if time.monotonic() > DEADLINE:
+                cases.check(name, False, "not run: global deadline passed")
+                continue
+            try:
+                getattr(cases, name)()
+            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+                cases.check(name, False, f"exception {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        cases.check("setup", False, f"{type(e).__name__}: {e}")
+    finally:
+        failed = [r for r in cases.results if not r[1]]
+        if failed:
+            log("---- milter log (tail) ----\n" + env.milter_text()[-3000:])
+            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-3000:])
+        env.teardown()
+    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
