@@ -239,6 +239,14 @@ const std::vector<Key> &keys() {
       string_key("lockdown", "state_file", &Config::lockdown_state_file),
       action_key("lockdown", "action", &Config::lockdown_action, false),
       uint_key("lockdown", "poll_ms", &Config::lockdown_poll_ms, 50, 3600000),
+      bool_key("notify", "enabled", &Config::notify_enabled),
+      string_key("notify", "next_hop", &Config::notify_next_hop),
+      string_key("notify", "from", &Config::notify_from),
+      list_key("notify", "admins", &Config::notify_admins),
+      bool_key("notify", "sender", &Config::notify_sender),
+      uint_key("notify", "interval_ms", &Config::notify_interval_ms, 100, 86400000),
+      uint_key("notify", "max_per_interval", &Config::notify_max_per_interval, 0, 100000),
+      string_key("notify", "templates_dir", &Config::notify_templates_dir),
   };
   return k;
 }

@@ -104,6 +104,16 @@ struct Config {
   Action lockdown_action = Action::kTempfail;  // tempfail or quarantine
   uint32_t lockdown_poll_ms = 1000;
 
+  // [notify] notices through the local MTA (docs/policy.md "Notifications"); off by default
+  bool notify_enabled = false;
+  std::string notify_next_hop = "127.0.0.1:25";               // the local MTA, plain SMTP
+  std::string notify_from = "avsink <postmaster@localhost>";  // the From: header (envelope: <>)
+  std::vector<std::string> notify_admins;  // receive virus/banned/quarantine notices
+  bool notify_sender = false;  // tell the envelope sender of a quarantine (backscatter risk)
+  uint32_t notify_interval_ms = 300000;   // the digest interval
+  uint32_t notify_max_per_interval = 10;  // single notices per interval; the rest -> one digest
+  std::string notify_templates_dir;       // "" = the shipped rules/templates
+
   // [[policy]] tables in file order: the first whose selectors match an envelope wins
   // (docs/policy.md "Policies"); none = the settings above.
   std::vector<PolicySpec> policies;

@@ -19,6 +19,7 @@
 #include "core/deadline.h"
 #include "core/file_watch.h"
 #include "core/lockdown.h"
+#include "core/read_file.h"
 #include "engines/clamav_lib.h"
 #include "engines/clamd.h"
 #include "engines/hash_list.h"
@@ -30,6 +31,7 @@
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
 #include "session/container_pass.h"
+#include "session/notifier.h"
 #include "session/policy_select.h"
 #include "session/raw_pass_merge.h"
 
@@ -52,7 +54,10 @@ struct Scanner::Impl {
   std::unique_ptr<PolicySelector> selector;
   // Policies with their own rule_files; a null engine = that policy has no rules.
   std::map<std::string, std::unique_ptr<rules::RuleEngine>> policy_rules;
-  mutable std::atomic<uint64_t> skipped{0};  // messages a skip_scan policy let through unscanned
+  mutable std::atomic<uint64_t> skipped{0};
+  std::unique_ptr<Notifier> notifier;  // null unless [notify] enabled
+  std::string strip_template;  // templates/strip-notice.txt ("" = the built-in text)  // messages a
+                               // skip_scan policy let through unscanned
 
   // The rule findings under policy p (its own rule engine, or the global one).
   Findings rule_findings(const PolicySpec *p, const Envelope &env, const mime::MessageTree &tree,
@@ -283,6 +288,7 @@ Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
   if (v.action == Action::kRewrite) {
     rewrite::StripOptions options;
     options.added_header = "X-Avsink-Stripped";
+    options.notice_template = strip_template;
     auto stripped = rewrite::strip_parts(raw.bytes, tree, v.strip, options);
     if (stripped.ok()) {
       v.rewritten = std::move(stripped.value());
@@ -475,6 +481,25 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
         wo, [raw_impl](const std::vector<std::string> &) { raw_impl->load_lockdown(); });
     if (!w) return w.error();
     impl->lockdown_watch = std::move(w.value());
+  }
+  {
+    std::string path =
+        (config.notify_templates_dir.empty() ? Config::shipped_rules_dir() + "/templates"
+                                             : config.notify_templates_dir) +
+        "/strip-notice.txt";
+    auto t = read_regular_file(path, 64u << 10);
+    if (t)
+      impl->strip_template = std::move(t.value());
+    else if (!config.notify_templates_dir.empty())
+      return t.error();  // an operator's template directory must be complete
+    else
+      impl->logger.warn("strip notice template unreadable, using the built-in text: " +
+                        t.error().describe());
+  }
+  if (config.notify_enabled) {
+    auto n = Notifier::start(config, impl->logger);
+    if (!n) return n.error();
+    impl->notifier = std::move(n.value());
   }
   auto selector = PolicySelector::build(config);
   if (!selector) return selector.error();
@@ -719,6 +744,18 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   v.json = impl_->record(envelope, v, raw.total_bytes, ms);
+  if (impl_->notifier) {
+    // Administrator notices: viruses, banned attachments, quarantines (docs/policy.md).
+    bool notable = v.action == Action::kQuarantine;
+    if (v.action != Action::kAccept && v.action != Action::kTempfail)
+      for (const auto &f : v.findings)
+        notable |= f.kind == FindingKind::kVirus || f.kind == FindingKind::kBannedAttachment;
+    for (const auto &r : v.recipients) notable |= r.action == Action::kQuarantine;
+    if (notable)
+      impl_->notifier->notify({std::string(to_string(v.action)), v.reason, envelope.queue_id,
+                               envelope.mail_from, envelope.client_address, v.quarantine_id,
+                               envelope.rcpt_to});
+  }
   return v;
 }
 

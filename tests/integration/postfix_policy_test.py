@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # postfix_policy_test.py - end to end behind a real Postfix: [[policy]] per recipient, the RCPT-time
-# split by policy, smfi_delrcpt of quarantined recipients, and skipping scans by source (issue 16).
+# split by policy, smfi_delrcpt of quarantined recipients, skipping scans by source, notices (issue 16).
 """
 Uses the harness of postfix_env.py (throwaway Postfix + smtp-sink + avsink-milter). The avsink.toml
 gets three policies: "lab" (recipient lab@example.net, virus = accept, .com allowed: the EICAR
@@ -82,6 +82,28 @@ def sink_rcpts(path):
     return sorted(m.lower() for m in re.findall(r"^X-Rcpt-Args: <([^>]*)>", text, re.M))
 
 
+NOTIFY = """
+[notify]
+enabled = true
+next_hop = "127.0.0.1:{port}"
+admins = ["admin@example.net"]
+interval_ms = 4000
+max_per_interval = 2
+"""
+
+
+def notices(env):
+    """(subject, text) of every message the sink got for admin@example.net."""
+    out = []
+    for p in env.delivered():
+        with open(p, "rb") as f:
+            text = f.read().decode(errors="replace")
+        if "X-Rcpt-Args: <admin@example.net>" in text:
+            m = re.search(r"^Subject: (.*)$", text, re.M)
+            out.append((m.group(1).strip() if m else "", text))
+    return out
+
+
 class Cases:
     def __init__(self, env):
         self.env = env
@@ -140,9 +162,32 @@ class Cases:
         ok = ([c for c, _ in rr] == [250, 250] and dr[0] == 250 and
               got_rcpts == ["lab@example.net"] and bool(stored) and
               "removed rcpt=<held@example.net>:quarantine:held" in line)
+        self.quarantine_id = (re.search(r"quarantine=([0-9a-f]+)", line) or [None, None])[1]
         self.check("delrcpt_without_split", ok,
                    f"rcpt {rr}; data {dr}; delivered to {got_rcpts} (want lab only); "
                    f"quarantined={bool(stored)}; milter: {line[:300]!r}")
+
+    def notices_and_digest(self):
+        """Admin notices come from the templates through Postfix to the sink: the quarantine notice
+        names the quarantine id and the release command; an outbreak (5 viruses in one 4 s interval,
+        budget 2 a interval) ends in one digest instead of a notice each."""
+        env = self.env
+        qid = getattr(self, "quarantine_id", None)
+        for i in range(5):
+            transaction(env, ["bob@example.net"], eicar_message(env, f"outbreak-{i}-{time.monotonic_ns()}"))
+        def quarantine_notice():
+            for subj, text in notices(env):
+                if qid and f"Quarantine id: {qid}" in text and f"avsink quarantine release {qid}" in text:
+                    return subj
+            return None
+        got_q = wait_for(quarantine_notice, 15)
+        digest = wait_for(lambda: [t for s_, t in notices(env) if "outbreak digest" in s_], 20)
+        singles = [s_ for s_, _ in notices(env) if "outbreak digest" not in s_]
+        entries = sum(t.count("\n- reject ") + t.count("\n- quarantine ") for t in (digest or []))
+        ok = bool(got_q) and bool(digest) and len(singles) + entries >= 6 and len(singles) <= 4
+        self.check("notices_and_digest", ok,
+                   f"quarantine notice for {qid}: {got_q!r}; digests={len(digest or [])} with "
+                   f"{entries} entries; single notices={len(singles)} (want <= 2 per interval)")
 
 
 def main():
@@ -158,7 +203,8 @@ def main():
         if shutil.which(tool) is None:
             log(f"SKIP: {tool} not installed (scripts/install-deps)")
             return SKIP
-    env = Env(milter_bin, src, keep, extra_toml=POLICIES)
+    env = Env(milter_bin, src, keep)
+    env.extra_toml = POLICIES + NOTIFY.format(port=env.smtp_port)
     cases = Cases(env)
     failed = []
     try:
@@ -166,7 +212,8 @@ def main():
         env.start_sink()
         env.start_milter()
         env.start_postfix()
-        for name in ("split_at_rcpt", "skip_by_source", "delrcpt_without_split"):
+        for name in ("split_at_rcpt", "skip_by_source", "delrcpt_without_split",
+                     "notices_and_digest"):
             if time.monotonic() > DEADLINE:
                 cases.check(name, False, "not run: global deadline passed")
                 continue

@@ -285,6 +285,27 @@ TEST(Policies, PolicyRuleFilesReplaceTheGlobalOnes) {
   EXPECT_EQ(v.recipients[1].action, Action::kAccept);
 }
 
+// [notify] is checked when the scanner opens: who to tell, where the MTA is, complete templates.
+TEST(Notify, BadSettingsRefuseToOpen) {
+  struct Case {
+    const char *toml;
+    const char *want;
+  } cases[] = {
+      {"[notify]\nenabled = true\n", "notify.admins"},
+      {"[notify]\nenabled = true\nadmins = [\"a@x\"]\nnext_hop = \"host:notaport\"\n",
+       "notify.next_hop"},
+      {"[notify]\nenabled = true\nadmins = [\"a@x\"]\ntemplates_dir = \"/nonexistent\"\n",
+       "/nonexistent/"},
+  };
+  for (const auto &c : cases) {
+    Config cfg = parse(c.toml);
+    cfg.system_db = false;
+    auto s = avsink::session::Scanner::open(cfg, avsink::Logger(), true);
+    ASSERT_FALSE(s.ok()) << c.toml;
+    EXPECT_NE(s.error().describe().find(c.want), std::string::npos) << s.error().describe();
+  }
+}
+
 // `avsink config check FILE --from --rcpt --client --auth` prints each recipient's policy.
 TEST(Policies, ConfigCheckShowsThePolicyOfAnEnvelope) {
   const char *cli_env = std::getenv("AVSINK_TEST_CLI");
