@@ -8,13 +8,15 @@ file is eicar.com), "held" (recipient held@example.net, virus and banned = quara
 skip_scan). Each case prints PASS/FAIL with got/want; exit 0 only when all pass, 77 when Postfix cannot
 run here.
 
-usage: postfix_policy_test.py MILTER_BINARY SOURCE_DIR [--keep]
+usage: postfix_policy_test.py MILTER_BINARY SOURCE_DIR [AVSINK_CLI] [--keep]
 """
 import os
 import re
 import shutil
 import smtplib
+import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +91,10 @@ next_hop = "127.0.0.1:{port}"
 admins = ["admin@example.net"]
 interval_ms = 4000
 max_per_interval = 2
+
+[lockdown]
+state_file = "{state}"
+poll_ms = 200
 """
 
 
@@ -189,6 +195,55 @@ class Cases:
                    f"quarantine notice for {qid}: {got_q!r}; digests={len(digest or [])} with "
                    f"{entries} entries; single notices={len(singles)} (want <= 2 per interval)")
 
+    def lockdown_drill(self):
+        """Outbreak drill: while two clients keep sending (bounded), `avsink lockdown on --until +6s
+        --scope attachments` makes the running milter tempfail mail with attachments (no restart),
+        plain text still flows, and the lockdown expires by itself."""
+        env = self.env
+        if not self.cli:
+            return self.check("lockdown_drill", False, "no avsink CLI path given")
+        conf = os.path.join(env.tmp, "avsink.toml")
+        pdf = os.path.join(env.src, "tests/data/eml/mixed-pdf-attachment.eml")
+        with open(pdf, "rb") as f:
+            attached = re.sub(rb"\r?\n", b"\r\n", f.read())
+        results = []  # (seconds since on, code)
+        stop = threading.Event()
+        t0 = [None]
+
+        def load():
+            for _ in range(200):
+                if stop.is_set() or time.monotonic() > DEADLINE:
+                    return
+                _, (code, _) = transaction(env, ["bob@example.net"], attached)
+                if t0[0] is not None:
+                    results.append((time.monotonic() - t0[0], code))
+                time.sleep(0.1)
+
+        threads = [threading.Thread(target=load) for _ in range(2)]
+        for t in threads:
+            t.start()
+        pid = env.milter.pid
+        r = subprocess.run([self.cli, "lockdown", "on", "--reason", "e2e drill", "--until", "+6s",
+                            "--scope", "attachments", "--config", conf, "--by", "e2e"],
+                           capture_output=True, text=True, timeout=30)
+        t0[0] = time.monotonic()
+        took = wait_for(lambda: any(c == 451 for _, c in results), 5)
+        plain_rr, plain = transaction(env, ["bob@example.net"],
+                                      b"Subject: plain\r\n\r\njust text\r\n")
+        lifted = wait_for(lambda: any(s_ > 6 and c == 250 for s_, c in results), 12)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        same = env.milter.poll() is None and env.milter.pid == pid
+        tempfails = sum(1 for _, c in results if c == 451)
+        late_451 = [round(s_, 1) for s_, c in results if c == 451 and s_ > 8]
+        ok = (r.returncode == 0 and bool(took) and plain[0] == 250 and bool(lifted) and same and
+              not late_451 and "lockdown ON" in env.milter_text())
+        self.check("lockdown_drill", ok,
+                   f"cli rc={r.returncode} {r.stderr.strip()[:120]!r}; 451s under load={tempfails}; "
+                   f"plain text during lockdown {plain}; accepted again after expiry={bool(lifted)}; "
+                   f"451 after 8 s={late_451}; same milter pid={same}")
+
 
 def main():
     if len(sys.argv) < 3:
@@ -196,6 +251,7 @@ def main():
         return 2
     milter_bin, src = sys.argv[1], sys.argv[2]
     keep = "--keep" in sys.argv
+    cli = sys.argv[3] if len(sys.argv) > 3 and not sys.argv[3].startswith("--") else None
     if os.geteuid() != 0:
         log("SKIP: Postfix needs root to start")
         return SKIP
@@ -204,8 +260,10 @@ def main():
             log(f"SKIP: {tool} not installed (scripts/install-deps)")
             return SKIP
     env = Env(milter_bin, src, keep)
-    env.extra_toml = POLICIES + NOTIFY.format(port=env.smtp_port)
+    env.extra_toml = POLICIES + NOTIFY.format(port=env.smtp_port,
+                                              state=os.path.join(env.tmp, "lockdown.json"))
     cases = Cases(env)
+    cases.cli = cli
     failed = []
     try:
         env.setup()
@@ -213,7 +271,7 @@ def main():
         env.start_milter()
         env.start_postfix()
         for name in ("split_at_rcpt", "skip_by_source", "delrcpt_without_split",
-                     "notices_and_digest"):
+                     "notices_and_digest", "lockdown_drill"):
             if time.monotonic() > DEADLINE:
                 cases.check(name, False, "not run: global deadline passed")
                 continue
