@@ -89,6 +89,8 @@ NOTIFY = """
 enabled = true
 next_hop = "127.0.0.1:{port}"
 admins = ["admin@example.net"]
+from = "avsink e2e <gateway@example.net>"
+sender = true
 interval_ms = 4000
 max_per_interval = 2
 
@@ -98,13 +100,13 @@ poll_ms = 200
 """
 
 
-def notices(env):
-    """(subject, text) of every message the sink got for admin@example.net."""
+def notices(env, to="admin@example.net"):
+    """(subject, text) of every message the sink got for `to`."""
     out = []
     for p in env.delivered():
         with open(p, "rb") as f:
             text = f.read().decode(errors="replace")
-        if "X-Rcpt-Args: <admin@example.net>" in text:
+        if f"X-Rcpt-Args: <{to}>" in text:
             m = re.search(r"^Subject: (.*)$", text, re.M)
             out.append((m.group(1).strip() if m else "", text))
     return out
@@ -190,10 +192,16 @@ class Cases:
         digest = wait_for(lambda: [t for s_, t in notices(env) if "outbreak digest" in s_], 20)
         singles = [s_ for s_, _ in notices(env) if "outbreak digest" not in s_]
         entries = sum(t.count("\n- reject ") + t.count("\n- quarantine ") for t in (digest or []))
-        ok = bool(got_q) and bool(digest) and len(singles) + entries >= 6 and len(singles) <= 4
+        # sender = true: the sender of the quarantined message hears of it (and of nothing else:
+        # the refused ones got their 554 in the SMTP dialogue).
+        to_sender = wait_for(lambda: notices(env, "alice@example.org"), 10) or []
+        from_ok = all("From: avsink e2e <gateway@example.net>" in t for _, t in notices(env))
+        ok = (bool(got_q) and bool(digest) and len(singles) + entries >= 6 and len(singles) <= 4
+              and len(to_sender) == 1 and "not delivered" in to_sender[0][0] and from_ok)
         self.check("notices_and_digest", ok,
                    f"quarantine notice for {qid}: {got_q!r}; digests={len(digest or [])} with "
-                   f"{entries} entries; single notices={len(singles)} (want <= 2 per interval)")
+                   f"{entries} entries; single notices={len(singles)} (want <= 2 per interval); "
+                   f"sender notices={[s_ for s_, _ in to_sender]} (want 1); From set={from_ok}")
 
     def lockdown_drill(self):
         """Outbreak drill: while two clients keep sending (bounded), `avsink lockdown on --until +6s
