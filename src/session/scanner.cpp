@@ -453,19 +453,24 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   if (auto r = impl->audit->record("config.load", {{"source", config.source}}); !r)
     impl->logger.error("audit: " + r.error().describe());
 
-  if (!config.rule_files.empty() || !config.internal_domains.empty()) {
+  // The rules of `files` with the [rules] settings; null when there is nothing to check.
+  auto open_rules =
+      [&](const std::vector<std::string> &files) -> Result<std::unique_ptr<rules::RuleEngine>> {
+    if (files.empty() && config.internal_domains.empty())
+      return std::unique_ptr<rules::RuleEngine>();
     rules::RulesOptions ro;
-    ro.files = config.rule_files;
+    ro.files = files;
     ro.internal_domains = config.internal_domains;
     ro.trusted_networks = config.trusted_networks;
     ro.spoof_action = config.spoof_action;
     ro.watch = config.watch_files;
     ro.poll_ms = config.poll_ms;
     ro.logger = impl->logger;
-    auto r = rules::RuleEngine::open(ro, impl->audit);
-    if (!r) return r.error();
-    impl->rules = std::move(r.value());
-  }
+    return rules::RuleEngine::open(ro, impl->audit);
+  };
+  auto global_rules = open_rules(config.rule_files);
+  if (!global_rules) return global_rules.error();
+  impl->rules = std::move(global_rules.value());
   if (!config.lockdown_state_file.empty()) {
     if (config.lockdown_action != Action::kTempfail &&
         config.lockdown_action != Action::kQuarantine)
@@ -506,21 +511,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   impl->selector = std::move(selector.value());
   for (const auto &p : config.policies) {
     if (!p.rule_files) continue;
-    std::unique_ptr<rules::RuleEngine> engine;
-    if (!p.rule_files->empty() || !config.internal_domains.empty()) {
-      rules::RulesOptions ro;
-      ro.files = *p.rule_files;
-      ro.internal_domains = config.internal_domains;
-      ro.trusted_networks = config.trusted_networks;
-      ro.spoof_action = config.spoof_action;
-      ro.watch = config.watch_files;
-      ro.poll_ms = config.poll_ms;
-      ro.logger = impl->logger;
-      auto r = rules::RuleEngine::open(ro, impl->audit);
-      if (!r) return r.error();
-      engine = std::move(r.value());
-    }
-    impl->policy_rules.emplace(p.name, std::move(engine));
+    auto engine = open_rules(*p.rule_files);
+    if (!engine) return engine.error();
+    impl->policy_rules.emplace(p.name, std::move(engine.value()));
   }
 
   attachments::AttachmentOptions ao;
