@@ -420,3 +420,48 @@ def nested_multipart(depth):
     return (head + body).encode(), marker.encode()
 
 
+
+
+# ---- running the cases ----
+class CaseBase:
+    """What every e2e case class shares: one PASS/FAIL line per check, kept for the summary."""
+
+    def __init__(self, env):
+        self.env = env
+        self.results = []
+
+    def check(self, name, ok, detail):
+        self.results.append((name, ok, detail))
+        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
+
+
+def run_cases(env, cases, order, wanted=lambda name: True):
+    """Sets up env (sink, milter, Postfix), runs each case method named in `order` that `wanted`
+    accepts (an exception fails that case only), shows the logs when something failed, tears
+    everything down. Returns the exit status: 0 all passed, 1 otherwise."""
+    failed = []
+    try:
+        env.setup()
+        env.start_sink()
+        env.start_milter()
+        env.start_postfix()
+        for name in order:
+            if not wanted(name):
+                continue
+            if time.monotonic() > DEADLINE:
+                cases.check(name, False, "not run: global deadline passed")
+                continue
+            try:
+                getattr(cases, name)()
+            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+                cases.check(name, False, f"exception {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        cases.check("setup", False, f"{type(e).__name__}: {e}")
+    finally:
+        failed = [r for r in cases.results if not r[1]]
+        if failed:
+            log("---- milter log (tail) ----\n" + env.milter_text()[-4000:])
+            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-4000:])
+        env.teardown()
+    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
+    return 1 if failed else 0

@@ -25,19 +25,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from postfix_env import *  # noqa: E402,F401,F403 - Env, SMTP clients, message builders, SKIP, DEADLINE
-from postfix_env import DEADLINE, SKIP, Env, log, wait_for  # noqa: E402 - named for readers
+from postfix_env import SKIP, CaseBase, Env, log, run_cases, wait_for  # noqa: E402 - named for readers
 
 
 # ---- the cases ----
-class Cases:
-    def __init__(self, env):
-        self.env = env
-        self.results = []
-
-    def check(self, name, ok, detail):
-        self.results.append((name, ok, detail))
-        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
-
+class Cases(CaseBase):
     def clean_delivered_intact(self):
         """A clean message (swaks) is delivered; its header and body bytes arrive unchanged, and the
         milter scanned exactly the bytes the client sent (HOSTILE #31: what we scan is delivered)."""
@@ -341,34 +333,9 @@ def main():
              "oversize_refused", "root_phase_refuses_user_owned_dirs",
              "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",
              "milter_restarted_flows", "sigterm_drains"]
-    try:
-        env.setup()
-        env.start_sink()
-        env.start_milter()
-        env.start_postfix()
-        for name in order:
-            if only and name not in only and name not in ("milter_down_tempfails",
-                                                          "milter_restarted_flows"):
-                continue
-            if time.monotonic() > DEADLINE:
-                cases.check(name, False, "not run: global deadline passed")
-                continue
-            try:
-                getattr(cases, name)()
-            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
-                cases.check(name, False, f"exception {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001
-        cases.check("setup", False, f"{type(e).__name__}: {e}")
-        log("---- milter log ----\n" + env.milter_text()[-4000:])
-        log("---- postfix maillog ----\n" + env.maillog_text()[-4000:])
-    finally:
-        failed = [r for r in cases.results if not r[1]]
-        if failed:
-            log("---- milter log (tail) ----\n" + env.milter_text()[-3000:])
-            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-3000:])
-        env.teardown()
-    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
-    return 1 if failed else 0
+    keep_running = ("milter_down_tempfails", "milter_restarted_flows")
+    return run_cases(env, cases, order,
+                     lambda name: not only or name in only or name in keep_running)
 
 
 if __name__ == "__main__":

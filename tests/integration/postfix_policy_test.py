@@ -20,8 +20,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from postfix_env import (DEADLINE, SKIP, Env, log, queue_id_of, smtp_session,  # noqa: E402
-                         stop_process, wait_for)
+from postfix_env import (DEADLINE, SKIP, CaseBase, Env, log, queue_id_of, run_cases,  # noqa: E402
+                         smtp_session, stop_process, wait_for)
 
 POLICIES = """
 [[policy]]
@@ -112,15 +112,7 @@ def notices(env, to="admin@example.net"):
     return out
 
 
-class Cases:
-    def __init__(self, env):
-        self.env = env
-        self.results = []
-
-    def check(self, name, ok, detail):
-        self.results.append((name, ok, detail))
-        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
-
+class Cases(CaseBase):
     def split_at_rcpt(self):
         """EICAR to lab@ (virus = accept) and bob@ (default: reject) in one transaction: bob is
         deferred at RCPT with 452 4.5.3; lab gets the message; bob's own transaction is refused 554."""
@@ -272,31 +264,8 @@ def main():
                                               state=os.path.join(env.tmp, "lockdown.json"))
     cases = Cases(env)
     cases.cli = cli
-    failed = []
-    try:
-        env.setup()
-        env.start_sink()
-        env.start_milter()
-        env.start_postfix()
-        for name in ("split_at_rcpt", "skip_by_source", "delrcpt_without_split",
-                     "notices_and_digest", "lockdown_drill"):
-            if time.monotonic() > DEADLINE:
-                cases.check(name, False, "not run: global deadline passed")
-                continue
-            try:
-                getattr(cases, name)()
-            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
-                cases.check(name, False, f"exception {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001
-        cases.check("setup", False, f"{type(e).__name__}: {e}")
-    finally:
-        failed = [r for r in cases.results if not r[1]]
-        if failed:
-            log("---- milter log (tail) ----\n" + env.milter_text()[-3000:])
-            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-3000:])
-        env.teardown()
-    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
-    return 1 if failed else 0
+    return run_cases(env, cases, ("split_at_rcpt", "skip_by_source", "delrcpt_without_split",
+                                  "notices_and_digest", "lockdown_drill"))
 
 
 if __name__ == "__main__":
