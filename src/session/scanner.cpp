@@ -54,10 +54,9 @@ struct Scanner::Impl {
   std::unique_ptr<PolicySelector> selector;
   // Policies with their own rule_files; a null engine = that policy has no rules.
   std::map<std::string, std::unique_ptr<rules::RuleEngine>> policy_rules;
-  mutable std::atomic<uint64_t> skipped{0};
-  std::unique_ptr<Notifier> notifier;  // null unless [notify] enabled
-  std::string strip_template;  // templates/strip-notice.txt ("" = the built-in text)  // messages a
-                               // skip_scan policy let through unscanned
+  mutable std::atomic<uint64_t> skipped{0};  // messages a skip_scan policy let through unscanned
+  std::unique_ptr<Notifier> notifier;        // null unless [notify] enabled
+  std::string strip_template;                // templates/strip-notice.txt ("" = the built-in text)
 
   // The rule findings under policy p (its own rule engine, or the global one).
   Findings rule_findings(const PolicySpec *p, const Envelope &env, const mime::MessageTree &tree,
