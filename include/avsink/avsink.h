@@ -164,6 +164,24 @@ typedef struct avsink_finding {
   const char *detail;    /* one human-readable line */
 } avsink_finding;
 
+/* What one envelope recipient gets (since 1.1). When the recipients of a message fall under
+ * different [[policy]] sections, their actions may differ; the message-level action is then the
+ * strictest of them (what an adapter that reads only the message-level verdict applies to all).
+ * Library-filled, read-only for the caller; grows only at the end. */
+typedef struct avsink_recipient_verdict {
+  size_t size;                 /* sizeof as avsink built it; fields past your sizeof are newer */
+  const char *address;         /* the recipient as given in avsink_envelope.rcpt_to */
+  const char *policy;          /* the [[policy]] name; "default" when none matched */
+  avsink_action action;        /* what this recipient gets */
+  int smtp_code;               /* as avsink_verdict_smtp_code(), for this recipient */
+  const char *enhanced_status; /* e.g. "5.7.1" */
+  const char *text;            /* reply text, CR/LF-free */
+  const char *reason;          /* one line for logs */
+} avsink_recipient_verdict;
+
+/* Bits of avsink_engine_policy_flags(). */
+#define AVSINK_POLICY_BY_RECIPIENT 0x1u /* some [[policy]] selects by recipient */
+
 /* ---- Versions and names ---- */
 
 /* Returns (AVSINK_ABI_MAJOR << 16) | AVSINK_ABI_MINOR of the library actually loaded.
@@ -352,6 +370,39 @@ AVSINK_API avsink_status avsink_verdict_rewritten(const void **data_out, size_t 
  * hit, action, quarantine id, time taken), for logs and SIEMs; never NULL. Errors: none. Since: 1.0
  */
 AVSINK_API const char *avsink_verdict_json(const avsink_verdict *verdict);
+
+/* The [[policy]] that decided the message ("default" when none matched); never NULL.
+ * Errors: none. Since: 1.1 */
+AVSINK_API const char *avsink_verdict_policy(const avsink_verdict *verdict);
+
+/* Number of per-recipient verdicts: one per envelope recipient (0 when the envelope named none,
+ * or for a NULL verdict). Errors: none. Since: 1.1 */
+AVSINK_API size_t avsink_verdict_recipient_count(const avsink_verdict *verdict);
+
+/* The index-th recipient's verdict (envelope order), or NULL when out of range.
+ * Errors: none. Since: 1.1 */
+AVSINK_API const avsink_recipient_verdict *avsink_verdict_recipient(const avsink_verdict *verdict,
+                                                                    size_t index);
+
+/* ---- Policies (since 1.1) ---- */
+
+/* Which [[policy]] applies to `rcpt` of the envelope `env`, before any message bytes are known: an
+ * adapter can keep recipients of different policies out of one transaction (plugins/milter does,
+ * at RCPT time).
+ * name_out: receives the NUL-terminated name ("default" when none matches), at most name_len
+ *   bytes with the NUL. env: may be NULL. rcpt: may be NULL (no recipient).
+ * Returns: AVSINK_OK.
+ * Ownership: env, rcpt copied before return; name_out is the caller's buffer.
+ * Thread-safety: any thread, concurrently with scans and reloads.
+ * Errors: AVSINK_EINVAL (NULL engine or name_out, name_len too small for the name).
+ * Since: 1.1 */
+AVSINK_API avsink_status avsink_engine_policy(char *name_out, size_t name_len,
+                                              avsink_engine *engine, const avsink_envelope *env,
+                                              const char *rcpt);
+
+/* AVSINK_POLICY_* bits describing the engine's policies; 0 for a NULL engine.
+ * Ownership: none. Thread-safety: any thread. Errors: none. Since: 1.1 */
+AVSINK_API uint32_t avsink_engine_policy_flags(avsink_engine *engine);
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,8 @@ constexpr size_t kMaxRecipients = 100000;        // beyond this, recipients are 
 // The state of one MTA connection, and of the message in progress on it.
 struct Connection {
   // Negotiated with the MTA.
-  unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE;
+  unsigned long actions =
+      SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_DELRCPT;
   unsigned long protocol = 0;
   bool counted = false;  // included in Runtime::active
 
@@ -41,6 +42,7 @@ struct Connection {
   std::string mail_from, auth_user, queue_id;
   std::vector<std::string> rcpts;
   size_t rcpt_count = 0;
+  std::string policy;  // the [[policy]] of the first recipient: the transaction's policy group
   avsink_scan *scan = nullptr;
   bool failed = false;  // a write or begin failed: the message is tempfailed at the next reply
   std::string failure;
@@ -67,6 +69,7 @@ struct Connection {
     queue_id.clear();
     rcpts.clear();
     rcpt_count = 0;
+    policy.clear();
     failed = false;
     failure.clear();
     failure_cause = "other";
@@ -340,8 +343,79 @@ std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
   return "";
 }
 
+bool delivers(avsink_action a) {
+  return a == AVSINK_ACTION_ACCEPT || a == AVSINK_ACTION_REWRITE;
+}
+
+// Per-recipient verdicts that differ (recipients of several policies in one transaction, e.g.
+// with --no-recipient-split). Recipients whose verdict keeps the message from them silently
+// (quarantine, discard) are removed with smfi_delrcpt, and the others get the message. A refusal
+// (reject, tempfail) cannot be told to one recipient at end of message, so then the message-level
+// verdict (the strictest) applies to all: fail closed. Returns the action to apply to the
+// remaining recipients, or the message-level action when nothing was split.
+avsink_action split_recipients(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
+                               std::string *note) {
+  const avsink_action message = avsink_verdict_action(v);
+  const size_t n = avsink_verdict_recipient_count(v);
+  bool any_deliver = false, any_refuse = false, differ = false;
+  avsink_action deliver_action = AVSINK_ACTION_ACCEPT;
+  for (size_t i = 0; i < n; ++i) {
+    const avsink_recipient_verdict *r = avsink_verdict_recipient(v, i);
+    if (r == nullptr) return message;
+    differ |= r->action != message;
+    if (delivers(r->action)) {
+      any_deliver = true;
+      if (r->action == AVSINK_ACTION_REWRITE) deliver_action = AVSINK_ACTION_REWRITE;
+    }
+    any_refuse |= r->action == AVSINK_ACTION_REJECT || r->action == AVSINK_ACTION_TEMPFAIL;
+  }
+  if (!differ || !any_deliver) return message;
+  if (any_refuse) {
+    syslog(LOG_WARNING,
+           "%s: recipients have different verdicts and some are refused; a refusal cannot be "
+           "given per recipient at end of message, so all get %s (policy %s)",
+           qid_or_noqueue(c), avsink_action_name(message), avsink_verdict_policy(v));
+    return message;
+  }
+  if (deliver_action == AVSINK_ACTION_REWRITE && message != AVSINK_ACTION_REWRITE) {
+    // The stripped copy is made only when the strip is the message's verdict.
+    syslog(LOG_WARNING, "%s: a strip for some recipients and %s for others; all get %s",
+           qid_or_noqueue(c), avsink_action_name(message), avsink_action_name(message));
+    return message;
+  }
+  if (!(c->actions & SMFIF_DELRCPT)) {
+    syslog(LOG_WARNING, "%s: the MTA does not allow removing recipients; all get %s",
+           qid_or_noqueue(c), avsink_action_name(message));
+    return message;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const avsink_recipient_verdict *r = avsink_verdict_recipient(v, i);
+    if (delivers(r->action)) continue;
+    std::string addr = std::string("<") + r->address + ">";
+    if (smfi_delrcpt(ctx, addr.data()) != MI_SUCCESS) {
+      syslog(LOG_WARNING, "%s: smfi_delrcpt %s failed; all get %s", qid_or_noqueue(c),
+             log_escape(addr).c_str(), avsink_action_name(message));
+      return message;
+    }
+    *note += std::string(" rcpt=") + log_escape(addr) + ":" + avsink_action_name(r->action) + ":" +
+             log_escape(r->policy);
+  }
+  return deliver_action;
+}
+
 sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
-  const avsink_action action = avsink_verdict_action(v);
+  std::string removed;
+  const avsink_action action = split_recipients(ctx, c, v, &removed);
+  if (!removed.empty()) {
+    const char *what = delivers(action) ? "accept" : avsink_action_name(action);
+    if (action == AVSINK_ACTION_ACCEPT &&
+        (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {})))
+      return tempfail_unscanned(ctx, c, "could not add headers (accept)");
+    if (action == AVSINK_ACTION_ACCEPT) {
+      log_verdict(c, v, what, 250, "2.0.0", (" removed" + removed).c_str());
+      return SMFIS_CONTINUE;
+    }
+  }
   const int code = avsink_verdict_smtp_code(v);
   const char *enh = avsink_verdict_enhanced_status(v);
   switch (action) {
@@ -394,7 +468,8 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
       if (why.empty() && !add_verdict_headers(ctx, c, v, new_headers))
         why = "could not add headers (rewrite)";
       if (!why.empty()) return tempfail_unscanned(ctx, c, "rewrite: " + why, "mta_refused");
-      log_verdict(c, v, "rewrite", 250, "2.0.0", "");
+      log_verdict(c, v, "rewrite", 250, "2.0.0",
+                  removed.empty() ? "" : (" removed" + removed).c_str());
       return SMFIS_CONTINUE;
     }
     default:
@@ -404,6 +479,13 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
 }
 
 // ---- the callbacks ----
+
+// Recipients are grouped by [[policy]] at RCPT time (docs/policy.md "Per-recipient verdicts").
+bool split_by_policy() {
+  const Runtime &rt = runtime();
+  return rt.options.recipient_split && rt.engine != nullptr &&
+         (avsink_engine_policy_flags(rt.engine) & AVSINK_POLICY_BY_RECIPIENT) != 0;
+}
 
 // The answer to a step the MTA may have been told not to wait for (negotiated SMFIP_NR_* `flag`):
 // SMFIS_NOREPLY then (libmilter must not send a reply the MTA does not read), else `r`. A failure
@@ -418,15 +500,17 @@ sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned
                       unsigned long *pf3) {
   Connection *c = conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
-  const unsigned long want_actions =
-      SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+  const unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY |
+                                     SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_SETSYMLIST;
   // No reply to HELO, MAIL, RCPT, DATA, each header, end of headers or body chunk: the verdict
   // is given once, at end of message, so the MTA need not wait (a round trip saved per step;
   // a failure on the way is answered then). Header values with their leading space, so the
   // scanned bytes are the MTA's bytes.
+  // With policies that select by recipient, RCPT is answered: a recipient of another policy
+  // than the transaction's first is deferred there (on_envrcpt).
   const unsigned long want_protocol = SMFIP_HDR_LEADSPC | SMFIP_NR_HELO | SMFIP_NR_MAIL |
-                                      SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
-                                      SMFIP_NR_BODY | SMFIP_NOUNKNOWN;
+                                      (split_by_policy() ? 0 : SMFIP_NR_RCPT) | SMFIP_NR_DATA |
+                                      SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NOUNKNOWN;
   *pf0 = f0 & want_actions;
   *pf1 = f1 & want_protocol;
   *pf2 = 0;
@@ -492,10 +576,33 @@ sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
 sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
   Connection *c = conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
-  ++c->rcpt_count;
-  if (c->rcpts.size() < kMaxRecipients)
-    c->rcpts.push_back(strip_angle(argv != nullptr && argv[0] != nullptr ? argv[0] : ""));
+  std::string rcpt = strip_angle(argv != nullptr && argv[0] != nullptr ? argv[0] : "");
   update_queue_id(ctx, c);
+  if (!(c->protocol & SMFIP_NR_RCPT) && split_by_policy()) {
+    // One policy group per transaction: a recipient of another policy than the first is
+    // deferred with "too many recipients", which clients answer by sending it in a new
+    // transaction (RFC 5321 4.5.3.1.10); its verdict is then its own, and any refusal reaches
+    // the real sender as an SMTP reply.
+    avsink_envelope env = AVSINK_ENVELOPE_INIT;
+    env.client_address = c->client_address.c_str();
+    env.auth_user = c->auth_user.c_str();
+    env.mail_from = c->mail_from.c_str();
+    char name[128];
+    if (avsink_engine_policy(name, sizeof name, runtime().engine, &env, rcpt.c_str()) != AVSINK_OK)
+      return tempfail_unscanned(ctx, c, "no policy for a recipient");
+    if (c->rcpt_count == 0) {
+      c->policy = name;
+    } else if (c->policy != name) {
+      set_reply(ctx, 452, "4.5.3",
+                "avsink: recipient under another policy, send it in a separate transaction");
+      syslog(LOG_INFO, "%s: rcpt=<%s> deferred: policy %s, this transaction has policy %s",
+             qid_or_noqueue(c), log_escape(rcpt).c_str(), log_escape(name).c_str(),
+             log_escape(c->policy).c_str());
+      return SMFIS_TEMPFAIL;
+    }
+  }
+  ++c->rcpt_count;
+  if (c->rcpts.size() < kMaxRecipients) c->rcpts.push_back(std::move(rcpt));
   return answer(c, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 
@@ -592,7 +699,7 @@ sfsistat on_close(SMFICTX *ctx) {
 smfiDesc g_description = {
     const_cast<char *>("avsink"),
     SMFI_VERSION,
-    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE,
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE | SMFIF_DELRCPT,
     on_connect,
     on_helo,
     on_envfrom,

@@ -13,7 +13,8 @@ const char kUsage[] =
     "usage: avsink-milter -s SOCKET [-c avsink.toml] [-f] [-p PIDFILE] [-u USER]\n"
     "                     [--quarantine-mode discard|hold] [--max-connections N]\n"
     "                     [--drain-timeout SECONDS] [--timeout SECONDS] [--log-json]\n"
-    "                     [--allow-remote-inet] [--metrics HOST:PORT]\n"
+    "                     [--no-recipient-split] [--allow-remote-inet]\n"
+    "                     [--metrics HOST:PORT]\n"
     "\n"
     "  -s SOCKET            unix:/path/milter.sock or inet:PORT@127.0.0.1\n"
     "  -c FILE              avsink configuration (default: the embedded defaults)\n"
@@ -28,6 +29,7 @@ const char kUsage[] =
     "  --allow-remote-inet  allow an inet socket (and --metrics) on a non-loopback address\n"
     "  --metrics HOST:PORT  serve GET /metrics (Prometheus) and GET /healthz (200 healthy,\n"
     "                       503 degraded) on HOST:PORT, e.g. 127.0.0.1:9187\n"
+    "  --no-recipient-split keep recipients of different policies in one transaction\n"
     "  -V, --version        print versions and exit\n"
     "Signals: SIGHUP reloads rules, lists and signatures; SIGTERM drains and exits.\n";
 
@@ -121,6 +123,8 @@ std::string parse_options(int argc, char **argv, Options *out) {
       o.foreground = true;
     } else if (a == "--log-json") {
       o.log_json = true;
+    } else if (a == "--no-recipient-split") {
+      o.recipient_split = false;
     } else if (a == "--allow-remote-inet") {
       o.allow_remote = true;
     } else if (a == "-s" || a == "-c" || a == "-p" || a == "-u" || a == "--quarantine-mode" ||

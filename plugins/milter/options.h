@@ -26,6 +26,9 @@ struct Options {
   // --allow-remote-inet; port 0 = any free port, logged at start). "" = off.
   std::string metrics_host;
   int metrics_port = -1;
+  // --no-recipient-split: do not defer (452 4.5.3) a recipient whose [[policy]] differs from the
+  // transaction's first recipient (docs/policy.md "Per-recipient verdicts").
+  bool recipient_split = true;
   bool help = false;     // -h / --help
   bool version = false;  // -V / --version
 };

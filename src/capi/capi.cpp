@@ -128,6 +128,18 @@ std::unique_ptr<avsink_verdict> wrap_verdict(avsink::Verdict v) {
     cf.detail = f.detail.c_str();
     out->findings.push_back(cf);
   }
+  for (const auto &r : out->v.recipients) {
+    avsink_recipient_verdict cr{};
+    cr.size = sizeof(avsink_recipient_verdict);
+    cr.address = r.address.c_str();
+    cr.policy = r.policy.c_str();
+    cr.action = static_cast<avsink_action>(r.action);
+    cr.smtp_code = r.smtp_code;
+    cr.enhanced_status = r.enhanced_status.c_str();
+    cr.text = r.text.c_str();
+    cr.reason = r.reason.c_str();
+    out->recipients.push_back(cr);
+  }
   return out;
 }
 
@@ -431,6 +443,37 @@ avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
 
 const char *avsink_verdict_json(const avsink_verdict *verdict) {
   return verdict == nullptr ? "{}" : verdict->v.json.c_str();
+}
+
+const char *avsink_verdict_policy(const avsink_verdict *verdict) {
+  return verdict == nullptr ? "default" : verdict->v.policy.c_str();
+}
+
+size_t avsink_verdict_recipient_count(const avsink_verdict *verdict) {
+  return verdict == nullptr ? 0 : verdict->recipients.size();
+}
+
+const avsink_recipient_verdict *avsink_verdict_recipient(const avsink_verdict *verdict,
+                                                         size_t index) {
+  if (verdict == nullptr || index >= verdict->recipients.size()) return nullptr;
+  return &verdict->recipients[index];
+}
+
+avsink_status avsink_engine_policy(char *name_out, size_t name_len, avsink_engine *engine,
+                                   const avsink_envelope *env, const char *rcpt) {
+  if (name_out == nullptr || engine == nullptr || name_len == 0) return AVSINK_EINVAL;
+  name_out[0] = '\0';
+  return guard(nullptr, [&]() -> avsink_status {
+    std::string name = engine->scanner->policy_for(copy_envelope(env), rcpt ? rcpt : "");
+    if (name.size() + 1 > name_len) return AVSINK_EINVAL;
+    std::memcpy(name_out, name.c_str(), name.size() + 1);
+    return AVSINK_OK;
+  });
+}
+
+uint32_t avsink_engine_policy_flags(avsink_engine *engine) {
+  if (engine == nullptr) return 0;
+  return engine->scanner->policies_by_recipient() ? AVSINK_POLICY_BY_RECIPIENT : 0u;
 }
 
 }  // extern "C"

@@ -25,6 +25,7 @@ struct avsink_verdict {
   avsink::Verdict v;
   std::vector<std::string> kinds;  // storage for avsink_finding::kind
   std::vector<avsink_finding> findings;
+  std::vector<avsink_recipient_verdict> recipients;  // strings point into v.recipients
 };
 
 struct avsink_scan {

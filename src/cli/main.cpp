@@ -15,9 +15,13 @@ const char kUsage[] =
     "  scan [--json] [--config FILE] PATH...|-   scan messages (files, folders, stdin)\n"
     "  version                                    avsink, libclamav and signature versions\n"
     "  status [--json] [--daemon HOST:PORT]       engines: signatures, database age, health\n"
-    "  config check [FILE] [--user USER]          validate a configuration, print it effective\n"
+    "  config check [FILE] [--user USER] [--rcpt ADDR ...]\n"
+    "                                             validate a configuration, print it effective "
+    "(or\n"
+    "                                             the policy an envelope gets)\n"
     "  rules check FILE...                        check rule files: file:line: reason per error\n"
     "  quarantine list|show|extract|release|delete|purge|verify|export|import ...\n"
+    "  lockdown on|off|status ...                 outbreak lockdown at every gateway process\n"
     "\n"
     "Run `avsink COMMAND --help` for a command's options.\n"
     "Exit status: 0 clean/ok, 1 something found or a check failed, 2 an error.\n";
@@ -37,6 +41,7 @@ int main(int argc, char **argv) {
   if (cmd == "rules") return avsink::cli::cmd_rules(args);
   if (cmd == "status") return avsink::cli::cmd_status(args);
   if (cmd == "quarantine") return avsink::cli::cmd_quarantine(args);
+  if (cmd == "lockdown") return avsink::cli::cmd_lockdown(args);
   std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -9,6 +9,7 @@
 
 #include "core/action.h"
 #include "core/limits.h"
+#include "core/policy_spec.h"
 #include "core/result.h"
 
 namespace avsink {
@@ -105,6 +106,25 @@ struct Config {
 
   // [audit]
   std::string audit_log;  // "" = no audit log
+
+  // [lockdown] outbreak lockdown (`avsink lockdown on|off`, docs/policy.md "Outbreak lockdown")
+  std::string lockdown_state_file;  // "" = no lockdown possible; every gateway watches this file
+  Action lockdown_action = Action::kTempfail;  // tempfail or quarantine
+  uint32_t lockdown_poll_ms = 1000;
+
+  // [notify] notices through the local MTA (docs/policy.md "Notifications"); off by default
+  bool notify_enabled = false;
+  std::string notify_next_hop = "127.0.0.1:25";               // the local MTA, plain SMTP
+  std::string notify_from = "avsink <postmaster@localhost>";  // the From: header (envelope: <>)
+  std::vector<std::string> notify_admins;  // receive virus/banned/quarantine notices
+  bool notify_sender = false;  // tell the envelope sender of a quarantine (backscatter risk)
+  uint32_t notify_interval_ms = 300000;   // the digest interval
+  uint32_t notify_max_per_interval = 10;  // single notices per interval; the rest -> one digest
+  std::string notify_templates_dir;       // "" = the shipped rules/templates
+
+  // [[policy]] tables in file order: the first whose selectors match an envelope wins
+  // (docs/policy.md "Policies"); none = the settings above.
+  std::vector<PolicySpec> policies;
 
   // Absolute paths of the shipped data, found at run time (core/data_dir.h: the installed copy
   // of this prefix, or the source tree when running from the build tree).

@@ -3,6 +3,7 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 namespace avsink::policy {
@@ -168,9 +169,8 @@ Verdict decide(const Findings &findings, const Config &config) {
     case Action::kTempfail:
       v.smtp_code = 451;
       v.enhanced_status = "4.7.1";
-      v.text = first->kind == FindingKind::kRule && !first->reply_text.empty()
-                   ? first->reply_text
-                   : "Message could not be scanned now, try again later";
+      v.text = !first->reply_text.empty() ? first->reply_text
+                                          : "Message could not be scanned now, try again later";
       break;
     case Action::kQuarantine:
     case Action::kDiscard:
@@ -185,6 +185,50 @@ Verdict decide(const Findings &findings, const Config &config) {
   v.reason = sanitize_reply_text(v.reason, 2000);
   if (best == Action::kRewrite)
     for (const Finding *f : deciding) v.strip.emplace_back(f->part_path, describe(*f));
+  return v;
+}
+
+bool stricter(Action a, Action b) {
+  return rank(a) > rank(b);
+}
+
+namespace {
+
+bool ends_with_extension(const std::string &filename, const std::vector<std::string> &exts) {
+  auto dot = filename.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = filename.substr(dot + 1);
+  for (auto &c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
+}  // namespace
+
+Verdict decide(const Findings &findings, const Config &config, const PolicySpec *spec) {
+  if (spec == nullptr) return decide(findings, config);
+  Config c = config;
+  if (spec->virus_action) c.virus_action = *spec->virus_action;
+  if (spec->unscannable_action) c.unscannable_action = *spec->unscannable_action;
+  if (spec->engine_error_action) c.engine_error_action = *spec->engine_error_action;
+  if (spec->banned_action) c.banned_action = *spec->banned_action;
+  Findings deciding;
+  deciding.reserve(findings.size());
+  for (const Finding &f : findings) {
+    if (f.kind == FindingKind::kBannedAttachment &&
+        ends_with_extension(f.filename, spec->allow_extensions))
+      continue;
+    if (f.kind == FindingKind::kEngineError &&
+        std::find(spec->optional_engines.begin(), spec->optional_engines.end(), f.inspector) !=
+            spec->optional_engines.end())
+      continue;
+    deciding.push_back(f);
+    if (f.kind == FindingKind::kBannedAttachment && spec->banned_action)
+      deciding.back().action = *spec->banned_action;
+  }
+  Verdict v = decide(deciding, c);
+  if (v.reason == "clean" && deciding.size() != findings.size())
+    v.reason = "clean under policy " + spec->name;
+  v.findings = findings;
   return v;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/finding.h"
+#include "core/policy_spec.h"
 #include "policy/verdict.h"
 
 namespace avsink::policy {
@@ -23,6 +24,16 @@ namespace avsink::policy {
 //     finding's kind default applies (virus -> reject, banned -> reject).
 // Thread-safety: reentrant.
 Verdict decide(const Findings &findings, const Config &config);
+
+// decide() under a [[policy]] (spec may be null: the same as above). The policy's actions replace
+// the configured defaults; its `banned` action replaces the action of every banned-attachment
+// finding; banned-attachment findings whose filename ends in one of allow_extensions, and
+// engine-error findings of optional_engines, decide nothing (they stay in v.findings, the record).
+// Thread-safety: reentrant.
+Verdict decide(const Findings &findings, const Config &config, const PolicySpec *spec);
+
+// True when action `a` outranks `b` in the precedence order of decide() (step 3).
+bool stricter(Action a, Action b);
 
 // Strips CR, LF and other control characters so a message-derived string is safe in an SMTP
 // reply or a header value (HOSTILE #49). Also caps the length.

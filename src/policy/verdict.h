@@ -11,6 +11,17 @@
 
 namespace avsink {
 
+// What one recipient gets when the recipients of a message fall under different policies.
+struct RecipientVerdict {
+  std::string address;  // as the MTA gave it
+  std::string policy;   // the [[policy]] name, "default" when none matched
+  Action action = Action::kTempfail;
+  int smtp_code = 451;
+  std::string enhanced_status = "4.7.1";
+  std::string text;
+  std::string reason;
+};
+
 struct Verdict {
   Action action = Action::kTempfail;
   int smtp_code = 451;
@@ -23,6 +34,11 @@ struct Verdict {
   std::string quarantine_id;
   std::string rewritten;  // REWRITE: the new message
   std::string json;       // the structured record (one line)
+  // The [[policy]] that decided the message ("default" = none; with recipients under several
+  // policies, the one whose verdict is the message's: the strictest).
+  std::string policy = "default";
+  // One entry per envelope recipient, in envelope order (empty when the envelope had none).
+  std::vector<RecipientVerdict> recipients;
 };
 
 }  // namespace avsink

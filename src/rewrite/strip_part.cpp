@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/text_template.h"
 #include "mime/decode.h"
 #include "util/utf8.h"
 
@@ -111,6 +112,21 @@ std::string qp_encode(std::string_view text, std::string_view eol) {
 
 // The notice text ('\n' line ends) naming every removed part.
 std::string notice_text(const std::vector<Removed> &removed, const StripOptions &options) {
+  if (!options.notice_template.empty()) {
+    std::string list;
+    for (const auto &r : removed)
+      list +=
+          "  File:   " + r.filename + "\n  Part:   " + r.path + "\n  Reason: " + r.reason + "\n\n";
+    while (list.size() > 1 && list.back() == '\n' && list[list.size() - 2] == '\n') list.pop_back();
+    std::string t =
+        render_template(options.notice_template, {{"count", std::to_string(removed.size())},
+                                                  {"removed", list},
+                                                  {"footer", safe_text(options.footer, 1000)}});
+    std::string out;  // the notice keeps '\n' line ends (the caller converts)
+    for (char c : t)
+      if (c != '\r') out += c;
+    return out;
+  }
   std::string t = "The mail gateway (avsink) removed ";
   t += removed.size() == 1 ? "an attachment" : std::to_string(removed.size()) + " attachments";
   t += " from this message.\n";

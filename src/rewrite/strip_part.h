@@ -17,9 +17,13 @@ namespace avsink::rewrite {
 //                     "<name>: <n> part(s) removed: 1.2 invoice.exe; ..." (ASCII, at most
 //                     900 bytes) is put before the first header line (after an mbox "From " line)
 //   footer        "If you need the removed file, ask your mail administrator."  last notice line
+//   notice_template  ""  when set, the notice text is this template (core/text_template.h) with
+//                    ${count} (removed parts), ${removed} (a File/Part/Reason block per part) and
+//                    ${footer}; the shipped one is rules/templates/strip-notice.txt
 struct StripOptions {
   std::string added_header;
   std::string footer = "If you need the removed file, ask your mail administrator.";
+  std::string notice_template;
 };
 
 // Returns a new message: `raw` with each part named in `path_and_reason` ({"1.2", "why"}, the

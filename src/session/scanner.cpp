@@ -3,6 +3,7 @@
 #include "session/scanner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -17,7 +18,10 @@
 #include "attachments/attachment_policy.h"
 #include "core/audit.h"
 #include "core/deadline.h"
+#include "core/file_watch.h"
+#include "core/lockdown.h"
 #include "core/metrics.h"
+#include "core/read_file.h"
 #include "core/user_access.h"
 #include "engines/clamav_lib.h"
 #include "engines/clamd.h"
@@ -30,6 +34,8 @@
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
 #include "session/container_pass.h"
+#include "session/notifier.h"
+#include "session/policy_select.h"
 #include "session/raw_pass_merge.h"
 
 namespace avsink::session {
@@ -56,6 +62,16 @@ struct Scanner::Impl {
   std::unique_ptr<rules::RuleEngine> rules;  // null when no rule file and no spoof check
   std::unique_ptr<attachments::AttachmentPolicy> attachments;
   std::unique_ptr<quarantine::Store> store;  // null in dry-run mode
+  std::unique_ptr<PolicySelector> selector;
+  // Policies with their own rule_files; a null engine = that policy has no rules.
+  std::map<std::string, std::unique_ptr<rules::RuleEngine>> policy_rules;
+  mutable std::atomic<uint64_t> skipped{0};  // messages a skip_scan policy let through unscanned
+  std::unique_ptr<Notifier> notifier;        // null unless [notify] enabled
+  std::string strip_template;                // templates/strip-notice.txt ("" = the built-in text)
+
+  // The rule findings under policy p (its own rule engine, or the global one).
+  Findings rule_findings(const PolicySpec *p, const Envelope &env, const mime::MessageTree &tree,
+                         int64_t now) const;
 
   Findings scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
                       const Deadline &deadline) const;
@@ -71,6 +87,18 @@ struct Scanner::Impl {
   void scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
                        const Deadline &deadline, Findings &out) const;
   std::string scanned_header_value() const;
+
+  // Outbreak lockdown ([lockdown] state_file): the current state, swapped whole by the watcher.
+  mutable std::mutex lockdown_mu;
+  std::shared_ptr<const LockdownState> lockdown;
+  mutable std::atomic<bool> lockdown_expiry_noted{false};
+  std::unique_ptr<FileWatch> lockdown_watch;  // last member: stopped before the rest goes
+  // Re-reads the state file; logs and audits a change (a broken file keeps the last state).
+  void load_lockdown();
+  std::shared_ptr<const LockdownState> lockdown_now() const {
+    std::lock_guard<std::mutex> lock(lockdown_mu);
+    return lockdown;
+  }
   std::string record(const Envelope &env, const Verdict &v, uint64_t size, double ms) const;
 };
 
@@ -251,6 +279,16 @@ std::string Scanner::Impl::record(const Envelope &env, const Verdict &v, uint64_
   }
   j["limits_hit"] = limits;
   if (!v.quarantine_id.empty()) j["quarantine_id"] = v.quarantine_id;
+  j["policy"] = v.policy;
+  bool mixed = false;
+  for (const auto &r : v.recipients) mixed |= r.policy != v.policy || r.action != v.action;
+  if (mixed) {
+    j["recipients"] = nlohmann::json::array();
+    for (const auto &r : v.recipients)
+      j["recipients"].push_back({{"rcpt", r.address},
+                                 {"policy", r.policy},
+                                 {"action", std::string(to_string(r.action))}});
+  }
   j["ms"] = static_cast<int64_t>(ms * 1000) / 1000.0;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -260,6 +298,7 @@ Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
   if (v.action == Action::kRewrite) {
     rewrite::StripOptions options;
     options.added_header = "X-Avsink-Stripped";
+    options.notice_template = strip_template;
     auto stripped = rewrite::strip_parts(raw.bytes, tree, v.strip, options);
     if (stripped.ok()) {
       v.rewritten = std::move(stripped.value());
@@ -288,11 +327,67 @@ Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
   return {};
 }
 
+void Scanner::Impl::load_lockdown() {
+  auto st = read_lockdown(config.lockdown_state_file);
+  if (!st) {
+    logger.error("lockdown state unreadable, keeping the current state: " + st.error().describe());
+    if (auto a = audit->record("lockdown.state_rejected", {{"error", st.error().describe()}}); !a)
+      logger.error("audit: " + a.error().describe());
+    return;
+  }
+  auto next = std::make_shared<const LockdownState>(*st);
+  std::shared_ptr<const LockdownState> prev;
+  {
+    std::lock_guard<std::mutex> lock(lockdown_mu);
+    prev = lockdown;
+    lockdown = next;
+  }
+  if (prev && lockdown_to_json(*prev) == lockdown_to_json(*next)) return;
+  lockdown_expiry_noted = false;
+  if (!prev && !next->on) return;  // started without a lockdown: nothing to say
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (next->active(now))
+    logger.warn("outbreak lockdown ON (scope " + std::string(to_string(next->scope)) + ", " +
+                std::string(to_string(config.lockdown_action)) +
+                (next->until ? ", until " + std::to_string(next->until) : std::string()) + ", by " +
+                next->by + "): " + next->reason);
+  else
+    logger.warn(next->on ? "outbreak lockdown state read, already expired"
+                         : "outbreak lockdown OFF (by " + next->by + ")");
+  if (auto a = audit->record("lockdown.applied", {{"on", next->on},
+                                                  {"active", next->active(now)},
+                                                  {"reason", next->reason},
+                                                  {"scope", std::string(to_string(next->scope))},
+                                                  {"until", next->until},
+                                                  {"by", next->by},
+                                                  {"state_file", config.lockdown_state_file}});
+      !a)
+    logger.error("audit: " + a.error().describe());
+}
+
+Findings Scanner::Impl::rule_findings(const PolicySpec *p, const Envelope &env,
+                                      const mime::MessageTree &tree, int64_t now) const {
+  const rules::RuleEngine *engine = rules.get();
+  if (p != nullptr && p->rule_files) {
+    auto it = policy_rules.find(p->name);
+    engine = it == policy_rules.end() ? nullptr : it->second.get();
+  }
+  return engine ? engine->inspect(env, tree, now) : Findings{};
+}
+
 Scanner::Scanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scanner::~Scanner() = default;
 
 const Config &Scanner::config() const {
   return impl_->config;
+}
+
+std::string Scanner::policy_for(const Envelope &envelope, std::string_view rcpt) const {
+  return std::string(policy_name(impl_->selector->select(envelope, rcpt)));
+}
+
+bool Scanner::policies_by_recipient() const {
+  return impl_->selector->by_recipient();
 }
 
 Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logger, bool dry_run) {
@@ -378,9 +473,13 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   if (auto r = impl->audit->record("config.load", {{"source", config.source}}); !r)
     impl->logger.error("audit: " + r.error().describe());
 
-  if (!config.rule_files.empty() || !config.internal_domains.empty()) {
+  // The rules of `files` with the [rules] settings; null when there is nothing to check.
+  auto open_rules =
+      [&](const std::vector<std::string> &files) -> Result<std::unique_ptr<rules::RuleEngine>> {
+    if (files.empty() && config.internal_domains.empty())
+      return std::unique_ptr<rules::RuleEngine>();
     rules::RulesOptions ro;
-    ro.files = config.rule_files;
+    ro.files = files;
     ro.internal_domains = config.internal_domains;
     ro.trusted_networks = config.trusted_networks;
     ro.spoof_action = config.spoof_action;
@@ -390,9 +489,54 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     ro.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
       ip->note_reload("rules", r, true);
     };
-    auto r = rules::RuleEngine::open(ro, impl->audit);
-    if (!r) return r.error();
-    impl->rules = std::move(r.value());
+    return rules::RuleEngine::open(ro, impl->audit);
+  };
+  auto global_rules = open_rules(config.rule_files);
+  if (!global_rules) return global_rules.error();
+  impl->rules = std::move(global_rules.value());
+  if (!config.lockdown_state_file.empty()) {
+    if (config.lockdown_action != Action::kTempfail &&
+        config.lockdown_action != Action::kQuarantine)
+      return make_error(ErrorCode::kConfig, "lockdown.action: tempfail or quarantine",
+                        config.source);
+    impl->load_lockdown();
+    FileWatchOptions wo;
+    wo.paths = {config.lockdown_state_file};
+    wo.poll_ms = config.lockdown_poll_ms;
+    wo.debounce_ms = std::min<uint32_t>(200, config.lockdown_poll_ms);
+    Impl *raw_impl = impl.get();
+    auto w = FileWatch::start(
+        wo, [raw_impl](const std::vector<std::string> &) { raw_impl->load_lockdown(); });
+    if (!w) return w.error();
+    impl->lockdown_watch = std::move(w.value());
+  }
+  {
+    std::string path =
+        (config.notify_templates_dir.empty() ? Config::shipped_rules_dir() + "/templates"
+                                             : config.notify_templates_dir) +
+        "/strip-notice.txt";
+    auto t = read_regular_file(path, 64u << 10);
+    if (t)
+      impl->strip_template = std::move(t.value());
+    else if (!config.notify_templates_dir.empty())
+      return t.error();  // an operator's template directory must be complete
+    else
+      impl->logger.warn("strip notice template unreadable, using the built-in text: " +
+                        t.error().describe());
+  }
+  if (config.notify_enabled) {
+    auto n = Notifier::start(config, impl->logger);
+    if (!n) return n.error();
+    impl->notifier = std::move(n.value());
+  }
+  auto selector = PolicySelector::build(config);
+  if (!selector) return selector.error();
+  impl->selector = std::move(selector.value());
+  for (const auto &p : config.policies) {
+    if (!p.rule_files) continue;
+    auto engine = open_rules(*p.rule_files);
+    if (!engine) return engine.error();
+    impl->policy_rules.emplace(p.name, std::move(engine.value()));
   }
 
   attachments::AttachmentOptions ao;
@@ -442,6 +586,60 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   const auto started = std::chrono::steady_clock::now();
   Metrics::InFlight in_flight(impl_->metrics);
   const Config &cfg = impl_->config;
+
+  // The policy of each recipient (one for the envelope when it names none).
+  std::vector<const PolicySpec *> rcpt_policy;
+  if (envelope.rcpt_to.empty()) rcpt_policy.push_back(impl_->selector->select(envelope, ""));
+  for (const auto &r : envelope.rcpt_to)
+    rcpt_policy.push_back(impl_->selector->select(envelope, r));
+  std::vector<const PolicySpec *> groups;  // distinct policies, first-seen order
+  for (const PolicySpec *p : rcpt_policy)
+    if (std::find(groups.begin(), groups.end(), p) == groups.end()) groups.push_back(p);
+  // An outbreak lockdown in force also covers sources whose policy skips scanning.
+  const int64_t started_unix = static_cast<int64_t>(std::time(nullptr));
+  const auto lockdown = impl_->lockdown_now();
+  const bool lockdown_active = lockdown && lockdown->active(started_unix);
+  if (lockdown && lockdown->on && !lockdown_active &&
+      !impl_->lockdown_expiry_noted.exchange(true)) {
+    impl_->logger.warn("outbreak lockdown expired (was: " + lockdown->reason + ")");
+    if (auto a = impl_->audit->record("lockdown.expired",
+                                      {{"reason", lockdown->reason}, {"until", lockdown->until}});
+        !a)
+      impl_->logger.error("audit: " + a.error().describe());
+  }
+  const bool all_skip =
+      !lockdown_active && std::all_of(groups.begin(), groups.end(),
+                                      [](const PolicySpec *p) { return p && p->skip_scan; });
+  auto skip_verdict = [&](const PolicySpec *p) {
+    Verdict s;
+    s.action = Action::kAccept;
+    s.smtp_code = 250;
+    s.enhanced_status = "2.0.0";
+    s.text = "OK";
+    s.reason = "not scanned: policy " + p->name + " skips scanning";
+    s.policy = p->name;
+    return s;
+  };
+  auto note_skip = [&](const PolicySpec *p, std::string_view who) {
+    uint64_t n = ++impl_->skipped;
+    impl_->logger.info(
+        "policy " + p->name + " skipped scanning for " + std::string(who) + " (queue id " +
+        (envelope.queue_id.empty() ? "-" : envelope.queue_id) + ", client " +
+        (envelope.client_address.empty() ? "-" : envelope.client_address) + ", from <" +
+        envelope.mail_from + ">; skips so far: " + std::to_string(n) + ")");
+  };
+  if (all_skip) {
+    Verdict v = skip_verdict(groups.front());
+    for (size_t i = 0; i < envelope.rcpt_to.size(); ++i)
+      v.recipients.push_back({envelope.rcpt_to[i], rcpt_policy[i]->name, v.action, v.smtp_code,
+                              v.enhanced_status, v.text, skip_verdict(rcpt_policy[i]).reason});
+    note_skip(groups.front(), "the whole message");
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    v.json = impl_->record(envelope, v, raw.total_bytes, ms);
+    return v;
+  }
   Deadline deadline = Deadline::after_ms(cfg.limits.scan_deadline_ms);
 
   mime::MessageTree tree = mime::parse_message(raw.bytes, cfg.limits, deadline);
@@ -455,10 +653,22 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
                std::to_string(cfg.limits.max_message_bytes);
     findings.push_back(std::move(f));
   }
-  const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (impl_->rules) {
-    Findings r = impl_->rules->inspect(envelope, tree, now);
-    findings.insert(findings.end(), r.begin(), r.end());
+  const int64_t now = started_unix;
+  if (lockdown_active) {
+    bool in_scope = lockdown->scope == LockdownScope::kAll;
+    for (const auto &part : tree.parts)
+      in_scope |= is_leaf(part) && (!part.filenames.empty() || part.disposition == "attachment" ||
+                                    (part.media_type.rfind("text/", 0) != 0));
+    if (in_scope) {
+      Finding f;
+      f.kind = FindingKind::kUnscannable;
+      f.inspector = "lockdown";
+      f.name = "Lockdown.Outbreak";
+      f.detail = lockdown->reason;
+      f.action = cfg.lockdown_action;
+      f.reply_text = "avsink: outbreak lockdown in effect, try again later";
+      findings.push_back(std::move(f));
+    }
   }
   if (impl_->attachments) {
     Findings a = impl_->attachments->inspect_message(tree);
@@ -480,7 +690,31 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     }
   }
 
-  Verdict v = policy::decide(findings, cfg);
+  // One verdict per policy group; the message's is the strictest (what an adapter that does not
+  // read per-recipient verdicts applies to everyone: fail closed).
+  std::map<const PolicySpec *, Verdict> by_policy;
+  for (const PolicySpec *p : groups) {
+    if (p && p->skip_scan && !lockdown_active) {
+      by_policy.emplace(p, skip_verdict(p));
+      note_skip(p, "its recipients");
+      continue;
+    }
+    Findings all = findings;
+    Findings r = impl_->rule_findings(p, envelope, tree, now);
+    all.insert(all.end(), r.begin(), r.end());
+    Verdict pv = policy::decide(all, cfg, p);
+    pv.policy = std::string(policy_name(p));
+    by_policy.emplace(p, std::move(pv));
+  }
+  const PolicySpec *deciding = groups.front();
+  for (const PolicySpec *p : groups)
+    if (policy::stricter(by_policy[p].action, by_policy[deciding].action)) deciding = p;
+  Verdict v = by_policy[deciding];
+  for (size_t i = 0; i < envelope.rcpt_to.size(); ++i) {
+    const Verdict &pv = by_policy[rcpt_policy[i]];
+    v.recipients.push_back({envelope.rcpt_to[i], pv.policy, pv.action, pv.smtp_code,
+                            pv.enhanced_status, pv.text, pv.reason});
+  }
   // A message an operator released from the quarantine carries a mark only avsink can make (an
   // HMAC over its content); it is still scanned and recorded, but not stopped again.
   // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
@@ -498,6 +732,13 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
       v.text = "OK";
       v.strip.clear();
       v.headers.emplace_back("X-Avsink-Released", rc.id);
+      for (auto &r : v.recipients) {
+        r.action = Action::kAccept;
+        r.smtp_code = 250;
+        r.enhanced_status = "2.0.0";
+        r.text = "OK";
+        r.reason = v.reason;
+      }
     }
   }
   if (auto r = impl_->act(envelope, raw, tree, v); !r) {
@@ -507,7 +748,16 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return r.error();  // avsink_scan_end counts the tempfail (cause scan_failed)
   }
-  if (cfg.add_header && (v.action == Action::kAccept || v.action == Action::kRewrite)) {
+  // A strip that could not be made became a quarantine of the message (act()).
+  for (auto &r : v.recipients)
+    if (r.action == Action::kRewrite && v.action != Action::kRewrite) {
+      r.action = v.action;
+      r.reason = v.reason;
+    }
+  bool delivered_to_some = v.action == Action::kAccept || v.action == Action::kRewrite;
+  for (const auto &r : v.recipients)
+    delivered_to_some |= r.action == Action::kAccept || r.action == Action::kRewrite;
+  if (cfg.add_header && delivered_to_some) {
     v.headers.emplace_back(cfg.header_name, impl_->scanned_header_value());
     if (!cfg.status_header_name.empty()) {
       std::string names;
@@ -527,6 +777,18 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     for (const auto &f : v.findings) engine_failed |= f.kind == FindingKind::kEngineError;
     impl_->metrics.count_tempfail(engine_failed ? "engine_error" : "policy");
   }
+  if (impl_->notifier) {
+    // Administrator notices: viruses, banned attachments, quarantines (docs/policy.md).
+    bool notable = v.action == Action::kQuarantine;
+    if (v.action != Action::kAccept && v.action != Action::kTempfail)
+      for (const auto &f : v.findings)
+        notable |= f.kind == FindingKind::kVirus || f.kind == FindingKind::kBannedAttachment;
+    for (const auto &r : v.recipients) notable |= r.action == Action::kQuarantine;
+    if (notable)
+      impl_->notifier->notify({std::string(to_string(v.action)), v.reason, envelope.queue_id,
+                               envelope.mail_from, envelope.client_address, v.quarantine_id,
+                               envelope.rcpt_to});
+  }
   return v;
 }
 
@@ -543,6 +805,8 @@ Result<void> Scanner::reload() {
   if (impl_->rules) (void)part("rules", impl_->rules->reload());
   if (impl_->attachments) (void)part("attachments", impl_->attachments->reload());
   if (impl_->hashlist) (void)part("hashlist", impl_->hashlist->reload());
+  for (auto &[name, engine] : impl_->policy_rules)
+    if (engine) (void)part("rules", engine->reload());
   if (impl_->clamav) {
     auto r = part("clamav", impl_->clamav->reload());
     if (!r) {
@@ -725,6 +989,9 @@ std::string Scanner::info_json() const {
   nlohmann::json reasons = nlohmann::json::array();
   for (const auto &i : issues) reasons.push_back({{"code", i.code}, {"text", i.text}});
   j["health"] = {{"ok", issues.empty()}, {"reasons", reasons}};
+  j["policies"] = nlohmann::json::array();
+  for (const auto &p : impl_->config.policies) j["policies"].push_back(p.name);
+  j["policy_skips"] = impl_->skipped.load();
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

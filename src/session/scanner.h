@@ -57,6 +57,11 @@ class Scanner {
   // Counts a 4xx an adapter gave on its own (a cause of Metrics::kTempfailCauses). Thread-safe.
   void count_tempfail(std::string_view cause) const;
   const Config &config() const;
+  // The [[policy]] name for `envelope` and one recipient ("default" when none matches). The
+  // milter groups recipients by it at RCPT time. Thread-safe.
+  std::string policy_for(const Envelope &envelope, std::string_view rcpt) const;
+  // True when some policy selects by recipient (recipients of one message may differ).
+  bool policies_by_recipient() const;
 
  private:
   struct Impl;

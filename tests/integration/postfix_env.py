@@ -20,7 +20,8 @@ from mta_support import (SKIP, crlf, free_port, kill_pid, log, message, nested_m
 class Env:
     """The throwaway Postfix + smtp-sink + avsink-milter installation."""
 
-    def __init__(self, milter_bin, src, keep, bare_smtpd=False, extra_main_cf="", sock=None):
+    def __init__(self, milter_bin, src, keep, bare_smtpd=False, extra_main_cf="", sock=None,
+                 extra_toml=""):
         # bare_smtpd: a second smtpd on self.bare_port without the milter (bench/milter_bench.py).
         # sock: the milter socket's path (default: in the temp dir; the package test uses the unit's).
         self.milter_bin = milter_bin
@@ -47,6 +48,7 @@ class Env:
             while self.bare_port in (self.smtp_port, self.sink_port):
                 self.bare_port = free_port()
         self.extra_main_cf = extra_main_cf
+        self.extra_toml = extra_toml  # appended to avsink.toml (e.g. [[policy]] tables)
         self.sink = None
         self.milter = None
         self.milter_log_fh = None
@@ -83,7 +85,7 @@ poll_ms = 200
 
 [quarantine]
 dir = "{self.qdir}"
-""")
+""" + self.extra_toml)
         self.write(os.path.join(self.conf, "main.cf"), f"""# main.cf - throwaway Postfix for avsink e2e tests.
 compatibility_level = 3.6
 queue_directory = {self.queue}
@@ -260,3 +262,48 @@ smtpd_hard_error_limit = 1000
                     return m.group(1)
             return None
         return wait_for(find, timeout)
+
+
+# ---- running the cases ----
+class CaseBase:
+    """What every e2e case class shares: one PASS/FAIL line per check, kept for the summary."""
+
+    def __init__(self, env):
+        self.env = env
+        self.results = []
+
+    def check(self, name, ok, detail):
+        self.results.append((name, ok, detail))
+        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
+
+
+def run_cases(env, cases, order, wanted=lambda name: True):
+    """Sets up env (sink, milter, Postfix), runs each case method named in `order` that `wanted`
+    accepts (an exception fails that case only), shows the logs when something failed, tears
+    everything down. Returns the exit status: 0 all passed, 1 otherwise."""
+    failed = []
+    try:
+        env.setup()
+        env.start_sink()
+        env.start_milter()
+        env.start_postfix()
+        for name in order:
+            if not wanted(name):
+                continue
+            if past_deadline():
+                cases.check(name, False, "not run: global deadline passed")
+                continue
+            try:
+                getattr(cases, name)()
+            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+                cases.check(name, False, f"exception {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001
+        cases.check("setup", False, f"{type(e).__name__}: {e}")
+    finally:
+        failed = [r for r in cases.results if not r[1]]
+        if failed:
+            log("---- milter log (tail) ----\n" + env.milter_text()[-4000:])
+            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-4000:])
+        env.teardown()
+    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
+    return 1 if failed else 0

@@ -25,23 +25,15 @@ import time
 
 sys.dont_write_bytecode = True  # importing postfix_env leaves no __pycache__ in the source tree
 # The throwaway Postfix, the clients and the helpers (shared with tests/package and bench/, which
-# reaches them through this module: stop_process is re-exported for it).
-from postfix_env import (SKIP, Env, past_deadline, set_deadline, crlf, log, message, nested_multipart,  # noqa: F401
-                         queue_id_of, send_one, smtp_send, smtp_session, stop_process, swaks,
-                         wait_for)
+# reach them through this module: stop_process and set_deadline are re-exported for them).
+from postfix_env import (SKIP, CaseBase, Env, crlf, log, message, nested_multipart,  # noqa: F401
+                         queue_id_of, run_cases, send_one, set_deadline, smtp_send, smtp_session,
+                         stop_process, swaks, wait_for)
 set_deadline(170)  # the whole test, hard bound (ctest TIMEOUT is above this)
 
 
 # ---- the cases ----
-class Cases:
-    def __init__(self, env):
-        self.env = env
-        self.results = []
-
-    def check(self, name, ok, detail):
-        self.results.append((name, ok, detail))
-        log(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
-
+class Cases(CaseBase):
     def clean_delivered_intact(self):
         """A clean message (swaks) is delivered; its header and body bytes arrive unchanged, and the
         milter scanned exactly the bytes the client sent (HOSTILE #31: what we scan is delivered)."""
@@ -345,34 +337,9 @@ def main():
              "oversize_refused", "root_phase_refuses_user_owned_dirs",
              "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",
              "milter_restarted_flows", "sigterm_drains"]
-    try:
-        env.setup()
-        env.start_sink()
-        env.start_milter()
-        env.start_postfix()
-        for name in order:
-            if only and name not in only and name not in ("milter_down_tempfails",
-                                                          "milter_restarted_flows"):
-                continue
-            if past_deadline():
-                cases.check(name, False, "not run: global deadline passed")
-                continue
-            try:
-                getattr(cases, name)()
-            except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
-                cases.check(name, False, f"exception {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001
-        cases.check("setup", False, f"{type(e).__name__}: {e}")
-        log("---- milter log ----\n" + env.milter_text()[-4000:])
-        log("---- postfix maillog ----\n" + env.maillog_text()[-4000:])
-    finally:
-        failed = [r for r in cases.results if not r[1]]
-        if failed:
-            log("---- milter log (tail) ----\n" + env.milter_text()[-3000:])
-            log("---- postfix maillog (tail) ----\n" + env.maillog_text()[-3000:])
-        env.teardown()
-    log(f"{len(cases.results) - len(failed)}/{len(cases.results)} cases passed")
-    return 1 if failed else 0
+    keep_running = ("milter_down_tempfails", "milter_restarted_flows")
+    return run_cases(env, cases, order,
+                     lambda name: not only or name in only or name in keep_running)
 
 
 if __name__ == "__main__":

@@ -106,3 +106,49 @@ TEST(Policy, ConfiguredDefaultsApply) {
 }
 
 }  // namespace
+
+// decide() under a [[policy]]: what each override changes, and what none can.
+TEST(Policy, OverridesOfAPolicy) {
+  avsink::Config cfg;
+  avsink::PolicySpec lab;
+  lab.name = "lab";
+  lab.virus_action = Action::kAccept;
+  lab.allow_extensions = {"exe"};
+  lab.optional_engines = {"clamd"};
+  avsink::PolicySpec strict;
+  strict.name = "strict";
+  strict.banned_action = Action::kQuarantine;
+  auto banned = [](std::string file) {
+    Finding x = f(FindingKind::kBannedAttachment, "Attachment.Extension", "1.2", Action::kReject);
+    x.filename = std::move(file);
+    return x;
+  };
+  auto engine_error = [](std::string engine) {
+    Finding x = f(FindingKind::kEngineError, "Engine.Error." + engine);
+    x.inspector = std::move(engine);
+    return x;
+  };
+  Finding too_big = f(FindingKind::kUnscannable, std::string(avsink::kMessageBytesFinding), "");
+  struct Case {
+    const char *label;
+    const avsink::PolicySpec *spec;
+    avsink::Findings in;
+    Action want;
+  } cases[] = {
+      {"no policy: virus rejected", nullptr, {f(FindingKind::kVirus, "Eicar")}, Action::kReject},
+      {"lab: virus accepted", &lab, {f(FindingKind::kVirus, "Eicar")}, Action::kAccept},
+      {"lab: .EXE allowed (any case)", &lab, {banned("SETUP.EXE")}, Action::kAccept},
+      {"lab: .scr still banned", &lab, {banned("a.scr")}, Action::kReject},
+      {"lab: clamd optional", &lab, {engine_error("clamd")}, Action::kAccept},
+      {"lab: clamav still required", &lab, {engine_error("clamav")}, Action::kTempfail},
+      {"strict: banned quarantined", &strict, {banned("a.scr")}, Action::kQuarantine},
+      {"lab: size refusal is never overridden", &lab, {too_big}, Action::kReject},
+  };
+  for (const auto &c : cases) {
+    auto v = avsink::policy::decide(c.in, cfg, c.spec);
+    EXPECT_EQ(v.action, c.want) << c.label << ": got " << to_string(v.action);
+    EXPECT_EQ(v.findings.size(), c.in.size()) << c.label << ": the record keeps every finding";
+  }
+  EXPECT_TRUE(avsink::policy::stricter(Action::kReject, Action::kQuarantine));
+  EXPECT_FALSE(avsink::policy::stricter(Action::kAccept, Action::kRewrite));
+}

@@ -255,6 +255,27 @@ TEST(RewriteStrip, OuterRequestSwallowsInner) {
   EXPECT_NE(notice->body.find("Part:   1.2\r\n"), std::string::npos);
 }
 
+// The notice text comes from the template when one is given (rules/templates/strip-notice.txt).
+TEST(RewriteStrip, NoticeFromTheShippedTemplate) {
+  const std::string raw = forwarded(false);
+  const MessageTree before = parse_message(raw, Limits{});
+  avsink::rewrite::StripOptions o;
+  o.notice_template =
+      avsink::test::read_file(std::string(AVSINK_SOURCE_DIR) + "/rules/templates/strip-notice.txt");
+  o.footer = "Ask ${removed} nothing";  // a value is never expanded again
+  auto out = avsink::rewrite::strip_parts(raw, before, {{"1.2", "Attachment.Extension.scr"}}, o);
+  ASSERT_TRUE(out.ok()) << out.error().describe();
+  const MessageTree after = parse_message(*out, Limits{});
+  const Part *notice = part_at(after, "1.2");
+  ASSERT_NE(notice, nullptr);
+  EXPECT_NE(notice->body.find("removed 1 attachment(s) from this message.\r\n\r\n  File:"),
+            std::string::npos)
+      << notice->body;
+  EXPECT_NE(notice->body.find("Reason: Attachment.Extension.scr\r\n\r\nAsk ${removed} nothing"),
+            std::string::npos)
+      << notice->body;
+}
+
 TEST(RewriteStrip, HostileNamesAreShownSafely) {
   const std::string raw =
       "From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
