@@ -340,37 +340,32 @@ const std::vector<Key> &keys() {
                 "$AVSINK_QUARANTINE_NEXT_HOP are absent; \"\" = none."),
       described(uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
                 "Days a quarantined message is kept before purge deletes it."),
+      described(string_key("audit", "log", &Config::audit_log),
+                "Audit log file (JSON lines); \"\" = no audit log."),
+      described(string_key("lockdown", "state_file", &Config::lockdown_state_file),
+                "The outbreak lockdown state file every gateway watches (avsink lockdown on|off); "
+                "\"\" = no lockdown possible."),
+      described(action_key("lockdown", "action", &Config::lockdown_action, false),
+                "What a lockdown does to mail in its scope: tempfail or quarantine."),
+      described(uint_key("lockdown", "poll_ms", &Config::lockdown_poll_ms, 50, 3600000),
+                "Stat poll interval for the lockdown state file (the safety net under inotify)."),
+      described(bool_key("notify", "enabled", &Config::notify_enabled),
+                "Send notices (administrator, sender) through the local MTA."),
+      described(string_key("notify", "next_hop", &Config::notify_next_hop),
+                "The local MTA notices are sent through (HOST:PORT, plain SMTP)."),
+      described(string_key("notify", "from", &Config::notify_from),
+                "The From: header of notices (the envelope sender is <>)."),
+      described(list_key("notify", "admins", &Config::notify_admins),
+                "Addresses that receive virus, banned-attachment and quarantine notices."),
       described(
-          string_key("audit", "log", &Config::audit_log),
-          described(
-              string_key("lockdown", "state_file", &Config::lockdown_state_file),
-              "The outbreak lockdown state file every gateway watches (avsink lockdown on|off); "
-              "\"\" = no lockdown possible."),
-          described(action_key("lockdown", "action", &Config::lockdown_action, false),
-                    "What a lockdown does to mail in its scope: tempfail or quarantine."),
-          described(
-              uint_key("lockdown", "poll_ms", &Config::lockdown_poll_ms, 50, 3600000),
-              "Stat poll interval for the lockdown state file (the safety net under inotify)."),
-          described(bool_key("notify", "enabled", &Config::notify_enabled),
-                    "Send notices (administrator, sender) through the local MTA."),
-          described(string_key("notify", "next_hop", &Config::notify_next_hop),
-                    "The local MTA notices are sent through (HOST:PORT, plain SMTP)."),
-          described(string_key("notify", "from", &Config::notify_from),
-                    "The From: header of notices (the envelope sender is <>)."),
-          described(list_key("notify", "admins", &Config::notify_admins),
-                    "Addresses that receive virus, banned-attachment and quarantine notices."),
-          described(
-              bool_key("notify", "sender", &Config::notify_sender),
-              "Also tell the envelope sender of a quarantine (backscatter risk: forged senders)."),
-          described(
-              uint_key("notify", "interval_ms", &Config::notify_interval_ms, 100, 86400000),
-              "The notice interval: past max_per_interval notices, the rest go as one digest."),
-          described(
-              uint_key("notify", "max_per_interval", &Config::notify_max_per_interval, 0, 100000),
-              "Single notices sent per interval; the rest are summed up in one digest."),
-          described(string_key("notify", "templates_dir", &Config::notify_templates_dir),
-                    "Directory of notice templates; \"\" = the shipped rules/templates."),
-          "Audit log file (JSON lines); \"\" = no audit log."),
+          bool_key("notify", "sender", &Config::notify_sender),
+          "Also tell the envelope sender of a quarantine (backscatter risk: forged senders)."),
+      described(uint_key("notify", "interval_ms", &Config::notify_interval_ms, 100, 86400000),
+                "The notice interval: past max_per_interval notices, the rest go as one digest."),
+      described(uint_key("notify", "max_per_interval", &Config::notify_max_per_interval, 0, 100000),
+                "Single notices sent per interval; the rest are summed up in one digest."),
+      described(string_key("notify", "templates_dir", &Config::notify_templates_dir),
+                "Directory of notice templates; \"\" = the shipped rules/templates."),
   };
   return k;
 }
