@@ -234,6 +234,10 @@ const std::vector<Key> &keys() {
       string_key("quarantine", "key_file", &Config::quarantine_key_file),
       string_key("quarantine", "release_secret_file", &Config::release_secret_file),
       uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
+      string_key("quarantine", "backend", &Config::quarantine_backend),
+      string_key("quarantine", "pg_conninfo", &Config::pg_conninfo),
+      string_key("quarantine", "pg_conninfo_file", &Config::pg_conninfo_file),
+      uint_key("quarantine", "pg_timeout_ms", &Config::pg_timeout_ms, 100, 600000),
       string_key("audit", "log", &Config::audit_log),
   };
   return k;
