@@ -17,7 +17,8 @@ const char kUsage[] =
     "  status [--json]                            engines: signatures, database age, state\n"
     "  config check [FILE]                        validate a configuration, print it effective\n"
     "  rules check FILE...                        check rule files: file:line: reason per error\n"
-    "  quarantine list|show|extract|release|delete|purge|verify|export|import ...\n"
+    "  quarantine list|show|extract|release|delete|purge|verify|export|import|migrate ...\n"
+    "  backup create|verify|restore FILE ...\n"
     "\n"
     "Run `avsink COMMAND --help` for a command's options.\n"
     "Exit status: 0 clean/ok, 1 something found or a check failed, 2 an error.\n";
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
   if (cmd == "rules") return avsink::cli::cmd_rules(args);
   if (cmd == "status") return avsink::cli::cmd_status(args);
   if (cmd == "quarantine") return avsink::cli::cmd_quarantine(args);
+  if (cmd == "backup") return avsink::cli::cmd_backup(args);
   std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }
