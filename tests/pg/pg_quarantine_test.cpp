@@ -592,6 +592,25 @@ TEST_F(PgQuarantine, CliMigratesListsAndReportsAnUnreachableServer) {
   EXPECT_EQ(ver.status, 0) << ver.out;
   EXPECT_NE(ver.out.find("1 ok, 0 bad"), std::string::npos) << ver.out;
 
+  // A backup of a gateway on PostgreSQL carries the quarantine, and verify proves it.
+  std::ofstream(dir_ + "/pass") << "pg backup passphrase\n";
+  CliRun b = run_cli("backup create " + dir_ + "/gw.backup --config " + conf +
+                     " --passphrase-file " + dir_ + "/pass");
+  EXPECT_EQ(b.status, 0) << b.out;
+  EXPECT_NE(b.out.find("1 quarantine entries"), std::string::npos) << b.out;
+  CliRun bv = run_cli("backup verify " + dir_ + "/gw.backup --passphrase-file " + dir_ + "/pass");
+  EXPECT_EQ(bv.status, 0) << bv.out;
+  EXPECT_NE(bv.out.find("(postgresql backend)"), std::string::npos) << bv.out;
+  EXPECT_NE(bv.out.find("1 entries decrypt and verify"), std::string::npos) << bv.out;
+
+  CliRun br = run_cli("backup restore " + dir_ + "/gw.backup --root " + dir_ + "/root" +
+                      " --passphrase-file " + dir_ + "/pass");
+  EXPECT_EQ(br.status, 0) << br.out;
+  EXPECT_EQ(avsink::test::read_file(dir_ + "/root" + dir_ + "/conninfo"),
+            avsink::test::read_file(dir_ + "/conninfo"));
+  struct stat tar_st {};
+  EXPECT_EQ(::stat((dir_ + "/root/avsink-quarantine-export.tar").c_str(), &tar_st), 0) << br.out;
+
   ASSERT_EQ(server("stop"), 0);
   const auto t0 = Clock::now();
   CliRun down = run_cli("quarantine list --config " + conf);

@@ -3,6 +3,7 @@
 # unix socket only (listen_addresses=''), stopped by its pid however the test ends.
 #   pg_server.sh run DIR -- CMD...   init + start, run CMD with AVSINK_PG_* set, stop, rm DIR
 #   pg_server.sh stop DIR | start DIR   (for tests that take the server away mid-load)
+# AVSINK_PG_FSYNC=on makes the server durable (benchmarks); tests run with fsync off.
 # As root the server runs as `nobody` (initdb refuses root); the folder is made for that user.
 set -euo pipefail
 bin=${AVSINK_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -20,7 +21,7 @@ as_owner() {
 start() {
   # -w: wait until it accepts connections; -t bounds that wait.
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses='' -k $dir/sock -c fsync=off -c max_connections=60" start >/dev/null
+    -o "-c listen_addresses='' -k $dir/sock -c fsync=${AVSINK_PG_FSYNC:-off} -c max_connections=60" start >/dev/null
 }
 
 stop() {

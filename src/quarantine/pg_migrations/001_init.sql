@@ -19,6 +19,8 @@ CREATE TABLE avsink_chunks (
   data bytea NOT NULL,
   PRIMARY KEY (id, seq)
 );
+-- Chunks are mostly ciphertext: out of line, without a futile compression attempt.
+ALTER TABLE avsink_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 -- Release records: a mark is honoured once (used_at set by a conditional UPDATE).
 CREATE TABLE avsink_releases (
   id text NOT NULL,
