@@ -615,7 +615,11 @@ TEST_F(PgQuarantine, CliMigratesListsAndReportsAnUnreachableServer) {
   const auto t0 = Clock::now();
   CliRun down = run_cli("quarantine list --config " + conf);
   const auto took = Clock::now() - t0;
+  // A delete with the server down is an error, never "no such entry" (exit 1).
+  CliRun del = run_cli("quarantine delete " + *id + " --by test --config " + conf);
   ASSERT_EQ(server("start"), 0);
+  EXPECT_EQ(del.status, 2) << del.out;
+  EXPECT_NE(del.out.find("postgresql:"), std::string::npos) << del.out;
   EXPECT_EQ(down.status, 2) << down.out;
   EXPECT_NE(down.out.find("postgresql: cannot connect"), std::string::npos) << down.out;
   EXPECT_LT(took, std::chrono::seconds(4));
