@@ -391,7 +391,6 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgOptions &options,
                       "postgresql quarantine: needs key_file or release_secret_file (the release "
                       "secret every gateway shares)");
   }
-  char *db = nullptr;
   {
     char *err = nullptr;
     PQconninfoOption *o = PQconninfoParse(options.conninfo.c_str(), &err);
@@ -402,7 +401,6 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgOptions &options,
     if (err) PQfreemem(err);
     s->name_ = "postgresql:" + (name.empty() ? std::string("(default database)") : name);
   }
-  (void)db;
   auto l = lease(*s->impl_, deadline_after(options.timeout_ms));
   if (!l) {
     // A schema mismatch is always an error; an unreachable server only when asked.
