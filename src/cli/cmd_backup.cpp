@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
 
@@ -56,10 +57,12 @@ const char kUsage[] =
     "\n"
     "  --passphrase-file F   the passphrase sealing the key files (else env\n"
     "                        AVSINK_BACKUP_PASSPHRASE; never on the command line)\n"
+    "  --recipient-key PUB   create: seal the key files to an X25519 public key (PEM) instead\n"
+    "  --identity KEY        verify, restore: the X25519 private key (PEM) that opens them\n"
     "Exit status: 0 ok, 1 verify found a problem, 2 usage or any other error.\n";
 
 struct Options {
-  std::string command, file, config, root, passphrase_file;
+  std::string command, file, config, root, passphrase_file, recipient_key, identity;
   bool help = false;
 };
 
@@ -83,6 +86,8 @@ std::optional<std::string> parse(const Args &args, Options *o) {
     std::string *target = a == "--config"            ? &o->config
                           : a == "--root"            ? &o->root
                           : a == "--passphrase-file" ? &o->passphrase_file
+                          : a == "--recipient-key"   ? &o->recipient_key
+                          : a == "--identity"        ? &o->identity
                                                      : nullptr;
     if (target) {
       if (!v) {
@@ -133,6 +138,125 @@ std::string key_aad(const std::string &path) {
   return "avsink-backup-key-1\n" + path;
 }
 
+constexpr std::string_view kSealPass = "pbkdf2-sha256-600000+aes-256-gcm";
+constexpr std::string_view kSealX25519 = "x25519-sha256+aes-256-gcm";
+
+struct PkeyFree {
+  void operator()(EVP_PKEY *k) const { EVP_PKEY_free(k); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// Reads an X25519 key (PEM) from `path`: public (SubjectPublicKeyInfo) or private (PKCS#8).
+Result<Pkey> load_x25519(const std::string &path, bool want_private) {
+  struct stat st {};
+  auto pem = read_regular_file(path, 16384, &st);
+  if (!pem) return pem.error();
+  if (want_private && (st.st_mode & 077) != 0)
+    return make_error(ErrorCode::kConfig, "identity key must not be readable by others (chmod 600)",
+                      path);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free);
+  Pkey k(want_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                      : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  q::wipe(&*pem);
+  if (!k || EVP_PKEY_get_id(k.get()) != EVP_PKEY_X25519)
+    return make_error(ErrorCode::kConfig, "not an X25519 key in PEM form", path);
+  return k;
+}
+
+std::string raw_public(EVP_PKEY *k) {
+  std::string out(32, '\0');
+  size_t len = out.size();
+  EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char *>(out.data()), &len);
+  out.resize(len);
+  return out;
+}
+
+// The AES key both sides derive: SHA-256 over the X25519 shared secret and both public keys.
+Result<q::Key> x25519_key(EVP_PKEY *mine, EVP_PKEY *theirs, const std::string &eph_pub,
+                          const std::string &rcpt_pub) {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(mine, nullptr),
+                                                                  EVP_PKEY_CTX_free);
+  std::string shared(32, '\0');
+  size_t len = shared.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), theirs) <= 0 ||
+      EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char *>(shared.data()), &len) <= 0)
+    return make_error(ErrorCode::kConfig, "X25519 key agreement failed");
+  std::string d = sha256_hex("avsink-backup-x25519-1\n" + shared + eph_pub + rcpt_pub);
+  q::wipe(&shared);
+  std::string raw;
+  q::from_hex(d, &raw);
+  q::Key k{};
+  std::copy(raw.begin(), raw.end(), k.begin());
+  q::wipe(&raw);
+  return k;
+}
+
+// Seals a key file's bytes: salt(16) || seal() under the passphrase, or eph_pub(32) || seal()
+// to the recipient. Returns (member data, method).
+struct Sealer {
+  std::string pass;
+  Pkey recipient;
+  Result<std::pair<std::string, std::string_view>> seal(const std::string &path,
+                                                        const std::string &data) const {
+    if (!recipient) {
+      std::string salt = q::random_bytes(16);
+      q::Key k = derive(pass, salt);
+      std::string out = salt + q::seal(k, data, key_aad(path));
+      q::wipe(&k);
+      return std::make_pair(out, kSealPass);
+    }
+    Pkey eph(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+    if (!eph) return make_error(ErrorCode::kInternal, "cannot make an X25519 key");
+    const std::string eph_pub = raw_public(eph.get());
+    auto k = x25519_key(eph.get(), recipient.get(), eph_pub, raw_public(recipient.get()));
+    if (!k) return k.error();
+    std::string out = eph_pub + q::seal(*k, data, key_aad(path));
+    q::wipe(&*k);
+    return std::make_pair(out, kSealX25519);
+  }
+};
+
+// Opens what Sealer::seal made, with the passphrase or the identity key.
+struct Opener {
+  std::string pass;
+  Pkey identity;
+  Result<std::string> open(const std::string &path, const std::string &data,
+                           const std::string &method) const {
+    if (method == kSealPass) {
+      if (pass.empty())
+        return make_error(ErrorCode::kConfig, "key file " + path + " needs the passphrase");
+      if (data.size() < 16) return make_error(ErrorCode::kIo, "backup: sealed key too short");
+      q::Key k = derive(pass, std::string_view(data).substr(0, 16));
+      auto plain = q::open_sealed(k, std::string_view(data).substr(16), key_aad(path));
+      q::wipe(&k);
+      if (!plain)
+        return make_error(ErrorCode::kConfig,
+                          "key file " + path + " does not decrypt (wrong passphrase?)");
+      return plain;
+    }
+    if (method == kSealX25519) {
+      if (!identity)
+        return make_error(ErrorCode::kConfig, "key file " + path + " needs --identity KEY");
+      if (data.size() < 32) return make_error(ErrorCode::kIo, "backup: sealed key too short");
+      const std::string eph_pub = data.substr(0, 32);
+      Pkey eph(EVP_PKEY_new_raw_public_key(
+          EVP_PKEY_X25519, nullptr, reinterpret_cast<const unsigned char *>(eph_pub.data()), 32));
+      if (!eph) return make_error(ErrorCode::kIo, "backup: bad ephemeral key for " + path);
+      auto k = x25519_key(identity.get(), eph.get(), eph_pub, raw_public(identity.get()));
+      if (!k) return k.error();
+      auto plain = q::open_sealed(*k, std::string_view(data).substr(32), key_aad(path));
+      q::wipe(&*k);
+      if (!plain)
+        return make_error(ErrorCode::kConfig,
+                          "key file " + path + " does not decrypt (wrong identity key?)");
+      return plain;
+    }
+    return make_error(ErrorCode::kIo, "backup: unknown sealing '" + method + "' for " + path);
+  }
+};
+
 // The backend options a configuration names, as the gateway opens them (paths under `root`).
 q::BackendOptions backend_of(const Config &cfg, const std::string &root) {
   q::BackendOptions bo;
@@ -169,11 +293,15 @@ int create(const Options &o) {
   std::vector<std::string> keys;
   if (!cfg->quarantine_key_file.empty()) keys.push_back(absolute(cfg->quarantine_key_file));
   if (!cfg->release_secret_file.empty()) keys.push_back(absolute(cfg->release_secret_file));
-  std::string pass;
-  if (!keys.empty()) {
+  Sealer sealer;
+  if (!keys.empty() && !o.recipient_key.empty()) {
+    auto r = load_x25519(o.recipient_key, false);
+    if (!r) return fail(r.error().describe());
+    sealer.recipient = std::move(*r);
+  } else if (!keys.empty()) {
     auto p = passphrase(o);
     if (!p) return fail(p.error().describe());
-    pass = *p;
+    sealer.pass = *p;
   }
 
   // The quarantine, exported by its backend (verified entry by entry) to a temp file.
@@ -219,19 +347,18 @@ int create(const Options &o) {
   for (const auto &path : keys) {
     auto data = read_regular_file(path, 4096);
     if (!data) return fail(data.error().describe());
-    std::string salt = q::random_bytes(16);
-    q::Key k = derive(pass, salt);
-    std::string sealed = salt + q::seal(k, *data, key_aad(path));
-    q::wipe(&k);
+    auto sealed = sealer.seal(path, *data);
+    if (!sealed) return fail(sealed.error().describe());
     std::string member = std::string(kPrefix) + "keys/" + std::to_string(n++);
-    if (auto r = q::tar_add(sink, member, sealed, now); !r) return fail(r.error().describe());
+    if (auto r = q::tar_add(sink, member, sealed->first, now); !r)
+      return fail(r.error().describe());
     files.push_back({{"member", member},
                      {"path", path},
                      {"kind", "key"},
                      {"mode", 0600},
                      {"size", data->size()},
                      {"sha256", sha256_hex(*data)},
-                     {"sealed", "pbkdf2-sha256-600000+aes-256-gcm"}});
+                     {"sealed", sealed->second}});
     q::wipe(&*data);
   }
   std::string qmember = std::string(kPrefix) + "quarantine.tar";
@@ -332,19 +459,14 @@ struct Restored {
 // Restores everything under `root`; the quarantine is imported into a filesystem store at
 // root + its directory (filesystem backend), or left as root/avsink-quarantine-export.tar for
 // `avsink quarantine import` (PostgreSQL: the database is not under a root).
-Result<Restored> restore(const Backup &b, const std::string &root, const std::string &pass) {
+Result<Restored> restore(const Backup &b, const std::string &root, const Opener &opener) {
   Restored out;
   for (const auto &f : b.manifest.at("files")) {
     const std::string path = f.at("path").get<std::string>();
     const std::string &data = b.members.at(f.at("member").get<std::string>());
     if (f.contains("sealed")) {
-      if (data.size() < 16) return make_error(ErrorCode::kIo, "backup: sealed key too short");
-      q::Key k = derive(pass, std::string_view(data).substr(0, 16));
-      auto plain = q::open_sealed(k, std::string_view(data).substr(16), key_aad(path));
-      q::wipe(&k);
-      if (!plain)
-        return make_error(ErrorCode::kConfig,
-                          "key file " + path + " does not decrypt (wrong passphrase?)");
+      auto plain = opener.open(path, data, f.at("sealed").get<std::string>());
+      if (!plain) return plain.error();
       if (sha256_hex(*plain) != f.at("sha256").get<std::string>())
         return make_error(ErrorCode::kIo, "backup: digest mismatch for key " + path);
       auto w = write_file(root + path, *plain, 0600);
@@ -380,13 +502,19 @@ Result<Restored> restore(const Backup &b, const std::string &root, const std::st
 int cmd_restore(const Options &o, bool verify_only) {
   auto b = read_backup(o.file);
   if (!b) return fail(b.error().describe());
-  bool has_keys = false;
-  for (const auto &f : b->manifest.at("files")) has_keys |= f.contains("sealed");
-  std::string pass;
-  if (has_keys) {
+  bool has_pass_keys = false;
+  for (const auto &f : b->manifest.at("files"))
+    has_pass_keys |= f.contains("sealed") && f.at("sealed") == kSealPass;
+  Opener opener;
+  if (!o.identity.empty()) {
+    auto k = load_x25519(o.identity, true);
+    if (!k) return fail(k.error().describe());
+    opener.identity = std::move(*k);
+  }
+  if (has_pass_keys) {
     auto p = passphrase(o);
     if (!p) return fail(p.error().describe());
-    pass = *p;
+    opener.pass = *p;
   }
   std::string root = o.root;
   if (verify_only) {
@@ -405,7 +533,7 @@ int cmd_restore(const Options &o, bool verify_only) {
       if (remove) fs::remove_all(p, ec);
     }
   } scratch{root, verify_only};
-  auto r = restore(*b, root, pass);
+  auto r = restore(*b, root, opener);
   if (!r) {
     std::cerr << "avsink backup: restore failed: " << r.error().describe() << "\n";
     return verify_only ? kProblem : kError;

@@ -147,6 +147,37 @@ TEST_F(BackupDrill, BackUpWipeRestoreEverythingEqual) {
   }
 }
 
+// Key files sealed to an X25519 recipient key open only with its private key.
+TEST_F(BackupDrill, KeysSealedToARecipientOpenOnlyWithItsIdentity) {
+  for (const char *who : {"id", "other"}) {
+    std::string k = tmp_ + "/" + who;
+    ASSERT_EQ(std::system(("openssl genpkey -algorithm X25519 -out '" + k +
+                           ".pem' 2>/dev/null && "
+                           "chmod 600 '" +
+                           k + ".pem' && openssl pkey -in '" + k + ".pem' -pubout -out '" + k +
+                           ".pub' 2>/dev/null")
+                              .c_str()),
+              0);
+  }
+  const std::string backup = tmp_ + "/gw.backup";
+  Out created =
+      cli("create " + backup + " --config " + conf_ + " --recipient-key " + tmp_ + "/id.pub");
+  ASSERT_EQ(created.rc, 0) << created.text;
+  Out ok = cli("verify " + backup + " --identity " + tmp_ + "/id.pem");
+  EXPECT_EQ(ok.rc, 0) << ok.text;
+  EXPECT_NE(ok.text.find("backup verify: OK"), std::string::npos) << ok.text;
+  Out none = cli("verify " + backup, "AVSINK_BACKUP_PASSPHRASE=x");
+  EXPECT_EQ(none.rc, 1) << none.text;
+  EXPECT_NE(none.text.find("needs --identity"), std::string::npos) << none.text;
+  Out other = cli("verify " + backup + " --identity " + tmp_ + "/other.pem");
+  EXPECT_EQ(other.rc, 1) << other.text;
+  EXPECT_NE(other.text.find("wrong identity key"), std::string::npos) << other.text;
+  const std::string root = tmp_ + "/restored";
+  Out restored = cli("restore " + backup + " --root " + root + " --identity " + tmp_ + "/id.pem");
+  ASSERT_EQ(restored.rc, 0) << restored.text;
+  EXPECT_EQ(avsink::test::read_file(root + gw_ + "/etc/q.key"), std::string(64, 'c') + "\n");
+}
+
 TEST_F(BackupDrill, VerifyRefusesADamagedBackup) {
   const std::string backup = tmp_ + "/gw.backup";
   Out created =
