@@ -35,6 +35,24 @@ Result<void> Backend::audit(std::string_view event, const nlohmann::json &fields
   return audit_->record(event, fields);
 }
 
+Result<void> Backend::load_keys(const std::string &key_file,
+                                const std::string &release_secret_file) {
+  if (!key_file.empty()) {
+    auto key = load_key_file(key_file);
+    if (!key) return key.error();
+    key_ = *key;
+    wipe(&*key);
+  }
+  if (!release_secret_file.empty()) {
+    auto sec = load_secret_file(release_secret_file);
+    if (!sec) return sec.error();
+    release_secret_ = std::move(*sec);
+  } else if (key_) {
+    release_secret_ = derive_release_secret(*key_);
+  }
+  return {};
+}
+
 Result<size_t> Backend::purge_expired(const std::string &by) {
   if (retention_seconds_ == 0) return size_t{0};
   return purge_older_than(retention_seconds_, by);

@@ -96,6 +96,9 @@ class Backend {
  protected:
   Backend() = default;
   Result<void> audit(std::string_view event, const nlohmann::json &fields);
+  // Loads the entry key (key_file; "" = none) and the release secret: release_secret_file, else
+  // derived from the key, else left empty for the backend to establish. Errors: kConfig.
+  Result<void> load_keys(const std::string &key_file, const std::string &release_secret_file);
   const Key *key() const { return key_ ? &*key_ : nullptr; }
 
   std::optional<Key> key_;

@@ -374,23 +374,11 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgOptions &options,
   s->retention_seconds_ = options.retention_seconds;
   s->release_mark_max_age_seconds_ = options.release_mark_max_age_seconds;
   s->clock_ = options.clock;
-  if (!options.key_file.empty()) {
-    auto key = load_key_file(options.key_file);
-    if (!key) return key.error();
-    s->key_ = *key;
-    wipe(&*key);
-  }
-  if (!options.release_secret_file.empty()) {
-    auto sec = load_secret_file(options.release_secret_file);
-    if (!sec) return sec.error();
-    s->release_secret_ = std::move(*sec);
-  } else if (s->key_) {
-    s->release_secret_ = derive_release_secret(*s->key_);
-  } else {
+  if (auto k = s->load_keys(options.key_file, options.release_secret_file); !k) return k.error();
+  if (s->release_secret_.empty())
     return make_error(ErrorCode::kConfig,
                       "postgresql quarantine: needs key_file or release_secret_file (the release "
                       "secret every gateway shares)");
-  }
   {
     char *err = nullptr;
     PQconninfoOption *o = PQconninfoParse(options.conninfo.c_str(), &err);
@@ -459,27 +447,28 @@ bool PgStore::exists(const std::string &id) const {
   return r && PQntuples(r->get()) == 1;
 }
 
-Result<EntryMeta> PgStore::meta(const std::string &id) const {
+// Entry `id`'s file (or its metadata prefix) read in one read-only snapshot.
+Result<std::string> PgStore::read_entry(const std::string &id, bool prefix_only) const {
   if (auto c = check_id(id); !c) return c.error();
   const auto deadline = deadline_after(impl_->opts.timeout_ms);
   auto l = lease(*impl_, deadline);
   if (!l) return l.error();
   if (auto r = exec(**l, kBeginRead, {}, deadline); !r) return r.error();
-  auto prefix = read_file(**l, id, true, deadline);
-  if (!prefix) return prefix.error();
+  auto file = read_file(**l, id, prefix_only, deadline);
+  if (!file) return file.error();
   if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
+  return file;
+}
+
+Result<EntryMeta> PgStore::meta(const std::string &id) const {
+  auto prefix = read_entry(id, true);
+  if (!prefix) return prefix.error();
   return decode_meta(*prefix, id, key());
 }
 
 Result<std::string> PgStore::message(const std::string &id) const {
-  if (auto c = check_id(id); !c) return c.error();
-  const auto deadline = deadline_after(impl_->opts.timeout_ms);
-  auto l = lease(*impl_, deadline);
-  if (!l) return l.error();
-  if (auto r = exec(**l, kBeginRead, {}, deadline); !r) return r.error();
-  auto file = read_file(**l, id, false, deadline);
+  auto file = read_entry(id, false);
   if (!file) return file.error();
-  if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
   auto e = decode_entry(*file, id, key());
   if (!e) return e.error();
   return std::move(e->message);
@@ -630,16 +619,7 @@ Result<void> PgStore::export_to(const std::string &archive_path) const {
     if (!r) return r.error();
     for (int i = 0; i < PQntuples(r->get()); ++i) ids.push_back(value(*r, i, 0));
   }
-  auto read = [&](const std::string &id) -> Result<std::string> {
-    const auto deadline = deadline_after(impl_->opts.timeout_ms);
-    auto l = lease(*impl_, deadline);
-    if (!l) return l.error();
-    if (auto r = exec(**l, kBeginRead, {}, deadline); !r) return r.error();
-    auto file = read_file(**l, id, false, deadline);
-    if (!file) return file.error();
-    if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
-    return file;
-  };
+  auto read = [&](const std::string &id) { return read_entry(id, false); };
   return write_export(archive_path, ids, read, key(), now());
 }
 

@@ -88,6 +88,7 @@ class PgStore final : public Backend {
 
  private:
   PgStore() = default;
+  Result<std::string> read_entry(const std::string &id, bool prefix_only) const;
   std::unique_ptr<Impl> impl_;
   std::string name_;
 };

@@ -97,21 +97,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   s->tmp_fd_ = std::move(*tmp);
   if (::fsync(s->dir_fd_.get()) != 0) return io_error("cannot fsync", s->dir_);
 
-  if (!options.key_file.empty()) {
-    auto key = load_key_file(options.key_file);
-    if (!key) return key.error();
-    s->key_ = *key;
-    wipe(&*key);
-  }
-
   // The release-mark secret: its own file, else derived from the key, else <dir>/.release-key.
-  if (!options.release_secret_file.empty()) {
-    auto sec = load_secret_file(options.release_secret_file);
-    if (!sec) return sec.error();
-    s->release_secret_ = std::move(*sec);
-  } else if (s->key_) {
-    s->release_secret_ = derive_release_secret(*s->key_);
-  } else {
+  if (auto k = s->load_keys(options.key_file, options.release_secret_file); !k) return k.error();
+  if (s->release_secret_.empty()) {
     const std::string shown = s->dir_ + "/.release-key";
     for (int attempt = 0; attempt < 2 && s->release_secret_.empty(); ++attempt) {
       int fd = ::openat(s->dir_fd_.get(), ".release-key",
