@@ -3,6 +3,7 @@
 #include "core/config.h"
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <functional>
 #include <sstream>
 
@@ -96,6 +97,24 @@ Key header_name_key(const char *sec, const char *name, std::string Config::*fiel
             }
             c.*field = std::move(v);
             return "";
+          },
+          [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
+}
+
+// A string that must be one of `choices` (e.g. the quarantine backend).
+Key choice_key(const char *sec, const char *name, std::string Config::*field,
+               std::vector<std::string> choices) {
+  return {sec, name,
+          [field, choices](const toml::node &n, Config &c) -> std::string {
+            auto v = n.value<std::string>();
+            if (v && std::find(choices.begin(), choices.end(), *v) != choices.end()) {
+              c.*field = *v;
+              return "";
+            }
+            std::string want = "expected ";
+            for (size_t i = 0; i < choices.size(); ++i)
+              want += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+            return want;
           },
           [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
 }
@@ -234,7 +253,8 @@ const std::vector<Key> &keys() {
       string_key("quarantine", "key_file", &Config::quarantine_key_file),
       string_key("quarantine", "release_secret_file", &Config::release_secret_file),
       uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
-      string_key("quarantine", "backend", &Config::quarantine_backend),
+      choice_key("quarantine", "backend", &Config::quarantine_backend,
+                 {"filesystem", "postgresql"}),
       string_key("quarantine", "pg_conninfo", &Config::pg_conninfo),
       string_key("quarantine", "pg_conninfo_file", &Config::pg_conninfo_file),
       uint_key("quarantine", "pg_timeout_ms", &Config::pg_timeout_ms, 100, 600000),
