@@ -23,9 +23,9 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "mime/parser.h"
+#include "quarantine/open.h"
 #include "quarantine/release_mark.h"
 #include "quarantine/smtp_release.h"
-#include "quarantine/store.h"
 #include "util/text.h"
 
 namespace avsink::cli {
@@ -52,6 +52,7 @@ const char kUsage[] =
     "  verify                      check every entry; exit 1 when any is bad\n"
     "  export FILE                 one archive (ustar) of every entry, with a manifest\n"
     "  import FILE                 verify an archive completely, then add its entries\n"
+    "  migrate                     create or upgrade the PostgreSQL schema (backend = postgresql)\n"
     "\n"
     "options for every command:\n"
     "  --config FILE        avsink.toml: [quarantine] and [audit] (env AVSINK_CONFIG)\n"
@@ -286,7 +287,7 @@ std::optional<std::string> one_id(const Options &o) {
   return util::ascii_lower(o.positional[0]);
 }
 
-int cmd_list(const Options &o, q::Store &s) {
+int cmd_list(const Options &o, q::Backend &s) {
   std::optional<int64_t> since;
   if (o.since) {
     since = parse_since(*o.since, s.now());
@@ -329,7 +330,7 @@ int cmd_list(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_show(const Options &o, q::Store &s) {
+int cmd_show(const Options &o, q::Backend &s) {
   auto id = one_id(o);
   if (!id) return usage_error("show needs exactly one ID");
   auto m = s.meta(*id);
@@ -385,7 +386,7 @@ int cmd_show(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_extract(const Options &o, q::Store &s) {
+int cmd_extract(const Options &o, q::Backend &s) {
   auto id = one_id(o);
   if (!id) return usage_error("extract needs exactly one ID");
   auto msg = s.message(*id);
@@ -402,7 +403,7 @@ int cmd_extract(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_release(const Options &o, q::Store &s) {
+int cmd_release(const Options &o, q::Backend &s) {
   auto id = one_id(o);
   if (!id) return usage_error("release needs exactly one ID");
   const std::string &hop = o.next_hop;
@@ -425,7 +426,7 @@ int cmd_release(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_delete(const Options &o, q::Store &s) {
+int cmd_delete(const Options &o, q::Backend &s) {
   auto id = one_id(o);
   if (!id) return usage_error("delete needs exactly one ID");
   if (auto r = s.remove(*id, q::operator_name(o.by)); !r) return report(r.error());
@@ -433,7 +434,7 @@ int cmd_delete(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_purge(const Options &o, q::Store &s) {
+int cmd_purge(const Options &o, q::Backend &s) {
   std::string age_text = o.older_than ? *o.older_than : o.retention;
   auto age = parse_age(age_text);
   if (!age) return usage_error("bad age '" + age_text + "' (want e.g. 30d, 12h, 45m)");
@@ -443,7 +444,7 @@ int cmd_purge(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_verify(const Options &, q::Store &s) {
+int cmd_verify(const Options &, q::Backend &s) {
   auto rep = s.verify();
   if (!rep) return report(rep.error());
   for (const auto &[id, why] : rep->bad) std::printf("BAD %s: %s\n", id.c_str(), why.c_str());
@@ -452,7 +453,7 @@ int cmd_verify(const Options &, q::Store &s) {
   return rep->bad.empty() ? kOk : kProblem;
 }
 
-int cmd_export(const Options &o, q::Store &s) {
+int cmd_export(const Options &o, q::Backend &s) {
   if (o.positional.size() != 1) return usage_error("export needs exactly one FILE");
   if (auto r = s.export_to(o.positional[0]); !r) return report(r.error());
   auto l = s.list();
@@ -461,7 +462,7 @@ int cmd_export(const Options &o, q::Store &s) {
   return kOk;
 }
 
-int cmd_import(const Options &o, q::Store &s) {
+int cmd_import(const Options &o, q::Backend &s) {
   if (o.positional.size() != 1) return usage_error("import needs exactly one FILE");
   auto n = s.import_from(o.positional[0]);
   if (!n) return report(n.error());
@@ -478,14 +479,16 @@ int cmd_quarantine(const Args &args) {
     (o.help || o.command == "help" ? std::cout : std::cerr) << kUsage;
     return o.help || o.command == "help" ? kOk : kError;
   }
-  using Handler = int (*)(const Options &, q::Store &);
+  using Handler = int (*)(const Options &, q::Backend &);
   static const std::map<std::string, Handler> kCommands = {
       {"list", cmd_list},       {"show", cmd_show},     {"extract", cmd_extract},
       {"release", cmd_release}, {"delete", cmd_delete}, {"purge", cmd_purge},
       {"verify", cmd_verify},   {"export", cmd_export}, {"import", cmd_import}};
   auto it = kCommands.find(o.command);
-  if (it == kCommands.end()) return usage_error("unknown command '" + o.command + "'");
-  if (o.command != "list" && o.command != "verify" && o.command != "purge" && o.positional.empty())
+  if (it == kCommands.end() && o.command != "migrate")
+    return usage_error("unknown command '" + o.command + "'");
+  if (o.command != "list" && o.command != "verify" && o.command != "purge" &&
+      o.command != "migrate" && o.positional.empty())
     return usage_error(o.command + " needs an argument");
 
   // Precedence: command-line flags, then environment, then avsink.toml (--config or
@@ -499,10 +502,33 @@ int cmd_quarantine(const Args &args) {
   }
   // The next hop: --next-hop, else $AVSINK_QUARANTINE_NEXT_HOP, else [quarantine] release_next_hop.
   if (o.next_hop.empty()) o.next_hop = env_or("AVSINK_QUARANTINE_NEXT_HOP", cfg.release_next_hop);
-  q::StoreOptions so;
+  // --dir (or $AVSINK_QUARANTINE_DIR) names a filesystem store; else the config's backend.
+  q::BackendOptions bo;
+  bo.backend = o.dir.empty() && std::getenv("AVSINK_QUARANTINE_DIR") == nullptr
+                   ? cfg.quarantine_backend
+                   : "filesystem";
+  q::StoreOptions &so = bo.fs;
   so.dir = o.dir.empty()
                ? env_or("AVSINK_QUARANTINE_DIR", config_path.empty() ? "" : cfg.quarantine_dir)
                : o.dir;
+  if (bo.backend == "postgresql") {
+    auto ci = q::pg_conninfo(cfg.pg_conninfo, cfg.pg_conninfo_file);
+    if (!ci) return report(ci.error());
+    bo.pg.conninfo = *ci;
+    bo.pg.timeout_ms = static_cast<int>(cfg.pg_timeout_ms);
+    if (o.command == "migrate") {
+      auto m = q::pg_migrate(bo.pg.conninfo, bo.pg.timeout_ms);
+      if (!m) return report(m.error());
+      if (m->first == m->second)
+        std::printf("schema is up to date (version %d)\n", m->second);
+      else
+        std::printf("schema migrated from version %d to %d\n", m->first, m->second);
+      return kOk;
+    }
+    so.dir = cfg.quarantine_dir;  // the audit log's default home is unchanged
+  } else if (o.command == "migrate") {
+    return usage_error("migrate applies to [quarantine] backend = \"postgresql\" only");
+  }
   if (so.dir.empty())
     return usage_error("no store: give --dir DIR, --config FILE or set AVSINK_QUARANTINE_DIR");
   so.key_file = o.key_file.empty() ? env_or("AVSINK_QUARANTINE_KEY_FILE", cfg.quarantine_key_file)
@@ -511,14 +537,17 @@ int cmd_quarantine(const Args &args) {
   auto retention = parse_age(o.retention);
   if (!retention) return usage_error("bad --retention '" + o.retention + "'");
   so.retention_seconds = *retention;
+  bo.pg.key_file = so.key_file;
+  bo.pg.release_secret_file = so.release_secret_file;
+  bo.pg.retention_seconds = so.retention_seconds;
 
   std::string audit_path =
       o.audit_log.empty() ? env_or("AVSINK_AUDIT_LOG",
                                    cfg.audit_log.empty() ? so.dir + "/audit.log" : cfg.audit_log)
                           : o.audit_log;
   std::shared_ptr<AuditLog> audit;
-  if (o.audit_log.empty() && std::getenv("AVSINK_AUDIT_LOG") == nullptr &&
-      ::access(so.dir.c_str(), F_OK) != 0) {
+  if (bo.backend != "postgresql" && o.audit_log.empty() &&
+      std::getenv("AVSINK_AUDIT_LOG") == nullptr && ::access(so.dir.c_str(), F_OK) != 0) {
     // The default audit log lives in the store: create the store first (restore into a new one).
     auto created = q::Store::open(so, nullptr);
     if (!created) return report(created.error());
@@ -529,7 +558,7 @@ int cmd_quarantine(const Args &args) {
     if (!a) return report(a.error());
     audit = *a;
   }
-  auto store = q::Store::open(so, audit);
+  auto store = q::open_backend(bo, audit);
   if (!store) return report(store.error());
   return it->second(o, **store);
 }

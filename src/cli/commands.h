@@ -16,5 +16,6 @@ int cmd_config(const Args &args);      // cmd_config.cpp: config check [FILE]
 int cmd_status(const Args &args);      // cmd_status.cpp: engines, signatures, ages
 int cmd_quarantine(const Args &args);  // cmd_quarantine.cpp: list, show, release, verify, ...
 int cmd_lockdown(const Args &args);    // cmd_lockdown.cpp: outbreak lockdown on, off, status
+int cmd_backup(const Args &args);      // cmd_backup.cpp: backup create, verify, restore
 
 }  // namespace avsink::cli

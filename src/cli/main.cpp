@@ -18,7 +18,8 @@ const char kUsage[] =
     "  config check [FILE] [--user USER] [--rcpt ADDR...]   validate a configuration, or show "
     "the policy an envelope gets\n"
     "  rules check FILE...                        check rule files: file:line: reason per error\n"
-    "  quarantine list|show|extract|release|delete|purge|verify|export|import ...\n"
+    "  quarantine list|show|extract|release|delete|purge|verify|export|import|migrate ...\n"
+    "  backup create|verify|restore FILE ...\n"
     "  lockdown on|off|status ...                 outbreak lockdown at every gateway process\n"
     "\n"
     "Run `avsink COMMAND --help` for a command's options.\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
   if (cmd == "status") return avsink::cli::cmd_status(args);
   if (cmd == "quarantine") return avsink::cli::cmd_quarantine(args);
   if (cmd == "lockdown") return avsink::cli::cmd_lockdown(args);
+  if (cmd == "backup") return avsink::cli::cmd_backup(args);
   std::fprintf(stderr, "avsink: unknown command '%s'\n%s", cmd.c_str(), kUsage);
   return 2;
 }

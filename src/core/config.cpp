@@ -3,6 +3,7 @@
 #include "core/config.h"
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -115,6 +116,24 @@ Key header_name_key(const char *sec, const char *name, std::string Config::*fiel
             }
             c.*field = std::move(v);
             return "";
+          },
+          [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
+}
+
+// A string that must be one of `choices` (e.g. the quarantine backend).
+Key choice_key(const char *sec, const char *name, std::string Config::*field,
+               std::vector<std::string> choices) {
+  return {sec, name,
+          [field, choices](const toml::node &n, Config &c) -> std::string {
+            auto v = n.value<std::string>();
+            if (v && std::find(choices.begin(), choices.end(), *v) != choices.end()) {
+              c.*field = *v;
+              return "";
+            }
+            std::string want = "expected ";
+            for (size_t i = 0; i < choices.size(); ++i)
+              want += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+            return want;
           },
           [field, name](const Config &c, toml::table &t) { t.insert_or_assign(name, c.*field); }};
 }
@@ -340,6 +359,18 @@ const std::vector<Key> &keys() {
                 "$AVSINK_QUARANTINE_NEXT_HOP are absent; \"\" = none."),
       described(uint_key("quarantine", "retention_days", &Config::retention_days, 1, 36500),
                 "Days a quarantined message is kept before purge deletes it."),
+      described(choice_key("quarantine", "backend", &Config::quarantine_backend,
+                           {"filesystem", "postgresql"}),
+                "Where quarantined messages are kept: filesystem (dir) or postgresql (shared by "
+                "gateways)."),
+      described(string_key("quarantine", "pg_conninfo", &Config::pg_conninfo),
+                "libpq connection string for the postgresql backend, without a password (use a "
+                "passfile)."),
+      described(string_key("quarantine", "pg_conninfo_file", &Config::pg_conninfo_file),
+                "Or a file holding that connection string."),
+      described(uint_key("quarantine", "pg_timeout_ms", &Config::pg_timeout_ms, 100, 600000),
+                "Connect and per-operation timeout for the postgresql backend, in milliseconds "
+                "(capped at the scan deadline)."),
       described(string_key("audit", "log", &Config::audit_log),
                 "Audit log file (JSON lines); \"\" = no audit log."),
       described(string_key("lockdown", "state_file", &Config::lockdown_state_file),

@@ -103,6 +103,10 @@ struct Config {
   std::string release_secret_file;
   uint32_t retention_days = 30;
   std::string release_next_hop;  // HOST:PORT for `avsink quarantine release` ("" = give --next-hop)
+  std::string quarantine_backend = "filesystem";  // or "postgresql" (docs/quarantine.md)
+  std::string pg_conninfo;                        // libpq connection string, no password
+  std::string pg_conninfo_file;                   // or a file holding it
+  uint32_t pg_timeout_ms = 5000;                  // connect + each store operation
 
   // [audit]
   std::string audit_log;  // "" = no audit log

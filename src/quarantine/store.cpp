@@ -13,24 +13,16 @@
 #include <map>
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/sha256.h"
 #include "quarantine/archive.h"
-#include "quarantine/release_mark.h"
-#include "quarantine/smtp_release.h"
-#include "util/text.h"
 
 namespace avsink::quarantine {
 
 namespace {
 
-constexpr std::string_view kEntrySuffix = ".avq";
-constexpr std::string_view kArchiveEntries = "avsink-quarantine/entries/";
-constexpr std::string_view kArchiveManifest = "avsink-quarantine/manifest.json";
-constexpr std::string_view kArchiveFormat = "avsink-quarantine-archive";
 constexpr int64_t kStaleTempSeconds = 24 * 3600;
 constexpr uint64_t kMaxEntryFile = uint64_t{1} << 36;  // 64 GiB: far beyond any message limit
 constexpr uint64_t kMaxManifest = 256u << 20;
@@ -41,11 +33,8 @@ std::string entry_file(const std::string &id) {
   return id + std::string(kEntrySuffix);
 }
 
-// "<id>.avq" -> id, or "" when the name is not an entry file name.
 std::string id_of(std::string_view name) {
-  if (name.size() != 32 + kEntrySuffix.size() || name.substr(32) != kEntrySuffix) return {};
-  std::string id(name.substr(0, 32));
-  return valid_id(id) ? id : std::string();
+  return id_of_entry_file(name);
 }
 
 Error not_found(const std::string &id) {
@@ -61,40 +50,9 @@ struct StagedFiles {
   }
 };
 
-Result<std::string> load_secret_file(const std::string &path) {
-  auto k = load_key_file(path);
-  if (!k) return k.error();
-  std::string s(reinterpret_cast<const char *>(k->data()), k->size());
-  wipe(&*k);
-  return s;
-}
-
-std::string sha256_of_file_bytes(std::string_view data) {
-  return sha256_hex(data);
-}
-
 }  // namespace
 
-std::string operator_name(const std::string &by) {
-  if (!by.empty()) return by;
-  const char *sudo = std::getenv("SUDO_USER");
-  if (::getuid() == 0 && sudo != nullptr && *sudo != '\0') return sudo;
-  struct passwd pw {};
-  struct passwd *res = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr)
-    return res->pw_name;
-  return "uid:" + std::to_string(::getuid());
-}
-
-Store::~Store() {
-  if (key_) wipe(&*key_);
-  wipe(&release_secret_);
-}
-
-int64_t Store::now() const {
-  return opts_.clock ? opts_.clock() : static_cast<int64_t>(std::time(nullptr));
-}
+Store::~Store() = default;
 
 std::string Store::temp_name(const std::string &tag) const {
   return tag + "." + std::to_string(::getpid()) + "." + std::to_string(++g_temp_counter) + "." +
@@ -111,6 +69,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   s->opts_ = options;
   s->dir_ = options.dir;
   s->audit_ = std::move(audit);
+  s->retention_seconds_ = options.retention_seconds;
+  s->release_mark_max_age_seconds_ = options.release_mark_max_age_seconds;
+  s->clock_ = options.clock;
 
   // The store directory itself may be a symlink an operator made; its subdirectories may not.
   if (::mkdir(s->dir_.c_str(), 0700) == 0) {
@@ -136,23 +97,9 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions &options,
   s->tmp_fd_ = std::move(*tmp);
   if (::fsync(s->dir_fd_.get()) != 0) return io_error("cannot fsync", s->dir_);
 
-  if (!options.key_file.empty()) {
-    auto key = load_key_file(options.key_file);
-    if (!key) return key.error();
-    s->key_ = *key;
-    wipe(&*key);
-  }
-
   // The release-mark secret: its own file, else derived from the key, else <dir>/.release-key.
-  if (!options.release_secret_file.empty()) {
-    auto sec = load_secret_file(options.release_secret_file);
-    if (!sec) return sec.error();
-    s->release_secret_ = std::move(*sec);
-  } else if (s->key_) {
-    s->release_secret_ =
-        hmac_sha256(std::string_view(reinterpret_cast<const char *>(s->key_->data()), 32),
-                    "avsink quarantine release secret v1");
-  } else {
+  if (auto k = s->load_keys(options.key_file, options.release_secret_file); !k) return k.error();
+  if (s->release_secret_.empty()) {
     const std::string shown = s->dir_ + "/.release-key";
     for (int attempt = 0; attempt < 2 && s->release_secret_.empty(); ++attempt) {
       int fd = ::openat(s->dir_fd_.get(), ".release-key",
@@ -189,11 +136,6 @@ Result<void> Store::check_id(const std::string &id) const {
     return make_error(ErrorCode::kInvalidArgument,
                       "invalid quarantine id (want 32 lowercase hex characters)");
   return {};
-}
-
-Result<void> Store::audit(std::string_view event, const nlohmann::json &fields) {
-  if (!audit_) return {};
-  return audit_->record(event, fields);
 }
 
 Result<std::string> Store::put(std::string_view message, const EntryMeta &meta) {
@@ -353,11 +295,6 @@ Result<size_t> Store::purge_older_than(int64_t age_seconds, const std::string &b
   return removed;
 }
 
-Result<size_t> Store::purge_expired(const std::string &by) {
-  if (opts_.retention_seconds == 0) return size_t{0};
-  return purge_older_than(opts_.retention_seconds, by);
-}
-
 size_t Store::remove_stale_temps() const {
   auto names = list_dir(tmp_fd_.get(), dir_ + "/tmp");
   if (!names) return 0;
@@ -411,71 +348,12 @@ Result<void> Store::export_to(const std::string &archive_path) const {
   if (archive_path.empty()) return make_error(ErrorCode::kInvalidArgument, "export: no file name");
   auto names = list_dir(entries_fd_.get(), dir_ + "/entries");
   if (!names) return names.error();
-  std::sort(names->begin(), names->end());
-
-  std::string tmp_path = archive_path + "." + to_hex(random_bytes(6)) + ".tmp";
-  Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return io_error("cannot create", tmp_path);
-  bool committed = false;
-  struct Cleanup {
-    const std::string &p;
-    bool &done;
-    ~Cleanup() {
-      if (!done) ::unlink(p.c_str());
-    }
-  } cleanup{tmp_path, committed};
-  if (::fchmod(fd.get(), 0600) != 0) return io_error("cannot chmod", tmp_path);
-  Sink sink = [&](std::string_view d) { return write_all(fd.get(), d, tmp_path); };
-
-  nlohmann::json entries = nlohmann::json::array();
-  std::vector<std::string> bad;
-  for (const auto &name : *names) {
-    std::string id = id_of(name);
-    if (id.empty()) continue;  // verify() reports strays; they are not part of the store
-    auto file = read_entry_file(id, kMaxEntryFile);
-    if (!file) {
-      if (file.error().message.rfind("no such quarantine entry", 0) == 0) continue;
-      bad.push_back(id + ": " + file.error().message);
-      continue;
-    }
-    auto e = decode_entry(*file, id, key_ ? &*key_ : nullptr);
-    if (!e) {
-      bad.push_back(id + ": " + e.error().message);
-      continue;
-    }
-    std::string member = std::string(kArchiveEntries) + name;
-    if (auto r = tar_add(sink, member, *file, e->meta.time); !r) return r;
-    entries.push_back({{"id", id},
-                       {"file", member},
-                       {"size", file->size()},
-                       {"sha256", sha256_of_file_bytes(*file)},
-                       {"time", e->meta.time}});
-  }
-  if (!bad.empty()) {
-    std::string msg = "export refused: " + std::to_string(bad.size()) +
-                      (bad.size() == 1 ? " entry fails" : " entries fail") +
-                      " verification (run `avsink quarantine verify`): " + bad[0];
-    return make_error(ErrorCode::kIo, msg);
-  }
-  nlohmann::json manifest = {{"format", kArchiveFormat},
-                             {"version", 1},
-                             {"created", util::iso8601_utc_now_ms()},
-                             {"encrypted", key_.has_value()},
-                             {"count", entries.size()},
-                             {"entries", entries}};
-  if (auto r = tar_add(sink, std::string(kArchiveManifest), manifest.dump(1), now()); !r) return r;
-  if (auto r = tar_finish(sink); !r) return r;
-  if (::fsync(fd.get()) != 0) return io_error("fsync failed", tmp_path);
-  fd.reset();
-  if (::rename(tmp_path.c_str(), archive_path.c_str()) != 0)
-    return io_error("cannot rename into place", archive_path);
-  committed = true;
-  std::string parent = archive_path.find('/') == std::string::npos
-                           ? "."
-                           : archive_path.substr(0, std::max<size_t>(1, archive_path.rfind('/')));
-  Fd pfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (pfd.valid()) ::fsync(pfd.get());
-  return {};
+  std::vector<std::string> ids;
+  for (const auto &name : *names)
+    if (std::string id = id_of(name); !id.empty()) ids.push_back(id);  // strays: verify() says
+  return write_export(
+      archive_path, ids, [&](const std::string &id) { return read_entry_file(id, kMaxEntryFile); },
+      key(), now());
 }
 
 Result<size_t> Store::import_from(const std::string &archive_path) {
@@ -538,25 +416,9 @@ Result<size_t> Store::import_from(const std::string &archive_path) {
   if (!have_manifest) return bad("no manifest");
 
   // 1. The manifest lists exactly the staged entries, with matching sizes and digests.
-  auto j = nlohmann::json::parse(manifest_text, nullptr, false);
-  try {
-    if (j.is_discarded() || j.at("format") != kArchiveFormat || j.at("version") != 1)
-      return bad("not an avsink quarantine archive manifest");
-    const auto &list = j.at("entries");
-    if (list.size() != staged.size() || j.at("count").get<size_t>() != staged.size())
-      return bad("manifest lists " + std::to_string(list.size()) + " entries, archive holds " +
-                 std::to_string(staged.size()));
-    for (const auto &e : list) {
-      std::string id = e.at("id").get<std::string>();
-      auto it = staged.find(id);
-      if (it == staged.end()) return bad("manifest entry missing from archive: " + id);
-      if (e.at("size").get<uint64_t>() != it->second.size ||
-          e.at("sha256").get<std::string>() != it->second.sha256)
-        return bad("entry does not match the manifest (size or SHA-256): " + id);
-    }
-  } catch (const nlohmann::json::exception &ex) {
-    return bad(std::string("malformed manifest: ") + ex.what());
-  }
+  std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> seen;
+  for (const auto &[id, st] : staged) seen.push_back({id, {st.size, st.sha256}});
+  if (auto c = check_manifest(manifest_text, seen, archive_path); !c) return c.error();
 
   // 2. Every entry verifies with this store's key; conflicts with existing entries are found.
   std::vector<std::string> to_commit;
@@ -601,160 +463,41 @@ Result<size_t> Store::import_from(const std::string &archive_path) {
   return added;
 }
 
-std::string Store::release_mark(const std::string &id, std::string_view message) const {
-  return make_release_mark(release_secret_, id, now(), message);
+Result<void> Store::record_release(const std::string &id, int64_t mark_time,
+                                   const std::vector<std::string> &rcpts) {
+  nlohmann::json bound = {{"id", id}, {"to", rcpts}};
+  return durable_create(tmp_fd_.get(), temp_name("release"), releases_fd_.get(),
+                        id + "." + std::to_string(mark_time), bound.dump(), dir_ + "/releases");
 }
 
-std::string Store::release_mark(const std::string &id) const {
-  auto m = message(id);
-  if (!m) return {};
-  return release_mark(id, *m);
-}
-
-bool Store::verify_release_mark(std::string_view header_value, std::string_view message) const {
-  return check_release_mark(release_secret_, header_value, message, now(),
-                            opts_.release_mark_max_age_seconds);
-}
-
-ReleaseCheck Store::check_release(std::string_view message) const {
-  ReleaseCheck rc;
-  auto values = header_values(message, kReleaseHeader);
-  if (values.empty()) return rc;
-  rc.present = true;
-  const std::string digest = release_digest_hex(message);  // once, however many marks
-  const int64_t t = now();
-  for (size_t i = 0; i < values.size() && i < kMaxMarksChecked; ++i) {
-    if (check_release_mark_digest(release_secret_, values[i], digest, t,
-                                  opts_.release_mark_max_age_seconds)) {
-      rc.valid = true;
-      rc.id = parse_release_mark(values[i])->id;
-      break;
-    }
-  }
-  return rc;
-}
-
-namespace {
-
-// An envelope address as release records keep it: angle brackets and spaces gone, lowercase.
-std::string rcpt_key(std::string_view a) {
-  while (!a.empty() && (a.front() == ' ' || a.front() == '<')) a.remove_prefix(1);
-  while (!a.empty() && (a.back() == ' ' || a.back() == '>')) a.remove_suffix(1);
-  return util::ascii_lower(a);
-}
-
-}  // namespace
-
-ReleaseCheck Store::use_release(std::string_view message, const std::vector<std::string> &rcpt_to) {
-  ReleaseCheck rc = check_release(message);
-  if (!rc.valid) return rc;
-  rc.valid = false;
-  std::optional<ParsedMark> mark;
-  for (const auto &v : header_values(message, kReleaseHeader)) {
-    auto m = parse_release_mark(v);
-    if (m && m->id == rc.id) {
-      mark = m;
-      break;
-    }
-  }
-  auto refuse = [&](std::string why) {
-    rc.refused = std::move(why);
-    (void)audit("quarantine.release_refused", {{"id", rc.id}, {"reason", rc.refused}});
-    return rc;
-  };
-  if (!mark) return refuse("mark not found");
-  const std::string name = rc.id + "." + std::to_string(mark->time);
+std::string Store::claim_release(const std::string &id, int64_t mark_time,
+                                 const std::vector<std::string> &rcpt_keys) {
+  const std::string name = id + "." + std::to_string(mark_time);
   const std::string used = name + ".used";
   Fd fd(::openat(releases_fd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     struct stat st {};
     if (::fstatat(releases_fd_.get(), used.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-      return refuse("release mark already used");
-    return refuse("no release record for this mark");
+      return "release mark already used";
+    return "no release record for this mark";
   }
   auto text = read_all(fd.get(), dir_ + "/releases/" + name, 1 << 20);
-  if (!text) return refuse("release record unreadable: " + text.error().message);
+  if (!text) return "release record unreadable: " + text.error().message;
   nlohmann::json rec = nlohmann::json::parse(*text, nullptr, false);
   if (rec.is_discarded() || !rec.contains("to") || !rec["to"].is_array())
-    return refuse("release record corrupt");
+    return "release record corrupt";
   std::vector<std::string> allowed;
   for (const auto &t : rec["to"])
-    if (t.is_string()) allowed.push_back(rcpt_key(t.get<std::string>()));
-  if (rcpt_to.empty()) return refuse("no envelope recipients to check");
-  for (const auto &r : rcpt_to) {
-    if (std::find(allowed.begin(), allowed.end(), rcpt_key(r)) == allowed.end())
-      return refuse("not released to " + rcpt_key(r));
+    if (t.is_string()) allowed.push_back(release_rcpt_key(t.get<std::string>()));
+  for (const auto &r : rcpt_keys) {
+    if (std::find(allowed.begin(), allowed.end(), r) == allowed.end())
+      return "not released to " + r;
   }
   // Single use: the first scan to rename the record honours the mark.
   if (::renameat(releases_fd_.get(), name.c_str(), releases_fd_.get(), used.c_str()) != 0)
-    return refuse("release mark already used");
+    return "release mark already used";
   (void)fsync_dir(releases_fd_.get(), dir_ + "/releases");
-  nlohmann::json to = nlohmann::json::array();
-  for (const auto &r : rcpt_to) to.push_back(rcpt_key(r));
-  (void)audit("quarantine.release_used", {{"id", rc.id}, {"to", to}});
-  rc.valid = true;
-  return rc;
-}
-
-Result<std::string> Store::prepare_release(const std::string &id, std::string_view message,
-                                           const std::vector<std::string> &rcpts) {
-  if (rcpts.empty()) return make_error(ErrorCode::kInvalidArgument, "release: no recipients");
-  std::string copy = make_released_copy(id, message);
-  // The record that binds this mark to these recipients and lets it through once (use_release).
-  auto mark = parse_release_mark(header_values(copy, kReleaseHeader).front());
-  if (!mark) return make_error(ErrorCode::kInternal, "release: the new mark does not parse");
-  nlohmann::json bound = {{"id", id}, {"to", nlohmann::json::array()}};
-  for (const auto &r : rcpts) bound["to"].push_back(rcpt_key(r));
-  if (auto w =
-          durable_create(tmp_fd_.get(), temp_name("release"), releases_fd_.get(),
-                         id + "." + std::to_string(mark->time), bound.dump(), dir_ + "/releases");
-      !w)
-    return make_error(ErrorCode::kIo, "not released: the release record could not be written: " +
-                                          w.error().message);
-  return copy;
-}
-
-std::string Store::make_released_copy(const std::string &id, std::string_view message) const {
-  std::string stripped = remove_header(message, kReleaseHeader);
-  std::string mark = release_mark(id, stripped);
-  return prepend_header(stripped, kReleaseHeader, mark);
-}
-
-Result<std::string> Store::release(const std::string &id, const ReleaseOptions &o) {
-  if (auto c = check_id(id); !c) return c.error();
-  if (o.by.empty())
-    return make_error(ErrorCode::kInvalidArgument, "release: operator name missing");
-  if (o.host.empty()) return make_error(ErrorCode::kConfig, "release: no next hop configured");
-  auto msg = message(id);
-  if (!msg) return msg.error();
-  auto m = meta(id);
-  if (!m) return m.error();
-  std::vector<std::string> rcpts = o.rcpts.empty() ? m->envelope.rcpt_to : o.rcpts;
-  if (rcpts.empty())
-    return make_error(ErrorCode::kInvalidArgument,
-                      "release: the entry has no envelope recipients; give --to");
-  std::string from = o.mail_from ? *o.mail_from : m->envelope.mail_from;
-  std::string hop = o.host + ":" + std::to_string(o.port);
-  nlohmann::json rec = {{"id", id},          {"by", o.by},      {"uid", ::getuid()},  {"to", rcpts},
-                        {"mail_from", from}, {"next_hop", hop}, {"sha256", m->sha256}};
-  if (auto a = audit("quarantine.release", rec); !a)
-    return make_error(ErrorCode::kIo,
-                      "not released: the audit record could not be written: " + a.error().message);
-  auto copy = prepare_release(id, *msg, rcpts);
-  if (!copy) return copy.error();
-  auto reply = smtp_send(o.host, o.port, from, rcpts, *copy, o.timeout_ms);
-  nlohmann::json res = {{"id", id}, {"by", o.by}, {"ok", reply.ok()}, {"next_hop", hop}};
-  if (reply)
-    res["reply"] = *reply;
-  else
-    res["error"] = reply.error().message;
-  auto a = audit("quarantine.release_result", res);
-  if (!reply) return reply.error();
-  if (!a)
-    return make_error(ErrorCode::kIo,
-                      "released (" + *reply +
-                          "), but the result record could not be written: " + a.error().message);
-  return reply;
+  return {};
 }
 
 }  // namespace avsink::quarantine

@@ -30,7 +30,7 @@
 #include "engines/signature_watch.h"
 #include "mime/parser.h"
 #include "policy/policy.h"
-#include "quarantine/store.h"
+#include "quarantine/open.h"
 #include "rewrite/strip_part.h"
 #include "rules/rule_engine.h"
 #include "session/container_pass.h"
@@ -61,7 +61,7 @@ struct Scanner::Impl {
   std::vector<std::unique_ptr<engines::SignatureWatch>> watches;
   std::unique_ptr<rules::RuleEngine> rules;  // null when no rule file and no spoof check
   std::unique_ptr<attachments::AttachmentPolicy> attachments;
-  std::unique_ptr<quarantine::Store> store;  // null in dry-run mode
+  std::unique_ptr<quarantine::Backend> store;  // null in dry-run mode
   std::unique_ptr<PolicySelector> selector;
   // Policies with their own rule_files; a null engine = that policy has no rules.
   std::map<std::string, std::unique_ptr<rules::RuleEngine>> policy_rules;
@@ -559,17 +559,32 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   impl->attachments = std::move(a.value());
 
   if (!dry_run) {
-    quarantine::StoreOptions so;
+    quarantine::BackendOptions bo;
+    bo.backend = config.quarantine_backend;
+    quarantine::StoreOptions &so = bo.fs;
     so.dir = config.quarantine_dir;
     so.key_file = config.quarantine_key_file;
     so.release_secret_file = config.release_secret_file;
     so.retention_seconds = static_cast<int64_t>(config.retention_days) * 86400;
-    std::error_code ec;  // the store's parent (e.g. /var/lib/avsink) may not exist yet
-    std::filesystem::create_directories(std::filesystem::path(so.dir).parent_path(), ec);
-    auto st = quarantine::Store::open(so, impl->audit);
+    if (bo.backend == "postgresql") {
+      auto ci = quarantine::pg_conninfo(config.pg_conninfo, config.pg_conninfo_file);
+      if (!ci) return ci.error();
+      bo.pg.conninfo = *ci;
+      bo.pg.key_file = so.key_file;
+      bo.pg.release_secret_file = so.release_secret_file;
+      bo.pg.retention_seconds = so.retention_seconds;
+      // A store write that cannot finish within the scan deadline fails (the MTA tempfails).
+      bo.pg.timeout_ms = static_cast<int>(
+          std::min<uint64_t>(config.pg_timeout_ms, config.limits.scan_deadline_ms));
+      bo.pg.require_connection = false;  // a server that is down now tempfails quarantines
+    } else {
+      std::error_code ec;  // the store's parent (e.g. /var/lib/avsink) may not exist yet
+      std::filesystem::create_directories(std::filesystem::path(so.dir).parent_path(), ec);
+    }
+    auto st = quarantine::open_backend(bo, impl->audit);
     if (st) {
       impl->store = std::move(st.value());
-    } else if (config.quarantine_dir == Config().quarantine_dir) {
+    } else if (bo.backend != "postgresql" && config.quarantine_dir == Config().quarantine_dir) {
       // The embedded default could not be used (e.g. not root): scanning still works, and a
       // verdict that needs the store fails closed at scan time (the MTA tempfails).
       impl->logger.warn("quarantine unavailable, quarantine verdicts will tempfail: " +

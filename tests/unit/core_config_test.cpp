@@ -47,6 +47,8 @@ TEST(Config, ErrorsNameLineAndReason) {
       {"[actions]\nvirus = \"explode\"\n", 2, "expected accept"},
       {"[scan\n", 1, ""},
       {"[rules]\nfiles = [1]\n", 2, "array of strings"},
+      // Issue 18: the quarantine backend is one of the two there are.
+      {"[quarantine]\nbackend = \"mysql\"\n", 2, "expected filesystem or postgresql"},
       // Issue 14 item 5: a header name must be a valid RFC 5322 field name.
       {"[scan]\nheader_name = \"X-Virus Scanned\"\n", 2, "not a valid header field name"},
       {"[scan]\nheader_name = \"X-Scanned:\"\n", 2, "not a valid header field name"},
