@@ -410,7 +410,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
     const char *what = delivers(action) ? "accept" : avsink_action_name(action);
     if (action == AVSINK_ACTION_ACCEPT &&
         (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {})))
-      return tempfail_unscanned(ctx, c, "could not add headers (accept)");
+      return tempfail_unscanned(ctx, c, "could not add headers (accept)", "mta_refused");
     if (action == AVSINK_ACTION_ACCEPT) {
       log_verdict(c, v, what, 250, "2.0.0", (" removed" + removed).c_str());
       return SMFIS_CONTINUE;
@@ -589,7 +589,7 @@ sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
     env.mail_from = c->mail_from.c_str();
     char name[128];
     if (avsink_engine_policy(name, sizeof name, runtime().engine, &env, rcpt.c_str()) != AVSINK_OK)
-      return tempfail_unscanned(ctx, c, "no policy for a recipient");
+      return tempfail_unscanned(ctx, c, "no policy for a recipient", "other");
     if (c->rcpt_count == 0) {
       c->policy = name;
     } else if (c->policy != name) {
