@@ -302,6 +302,29 @@ bool is_clamav_temp_name(std::string_view name) {
                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
+// The item's bytes as libclamav reads them: through a paged map whose every page read first
+// checks the deadline. libclamav's own MAX_SCANTIME belongs to the shared compiled engine (it
+// cannot carry one message's time left), and the per-file callbacks fire only between files, so
+// without this one large part could run a whole deadline past the message's. A read refused
+// here ends libclamav's reading of the item; deadline_hit makes scan_once() report it.
+struct DeadlineReader {
+  std::string_view data;
+  ScanContext *ctx = nullptr;
+};
+
+off_t read_unless_expired(void *handle, void *buf, size_t count, off_t offset) {
+  auto *r = static_cast<DeadlineReader *>(handle);
+  if (r->ctx->deadline != nullptr && r->ctx->deadline->expired()) {
+    r->ctx->deadline_hit = true;
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  if (offset < 0 || static_cast<uint64_t>(offset) >= r->data.size()) return 0;
+  const size_t n = std::min(count, r->data.size() - static_cast<size_t>(offset));
+  std::memcpy(buf, r->data.data() + offset, n);
+  return static_cast<off_t>(n);
+}
+
 cl_error_t on_pre_scan(int, const char *, void *context) {
   ScanContext *ctx = context_of(context);
   if (ctx == nullptr) return CL_CLEAN;
@@ -756,8 +779,9 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
   if (o.heuristic_exceeds_max) ctx.max_file_bytes = o.limits.max_file_bytes;
   ctx.max_hidden_bytes = o.limits.max_decoded_bytes;
   ctx.logger = &o.logger;
-  cl_fmap_t *map = cl_fmap_open_memory(item.data.data(), item.data.size());
-  if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_memory failed");
+  DeadlineReader reader{item.data, &ctx};
+  cl_fmap_t *map = cl_fmap_open_handle(&reader, 0, item.data.size(), read_unless_expired, 0);
+  if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_handle failed");
   const std::string filename(item.filename);
   const char *virname = nullptr;
   unsigned long scanned = 0;
@@ -782,6 +806,9 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
     case CL_BREAK:  // a callback ended the scan: the flags below say why
       break;
     default: {
+      // A read refused at the deadline surfaces as whatever error libclamav makes of it: the
+      // deadline is the reason, reported below.
+      if (ctx.deadline_hit) break;
       std::string_view limit = limit_name(rc);
       if (!limit.empty()) {
         if (!has_name(findings, limit)) {

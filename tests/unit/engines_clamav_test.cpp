@@ -477,6 +477,31 @@ TEST_F(ClamavShipped, DeadlinePassingMidScanStopsTheWalk) {
   EXPECT_FALSE(has_kind(got, FindingKind::kVirus)) << "got " << describe(got);
 }
 
+// One large part and no members: libclamav calls no per-file callback while it matches, and its
+// own MAX_SCANTIME is the whole deadline of the shared engine. The deadline passing while the
+// part is being read must still end the scan and be reported (#14 item 8). Without the checked
+// page reads the scan ran to the end, found the EICAR there and said nothing about the deadline.
+TEST_F(ClamavShipped, DeadlinePassingInsideOnePartStopsReadingIt) {
+  std::string data(16u << 20, '\0');
+  uint32_t x = 12345;  // incompressible, typeless bytes: libclamav only matches them
+  for (auto &c : data) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  data += avsink::test::eicar();
+  ScanItem item;
+  item.data = data;
+  Findings got = scan_ok(engine(), item, Deadline::after_ms(20));
+  EXPECT_TRUE(has(got, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime"))
+      << "got " << describe(got) << ", want Limits.Exceeded.ScanTime";
+  EXPECT_FALSE(has_kind(got, FindingKind::kVirus))
+      << "the part was read to its end after the deadline: " << describe(got);
+  // A deadline that does not pass reads it whole (the control).
+  Findings whole = scan_ok(engine(), item, Deadline());
+  EXPECT_TRUE(has_kind(whole, FindingKind::kVirus)) << "got " << describe(whole);
+  EXPECT_FALSE(has(whole, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime"));
+}
+
 // ---- the member walk (one archive walk for names, types and viruses) ----
 
 TEST_F(ClamavShipped, OnMemberReportsNestedZip) {
