@@ -193,6 +193,8 @@ const std::vector<Key> &keys() {
       limit_key("max_file_bytes", &Limits::max_file_bytes, 1024, int64_t(1) << 40),
       limit_key("scan_deadline_ms", &Limits::scan_deadline_ms, 100, 3600000),
       limit_key("spool_memory_bytes", &Limits::spool_memory_bytes, 0, int64_t(1) << 34),
+      limit_key("max_concurrent_scans", &Limits::max_concurrent_scans, 1, 100000),
+      limit_key("memory_budget_bytes", &Limits::memory_budget_bytes, 16 << 20, int64_t(1) << 44),
       bool_key("clamav", "enabled", &Config::clamav_enabled),
       bool_key("clamav", "required", &Config::clamav_required),
       list_key("clamav", "signature_dirs", &Config::signature_dirs),
