@@ -40,7 +40,8 @@ struct Config {
   std::string status_header_name = "X-Virus-Status";
   std::string spool_dir;  // "" = $TMPDIR or /tmp
   // Where libclamav unpacks archives and normalised text (one directory per scanned part;
-  // "" = $TMPDIR or /tmp). On tmpfs it saves a mkdir/rmdir on disk per part (bench/README.md).
+  // "" = $TMPDIR when set, else /dev/shm or $XDG_RUNTIME_DIR when tmpfs, else /tmp:
+  // engines::default_scratch_dir()). On tmpfs it saves a mkdir/rmdir on disk per part.
   std::string temp_dir;
 
   Limits limits;  // [limits]

@@ -3,13 +3,16 @@
 // and engine errors become kUnscannable findings or an Error (DESIGN.md §7).
 #include "engines/clamav_lib.h"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <cerrno>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -516,6 +519,13 @@ Result<SignatureSource> load_source(cl_engine *engine, const std::string &path) 
   return src;
 }
 
+bool writable_tmpfs_dir(const char *path) {
+  struct statfs fs {};
+  struct stat st {};
+  return path != nullptr && *path == '/' && statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+         stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
+}
+
 Result<SnapshotPtr> build_snapshot(const ClamavOptions &options, uint64_t generation) {
   if (auto r = init_libclamav(); !r) return r.error();
   EnginePtr engine(cl_engine_new());
@@ -702,6 +712,15 @@ std::vector<std::string> ClamavEngine::watch_paths() const {
                                                        : impl_->options.system_db_dir);
   }
   return out;
+}
+
+std::string default_scratch_dir() {
+  // The operator's TMPDIR: libclamav reads it itself, as before.
+  if (const char *t = std::getenv("TMPDIR"); t != nullptr && *t != '\0') return "";
+  const char *const candidates[] = {"/dev/shm", std::getenv("XDG_RUNTIME_DIR")};
+  for (const char *dir : candidates)
+    if (writable_tmpfs_dir(dir)) return dir;
+  return "";
 }
 
 std::string ClamavEngine::library_version() {

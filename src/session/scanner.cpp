@@ -315,7 +315,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     o.system_db_dir = config.system_db_dir;
     o.required = config.clamav_required;
     o.limits = config.limits;
-    o.temp_dir = config.temp_dir;
+    o.temp_dir = config.temp_dir.empty() ? engines::default_scratch_dir() : config.temp_dir;
     o.logger = impl->logger;
     auto e = engines::ClamavEngine::open(o);
     if (!e) return e.error();

@@ -2,6 +2,9 @@
 // built here, limits, deadlines, the member walk, reload and concurrent scans. Key invariant
 // checked throughout: content libclamav could not inspect is never reported clean.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -500,6 +503,31 @@ TEST_F(ClamavShipped, DeadlinePassingInsideOnePartStopsReadingIt) {
   Findings whole = scan_ok(engine(), item, Deadline());
   EXPECT_TRUE(has_kind(whole, FindingKind::kVirus)) << "got " << describe(whole);
   EXPECT_FALSE(has(whole, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime"));
+}
+
+// The documented default for [scan] temp_dir = "": $TMPDIR when set, else a writable tmpfs
+// (/dev/shm first), else libclamav's own default.
+TEST(ClamavEngine, DefaultScratchDirPrefersTmpdirThenTmpfs) {
+  const char *saved = std::getenv("TMPDIR");
+  const std::string keep = saved != nullptr ? saved : "";
+  setenv("TMPDIR", "/some/where", 1);
+  EXPECT_EQ(avsink::engines::default_scratch_dir(), "") << "TMPDIR is libclamav's to read";
+  unsetenv("TMPDIR");
+  const std::string chosen = avsink::engines::default_scratch_dir();
+  if (saved != nullptr) setenv("TMPDIR", keep.c_str(), 1);
+  struct statfs shm {};
+  const bool shm_tmpfs = statfs("/dev/shm", &shm) == 0 && shm.f_type == TMPFS_MAGIC &&
+                         access("/dev/shm", W_OK | X_OK) == 0;
+  if (shm_tmpfs) {
+    EXPECT_EQ(chosen, "/dev/shm");
+  } else {
+    EXPECT_NE(chosen, "/dev/shm");
+  }
+  if (!chosen.empty()) {
+    struct statfs fs {};
+    ASSERT_EQ(statfs(chosen.c_str(), &fs), 0) << chosen;
+    EXPECT_EQ(fs.f_type, static_cast<decltype(fs.f_type)>(TMPFS_MAGIC)) << chosen;
+  }
 }
 
 // ---- the member walk (one archive walk for names, types and viruses) ----
