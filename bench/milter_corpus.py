@@ -64,11 +64,15 @@ def attachment(rng, size):
         if kind == "zip":
             z.writestr(info("notes.txt"), text(rng, size // 4).encode())
             z.writestr(info("data.bin"), rng.randbytes(size * 3 // 4))
-            return "data.zip", "application/zip", buf.getvalue()
-        z.writestr(info("[Content_Types].xml"), b"<Types/>")
-        z.writestr(info("word/document.xml"), ("<w:document><w:body>" + text(rng, size // 4) +
-                                               "</w:body></w:document>").encode())
-        z.writestr(info("word/media/image1.png"), rng.randbytes(size * 3 // 4))
+        else:
+            z.writestr(info("[Content_Types].xml"), b"<Types/>")
+            z.writestr(info("word/document.xml"), ("<w:document><w:body>" + text(rng, size // 4) +
+                                                   "</w:body></w:document>").encode())
+            z.writestr(info("word/media/image1.png"), rng.randbytes(size * 3 // 4))
+    # Only once the ZipFile is closed does the buffer hold the central directory: returning from
+    # inside the block gave a zip without one, which avsink rightly quarantined as corrupt.
+    if kind == "zip":
+        return "data.zip", "application/zip", buf.getvalue()
     return ("letter.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             buf.getvalue())

@@ -67,10 +67,13 @@ bool has_zip_end(std::string_view d) {
   return false;
 }
 
-// False when any cpio "newc" header (anywhere in the data: libarchive resynchronises on the magic)
-// names a file-name, symlink-target or file size beyond the data, or has a field that is not hex:
-// libarchive would first allocate a read-ahead buffer of that size (up to 4 GiB; found by
-// fuzz_containers).
+// False when a cpio "newc" header libarchive would read names a file-name, symlink-target or file
+// size beyond the data, or has a field that is not hex: libarchive would first allocate a
+// read-ahead buffer of that size (up to 4 GiB; found by fuzz_containers). The headers it reads are
+// those on the chain (each member's header, name and data, 4-byte aligned) up to TRAILER!!!; a
+// magic inside a member's data on that chain is content, not a header. Where the chain breaks
+// (no magic where the next header belongs), libarchive resynchronises on the next magic, so from
+// there every magic counts (a header one byte off the chain asked for a 2.5 GB name).
 bool cpio_names_fit(std::string_view d) {
   auto hex = [&d](size_t at, uint64_t &v) {
     v = 0;
@@ -85,12 +88,9 @@ bool cpio_names_fit(std::string_view d) {
     }
     return true;
   };
-  // Every place libarchive could take for a header: it resynchronises on the magic after junk,
-  // so following the chain of headers is not enough (a header one byte off the chain asked
-  // libarchive for a 2.5 GB name; found by fuzz_containers).
-  for (size_t pos = d.find("07070"); pos != std::string_view::npos;
-       pos = d.find("07070", pos + 1)) {
-    if (!at(d, pos, "070701") && !at(d, pos, "070702")) continue;
+  auto magic_at = [&d](size_t pos) { return at(d, pos, "070701") || at(d, pos, "070702"); };
+  // One header at `pos`: fits, and where the next one belongs (0 when it claims the rest).
+  auto header_fits = [&](size_t pos, uint64_t *next, bool *trailer) {
     if (pos + 110 > d.size()) return false;  // a header cut short
     uint64_t name_size = 0, file_size = 0, any = 0;
     for (size_t f = 6; f < 110; f += 8)  // all 13 fields: a non-hex one shifts libarchive's reading
@@ -101,6 +101,25 @@ bool cpio_names_fit(std::string_view d) {
     if (name_size > rest) return false;
     // A symlink's target is read ahead whole, like a name; a member longer than the data may be.
     if (file_size > rest) return false;
+    *trailer = d.substr(pos + 110, static_cast<size_t>(name_size)).starts_with("TRAILER!!!");
+    const uint64_t data_at = (pos + 110 + name_size + 3) & ~uint64_t(3);
+    *next = (data_at + file_size + 3) & ~uint64_t(3);
+    return true;
+  };
+  size_t pos = 0;
+  while (pos < d.size() && magic_at(pos)) {  // the chain
+    uint64_t next = 0;
+    bool trailer = false;
+    if (!header_fits(pos, &next, &trailer)) return false;
+    if (trailer || next >= d.size()) return true;  // libarchive stops at the trailer
+    pos = static_cast<size_t>(next);
+  }
+  // The chain broke at `pos`: libarchive takes the next magic it finds, wherever it is.
+  for (size_t p = d.find("07070", pos); p != std::string_view::npos; p = d.find("07070", p + 1)) {
+    if (!magic_at(p)) continue;
+    uint64_t next = 0;
+    bool trailer = false;
+    if (!header_fits(p, &next, &trailer)) return false;
   }
   return true;
 }

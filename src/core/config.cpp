@@ -261,6 +261,13 @@ const std::vector<Key> &keys() {
                 "the MTA's milter content timeout."),
       described(limit_key("spool_memory_bytes", &Limits::spool_memory_bytes, 0, int64_t(1) << 34),
                 "Messages up to this size stay in memory; larger ones are spooled to spool_dir."),
+      described(limit_key("max_concurrent_scans", &Limits::max_concurrent_scans, 1, 100000),
+                "Scans in flight in one process; a message beyond it is tempfailed (451)."),
+      described(
+          limit_key("memory_budget_bytes", &Limits::memory_budget_bytes, 16 << 20,
+                    int64_t(1) << 44),
+          "Memory the scans in flight may hold (each charged 3x its size + 16 MiB); beyond it a "
+          "message is tempfailed (451)."),
       described(bool_key("clamav", "enabled", &Config::clamav_enabled), "Scan with libclamav."),
       described(bool_key("clamav", "required", &Config::clamav_required),
                 "A libclamav failure tempfails the message (fail closed)."),

@@ -14,6 +14,9 @@
 
 namespace avsink {
 
+// The raw pass's size bound for messages the MIME stage flagged (#14 item 3).
+inline constexpr uint64_t kRawPassFlaggedMaxBytes = 4ull << 20;
+
 struct Config {
   std::string source = "(embedded defaults)";  // the file it came from
   // "section.key" -> line in `source`, for messages that blame a key (avsink config check).
@@ -27,6 +30,9 @@ struct Config {
   // ambiguous) -- never above max_message_bytes.
   bool raw_message_pass = false;
   uint64_t raw_message_pass_max_bytes = 1ull << 20;
+  // (A flagged message gets the raw pass only up to kRawPassFlaggedMaxBytes, or
+  // raw_message_pass_max_bytes when that is larger; over it: Limits.Exceeded.RawMessagePass, an
+  // informational finding -- the part pass has read every reading of the message.)
   // The raw pass skips a part libclamav decodes to exactly the bytes the part pass scanned (about
   // a third of the CPU of a typical message). false = rescan it inside the mail, so logical
   // signatures conditioned on Container:CL_TYPE_MAIL or Intermediates match those parts too.
@@ -38,7 +44,8 @@ struct Config {
   std::string status_header_name = "X-Virus-Status";
   std::string spool_dir;  // "" = $TMPDIR or /tmp
   // Where libclamav unpacks archives and normalised text (one directory per scanned part;
-  // "" = $TMPDIR or /tmp). On tmpfs it saves a mkdir/rmdir on disk per part (bench/README.md).
+  // "" = $TMPDIR when set, else /dev/shm or $XDG_RUNTIME_DIR when tmpfs, else /tmp:
+  // engines::default_scratch_dir()). On tmpfs it saves a mkdir/rmdir on disk per part.
   std::string temp_dir;
 
   Limits limits;  // [limits]

@@ -25,6 +25,8 @@ namespace avsink {
 //   max_file_bytes          100 MiB   one extracted file or decoded part
 //   scan_deadline_ms        120000    per message, below Postfix's 300 s content timeout
 //   spool_memory_bytes      8 MiB     a message bigger than this spools to a temp file
+//   max_concurrent_scans    32        scans in flight in one process; more: tempfail
+//   memory_budget_bytes     2 GiB     3 x size + 16 MiB per scan in flight; more: tempfail
 // A container's output is held to max_compression_ratio only past this many bytes, so small
 // members of ordinary text (which compress 10-50x, more when tiny) are never flagged.
 inline constexpr uint64_t kRatioFloorBytes = 1ull << 20;
@@ -45,6 +47,10 @@ struct Limits {
   uint64_t max_file_bytes = 100ull << 20;
   uint32_t scan_deadline_ms = 120000;
   uint64_t spool_memory_bytes = 8ull << 20;
+  // Process-wide, not per message (session/scan_budget.h): a message beyond either is tempfailed
+  // with Limits.Exceeded.ConcurrentScans or Limits.Exceeded.MemoryBudget.
+  uint32_t max_concurrent_scans = 32;
+  uint64_t memory_budget_bytes = 2ull << 30;
 };
 
 }  // namespace avsink

@@ -3,13 +3,16 @@
 // and engine errors become kUnscannable findings or an Error (DESIGN.md §7).
 #include "engines/clamav_lib.h"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <cerrno>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +304,29 @@ bool is_clamav_temp_name(std::string_view name) {
                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
 }
 
+// The item's bytes as libclamav reads them: through a paged map whose every page read first
+// checks the deadline. libclamav's own MAX_SCANTIME belongs to the shared compiled engine (it
+// cannot carry one message's time left), and the per-file callbacks fire only between files, so
+// without this one large part could run a whole deadline past the message's. A read refused
+// here ends libclamav's reading of the item; deadline_hit makes scan_once() report it.
+struct DeadlineReader {
+  std::string_view data;
+  ScanContext *ctx = nullptr;
+};
+
+off_t read_unless_expired(void *handle, void *buf, size_t count, off_t offset) {
+  auto *r = static_cast<DeadlineReader *>(handle);
+  if (r->ctx->deadline != nullptr && r->ctx->deadline->expired()) {
+    r->ctx->deadline_hit = true;
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  if (offset < 0 || static_cast<uint64_t>(offset) >= r->data.size()) return 0;
+  const size_t n = std::min(count, r->data.size() - static_cast<size_t>(offset));
+  std::memcpy(buf, r->data.data() + offset, n);
+  return static_cast<off_t>(n);
+}
+
 cl_error_t on_pre_scan(int, const char *, void *context) {
   ScanContext *ctx = context_of(context);
   if (ctx == nullptr) return CL_CLEAN;
@@ -490,6 +516,13 @@ Result<SignatureSource> load_source(cl_engine *engine, const std::string &path) 
     src.files.push_back(SignatureFile{p.string(), std::move(*digest), mtime_of(p)});
   }
   return src;
+}
+
+bool writable_tmpfs_dir(const char *path) {
+  struct statfs fs {};
+  struct stat st {};
+  return path != nullptr && *path == '/' && statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+         stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
 }
 
 Result<SnapshotPtr> build_snapshot(const ClamavOptions &options, uint64_t generation) {
@@ -684,6 +717,15 @@ std::string ClamavEngine::default_system_db_dir() {
   return cl_retdbdir();
 }
 
+std::string default_scratch_dir() {
+  // The operator's TMPDIR: libclamav reads it itself, as before.
+  if (const char *t = std::getenv("TMPDIR"); t != nullptr && *t != '\0') return "";
+  const char *const candidates[] = {"/dev/shm", std::getenv("XDG_RUNTIME_DIR")};
+  for (const char *dir : candidates)
+    if (writable_tmpfs_dir(dir)) return dir;
+  return "";
+}
+
 std::string ClamavEngine::library_version() {
   const char *v = cl_retver();
   return v != nullptr ? v : "";
@@ -759,8 +801,9 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
   if (o.heuristic_exceeds_max) ctx.max_file_bytes = o.limits.max_file_bytes;
   ctx.max_hidden_bytes = o.limits.max_decoded_bytes;
   ctx.logger = &o.logger;
-  cl_fmap_t *map = cl_fmap_open_memory(item.data.data(), item.data.size());
-  if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_memory failed");
+  DeadlineReader reader{item.data, &ctx};
+  cl_fmap_t *map = cl_fmap_open_handle(&reader, 0, item.data.size(), read_unless_expired, 0);
+  if (map == nullptr) return make_error(ErrorCode::kNoMemory, "cl_fmap_open_handle failed");
   const std::string filename(item.filename);
   const char *virname = nullptr;
   unsigned long scanned = 0;
@@ -785,6 +828,9 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
     case CL_BREAK:  // a callback ended the scan: the flags below say why
       break;
     default: {
+      // A read refused at the deadline surfaces as whatever error libclamav makes of it: the
+      // deadline is the reason, reported below.
+      if (ctx.deadline_hit) break;
       std::string_view limit = limit_name(rc);
       if (!limit.empty()) {
         if (!has_name(findings, limit)) {

@@ -37,6 +37,14 @@ struct ClamavOptions {
   Logger logger;
 };
 
+// Where libclamav's per-scan scratch directories go when [scan] temp_dir is "": "" when $TMPDIR
+// is set (the operator chose; libclamav reads it); else /dev/shm, then $XDG_RUNTIME_DIR, the first
+// that is a writable directory on tmpfs (a mkdir/rmdir per scanned part on a disk file system was
+// 24-30% of a scan's CPU, bench/README.md); else "" (libclamav's own default, /tmp). Thread-safe
+// (reads the environment). Scratch files on tmpfs take memory; when it is full libclamav's write
+// fails and the scan is an engine error (tempfail), never clean.
+std::string default_scratch_dir();
+
 // True when cl_load() reads a file of this name from a directory: its extension is a ClamAV
 // database format (.cvd .cld .cud .ndb .hdb .hsb .ldb .ign2 ... and .info), in any case. Hidden
 // files count too (libclamav does not skip them). For signature watchers. Thread-safe.

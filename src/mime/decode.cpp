@@ -18,6 +18,13 @@ constexpr std::array<int8_t, 256> make_b64_table() {
 }
 constexpr std::array<int8_t, 256> kB64 = make_b64_table();
 
+// Decoders look at the deadline once per this many input bytes (a few ms of work).
+constexpr size_t kDeadlineStride = 1u << 20;
+
+bool passed(const Deadline *deadline) {
+  return deadline != nullptr && deadline->expired();
+}
+
 // BinHex 4.0's 64-character alphabet (no 7, O, W, g, n, o, s-z and friends).
 constexpr std::array<int8_t, 256> make_binhex_table() {
   std::array<int8_t, 256> t{};
@@ -136,7 +143,8 @@ bool looks_like_quoted_printable(std::string_view body) {
   return false;
 }
 
-DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) {
+DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
+                           const Deadline *deadline) {
   DecodeStatus st;
   // Output goes straight into room made up front (at most 3 bytes per 4 input bytes, + 2 for an
   // unpadded tail, and never past the cap); the string is cut to what was written at the end.
@@ -155,7 +163,12 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
   uint32_t acc = 0;
   int n = 0;            // sextets in the current quad
   bool padded = false;  // saw "=" since the last data byte
-  for (unsigned char c : in) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (i % kDeadlineStride == kDeadlineStride - 1 && passed(deadline)) {
+      st.timed_out = true;
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(in[i]);
     int v = kB64[c];
     if (v >= 0) {
       if (padded) st.malformed = true;  // data after padding: keep decoding (Thunderbird)
@@ -193,7 +206,7 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out) 
       st.malformed = true;
     }
   }
-  if (!st.truncated) {
+  if (!st.truncated && !st.timed_out) {
     if (n == 1) {
       st.malformed = true;
     } else if (n == 2 || n == 3) {
@@ -212,7 +225,7 @@ namespace {
 // quoted-printable; upper_only: "=xx" with a lowercase hex digit is not an escape (kept literally);
 // drop_invalid: an invalid "=" is dropped instead of kept.
 DecodeStatus decode_qp(std::string_view in, uint64_t cap, std::string *out, bool upper_only,
-                       bool drop_invalid) {
+                       bool drop_invalid, const Deadline *deadline) {
   auto hexd = [upper_only](char c) {
     if (upper_only && c >= 'a' && c <= 'f') return -1;
     return hex_value(static_cast<unsigned char>(c));
@@ -221,7 +234,15 @@ DecodeStatus decode_qp(std::string_view in, uint64_t cap, std::string *out, bool
   out->reserve(static_cast<size_t>(out->size() + in.size() < cap ? out->size() + in.size() : cap));
   const size_t len = in.size();
   size_t i = 0;
+  size_t next_check = kDeadlineStride;
   while (i < len) {
+    if (i >= next_check) {
+      next_check = i + kDeadlineStride;
+      if (passed(deadline)) {
+        st.timed_out = true;
+        return st;
+      }
+    }
     // Copy the run up to the next "=" in one go.
     const void *eq = std::memchr(in.data() + i, '=', len - i);
     size_t stop = eq ? static_cast<size_t>(static_cast<const char *>(eq) - in.data()) : len;
@@ -280,14 +301,24 @@ DecodeStatus decode_qp(std::string_view in, uint64_t cap, std::string *out, bool
 
 }  // namespace
 
-DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out) {
-  return decode_qp(in, cap, out, false, false);
+DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out,
+                                     const Deadline *deadline) {
+  return decode_qp(in, cap, out, false, false, deadline);
 }
 
-DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out) {
+DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out,
+                                   const Deadline *deadline) {
   DecodeStatus st;
   size_t pos = 0;
+  size_t next_check = kDeadlineStride;
   while (pos < in.size()) {
+    if (pos >= next_check) {
+      next_check = pos + kDeadlineStride;
+      if (passed(deadline)) {
+        st.timed_out = true;
+        return st;
+      }
+    }
     size_t nl = in.find('\n', pos);
     size_t end = nl == std::string_view::npos ? in.size() : nl;
     std::string_view line = in.substr(pos, end - pos);
@@ -329,11 +360,19 @@ namespace {
 // kBase64StopAtJunk): each kept line goes through decode_base64(); kBase64PerLine flushes a
 // partial quad at every line end, the others carry it over.
 DecodeStatus decode_base64_lines(DecodeDialect d, std::string_view in, uint64_t cap,
-                                 std::string *out) {
+                                 std::string *out, const Deadline *deadline) {
   DecodeStatus st;
+  size_t next_check = kDeadlineStride;
   std::string carry;  // alphabet characters of a partial quad carried to the next line
   size_t pos = 0;
   while (pos < in.size()) {
+    if (pos >= next_check) {
+      next_check = pos + kDeadlineStride;
+      if (passed(deadline)) {
+        st.timed_out = true;
+        return st;
+      }
+    }
     Line l = line_at(in, pos);
     pos = l.next;
     bool junk = false;
@@ -382,7 +421,8 @@ DecodeStatus decode_base64_lines(DecodeDialect d, std::string_view in, uint64_t 
 
 // base64 that ends at the first "=" closing a quad (or at a stray "="), as Python's binascii and
 // MIME::Base64 do: the bytes before it.
-DecodeStatus decode_base64_stop_at_pad(std::string_view in, uint64_t cap, std::string *out) {
+DecodeStatus decode_base64_stop_at_pad(std::string_view in, uint64_t cap, std::string *out,
+                                       const Deadline *deadline) {
   int n = 0;
   size_t stop = in.size();
   for (size_t k = 0; k < in.size(); ++k) {
@@ -397,20 +437,26 @@ DecodeStatus decode_base64_stop_at_pad(std::string_view in, uint64_t cap, std::s
       break;
     }
   }
-  DecodeStatus st = decode_base64(in.substr(0, stop), cap, out);
+  DecodeStatus st = decode_base64(in.substr(0, stop), cap, out, deadline);
   if (stop < in.size()) st.malformed = true;
   return st;
 }
 
 }  // namespace
 
-std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body) {
+std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body,
+                                           const Deadline *deadline) {
   std::vector<DecodeDialect> out;
   if (te == TransferEncoding::kBase64) {
     bool partial_line = false, data_after_pad = false, junk_line = false;
     bool pad_seen = false;
     size_t pos = 0;
+    size_t next_check = kDeadlineStride;
     while (pos < body.size()) {
+      if (pos >= next_check) {
+        next_check = pos + kDeadlineStride;
+        if (passed(deadline)) return out;
+      }
       Line l = line_at(body, pos);
       const bool last = l.next >= body.size();
       pos = l.next;
@@ -455,28 +501,30 @@ std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view
 }
 
 DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
-                                     std::string_view in, uint64_t cap, std::string *out) {
+                                     std::string_view in, uint64_t cap, std::string *out,
+                                     const Deadline *deadline) {
   switch (te) {
     case TransferEncoding::kBase64:
       if (dialect == DecodeDialect::kBase64StopAtPad)
-        return decode_base64_stop_at_pad(in, cap, out);
+        return decode_base64_stop_at_pad(in, cap, out, deadline);
       if (dialect == DecodeDialect::kBase64PerLine ||
           dialect == DecodeDialect::kBase64SkipJunkLines ||
           dialect == DecodeDialect::kBase64StopAtJunk)
-        return decode_base64_lines(dialect, in, cap, out);
-      return decode_base64(in, cap, out);
+        return decode_base64_lines(dialect, in, cap, out, deadline);
+      return decode_base64(in, cap, out, deadline);
     case TransferEncoding::kQuotedPrintable:
       if (dialect == DecodeDialect::kQpUpperHexOnly || dialect == DecodeDialect::kQpDropInvalid)
         return decode_qp(in, cap, out, dialect == DecodeDialect::kQpUpperHexOnly,
-                         dialect == DecodeDialect::kQpDropInvalid);
-      return decode_quoted_printable(in, cap, out);
+                         dialect == DecodeDialect::kQpDropInvalid, deadline);
+      return decode_quoted_printable(in, cap, out, deadline);
     case TransferEncoding::kUuencode: {
       // A whole body in x-uuencode: decode the first block, or the body as data lines.
       auto blocks = find_uuencode_blocks(in, 1);
       if (!blocks.empty())
         return decode_uuencode_lines(
-            in.substr(blocks[0].data_begin, blocks[0].data_end - blocks[0].data_begin), cap, out);
-      return decode_uuencode_lines(in, cap, out);
+            in.substr(blocks[0].data_begin, blocks[0].data_end - blocks[0].data_begin), cap, out,
+            deadline);
+      return decode_uuencode_lines(in, cap, out, deadline);
     }
     case TransferEncoding::kBinhex: {
       // The file starts after the first ":" (the marker line is optional here) and ends at the

@@ -7,12 +7,15 @@
 #include <string_view>
 #include <vector>
 
+#include "core/deadline.h"
+
 namespace avsink::mime {
 
 // What happened while decoding.
 struct DecodeStatus {
   bool malformed = false;  // input had errors that were skipped or repaired
   bool truncated = false;  // output reached `cap` while input still had data to decode
+  bool timed_out = false;  // the deadline passed: decoding stopped early (the output is a prefix)
 };
 
 // The transfer encodings we can decode.
@@ -41,11 +44,15 @@ enum class DecodeDialect {
 
 // The dialects other than kDefault that can decode `body` (in `te`) to different bytes. One
 // linear pass over the body; empty for ordinary, well-formed bodies. Thread-safe.
-std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body);
+// With a deadline that passes, the list may be short: the caller must then report the deadline.
+std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body,
+                                           const Deadline *deadline = nullptr);
 
 // decode_transfer() in one dialect (kDefault: the same as decode_transfer()).
+// `deadline` (optional) is checked about every MiB of input; past it: timed_out.
 DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
-                                     std::string_view in, uint64_t cap, std::string *out);
+                                     std::string_view in, uint64_t cap, std::string *out,
+                                     const Deadline *deadline = nullptr);
 
 // Maps a lowercased, comment-stripped Content-Transfer-Encoding token to a decoder.
 // "", 7bit, 8bit, binary -> kIdentity; base64; quoted-printable; x-uuencode/uuencode/x-uue/uue;
@@ -58,12 +65,15 @@ TransferEncoding classify_transfer_encoding(std::string_view cte);
 //
 // base64: skips every non-alphabet byte (reporting non-whitespace ones), tolerates missing
 // padding, and keeps decoding after a "=" in the middle (as Thunderbird does), reporting it.
-DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out);
+DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
+                           const Deadline *deadline = nullptr);
 // quoted-printable: "=XX" in either case, soft breaks "=" [WSP] (CR)LF, an invalid "=" kept
 // literally (reported), a trailing "=" dropped safely.
-DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out);
+DecodeStatus decode_quoted_printable(std::string_view in, uint64_t cap, std::string *out,
+                                     const Deadline *deadline = nullptr);
 // uuencode data lines (between "begin" and "end", exclusive); stops at an "end" line.
-DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out);
+DecodeStatus decode_uuencode_lines(std::string_view in, uint64_t cap, std::string *out,
+                                   const Deadline *deadline = nullptr);
 // Dispatches on `te`; kIdentity and kUnknown copy the input.
 DecodeStatus decode_transfer(TransferEncoding te, std::string_view in, uint64_t cap,
                              std::string *out);

@@ -161,8 +161,10 @@ class Parser {
                              DecodeDialect dialect = DecodeDialect::kDefault) {
     bool file_bound = false;
     uint64_t cap = decode_cap(&file_bound);
-    DecodeStatus st = uu_lines ? decode_uuencode_lines(in, cap, out)
-                               : decode_transfer_dialect(te, dialect, in, cap, out);
+    DecodeStatus st = uu_lines ? decode_uuencode_lines(in, cap, out, &deadline_)
+                               : decode_transfer_dialect(te, dialect, in, cap, out, &deadline_);
+    if (st.timed_out)
+      unscannable("ScanTime", path, "scan deadline passed while decoding; the rest is unread");
     if (st.truncated) {
       if (file_bound)
         unscannable("FileBytes", path,
@@ -560,7 +562,10 @@ class Parser {
         if (te != primary_te)
           readings.push_back(AltReading{info.type, info.subtype, info.boundary, te_name(te), false,
                                         "MIME.Ambiguous.TransferEncoding"});
-        for (DecodeDialect d : decode_dialects(te, body)) {
+        const std::vector<DecodeDialect> dialects = decode_dialects(te, body, &deadline_);
+        if (deadline_.expired())  // the list may be short: readings not planned are not read
+          unscannable("ScanTime", path, "scan deadline passed while planning readings");
+        for (DecodeDialect d : dialects) {
           AltReading a{info.type,   info.subtype, info.boundary,
                        te_name(te), false,        "MIME.Ambiguous.Encoding"};
           a.dialect = d;

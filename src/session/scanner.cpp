@@ -37,6 +37,7 @@
 #include "session/notifier.h"
 #include "session/policy_select.h"
 #include "session/raw_pass_merge.h"
+#include "session/scan_budget.h"
 
 namespace avsink::session {
 
@@ -72,6 +73,7 @@ struct Scanner::Impl {
   // The rule findings under policy p (its own rule engine, or the global one).
   Findings rule_findings(const PolicySpec *p, const Envelope &env, const mime::MessageTree &tree,
                          int64_t now) const;
+  std::unique_ptr<ScanBudget> budget;  // [limits] max_concurrent_scans, memory_budget_bytes
 
   Findings scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
                       const Deadline &deadline) const;
@@ -210,8 +212,23 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   bool structure_flagged = false;
   for (const auto &f : tree.findings)
     structure_flagged |= f.kind == FindingKind::kMalformed || f.kind == FindingKind::kUnscannable;
-  bool raw_pass = config.raw_message_pass &&
-                  (raw.bytes.size() <= config.raw_message_pass_max_bytes || structure_flagged);
+  // Never past its size bound, flagged or not (#14 item 3: a flagged 10 MB message took the raw
+  // pass's memory on top of the part pass's). A flagged message over the bound says so; the part
+  // pass has read every reading of it, so this decides nothing by itself.
+  const uint64_t raw_bound =
+      structure_flagged ? std::max(config.raw_message_pass_max_bytes, kRawPassFlaggedMaxBytes)
+                        : config.raw_message_pass_max_bytes;
+  bool raw_pass = config.raw_message_pass && raw.bytes.size() <= raw_bound;
+  if (config.raw_message_pass && structure_flagged && !raw_pass) {
+    Finding f;
+    f.kind = FindingKind::kMalformed;
+    f.inspector = "session";
+    f.name = "Limits.Exceeded.RawMessagePass";
+    f.detail = "raw-message pass not run: the message (" + std::to_string(raw.bytes.size()) +
+               " bytes) is over the raw pass's bound for flagged messages " +
+               std::to_string(raw_bound);
+    out.push_back(std::move(f));
+  }
   if (raw_pass && clamav) {
     // A message libclamav's mail parser would stall on is unscannable, not clean
     // (mail_parser_guard.h).
@@ -393,6 +410,8 @@ bool Scanner::policies_by_recipient() const {
 Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logger, bool dry_run) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->budget = std::make_unique<ScanBudget>(config.limits.max_concurrent_scans,
+                                              config.limits.memory_budget_bytes);
   impl->logger = std::move(logger);
   impl->dry_run = dry_run;
   if (config.clamav_enabled) {
@@ -403,7 +422,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     o.system_db_dir = config.system_db_dir;
     o.required = config.clamav_required;
     o.limits = config.limits;
-    o.temp_dir = config.temp_dir;
+    o.temp_dir = config.temp_dir.empty() ? engines::default_scratch_dir() : config.temp_dir;
     o.logger = impl->logger;
     auto e = engines::ClamavEngine::open(o);
     if (!e) return e.error();
@@ -653,6 +672,22 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     v.json = impl_->record(envelope, v, raw.total_bytes, ms);
+    return v;
+  }
+  // Beyond the process-wide bound the message is not started: a tempfail the MTA retries, never a
+  // scan that could take the process out of memory (scan_budget.h).
+  std::string busy, busy_detail;
+  ScanBudget::Ticket ticket = impl_->budget->try_admit(raw.bytes.size(), &busy, &busy_detail);
+  if (!ticket.admitted()) {
+    Finding f;
+    f.kind = FindingKind::kUnscannable;
+    f.inspector = "session";
+    f.name = "Limits.Exceeded." + busy;
+    f.detail = busy_detail;
+    f.action = Action::kTempfail;
+    Verdict v = policy::decide({f}, cfg);
+    impl_->logger.warn("scan refused, tempfail: " + f.name + " (" + busy_detail + ")");
+    v.json = impl_->record(envelope, v, raw.total_bytes, 0);
     return v;
   }
   Deadline deadline = Deadline::after_ms(cfg.limits.scan_deadline_ms);

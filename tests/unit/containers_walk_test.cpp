@@ -2,6 +2,8 @@
 // limit+1 (members, depth, member bytes, all bytes, compression ratio), readings and TNEF.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -204,6 +206,41 @@ TEST(ContainersWalk, CpioNameSizeBeyondTheDataIsNotHandedToLibarchive) {
   Walked off = run(ok + '\0' + off_chain + "a.txt" + std::string(64, '\0'), Limits());
   ASSERT_TRUE(off.has(Reason::kCorrupt)) << off.describe();
   EXPECT_NE(off.result.problems[0].detail.find("name size"), std::string::npos) << off.describe();
+}
+
+// One newc member (header, name, data, each 4-byte aligned), as cpio -H newc writes it.
+std::string newc_member(const std::string &name, const std::string &data) {
+  auto field = [](uint64_t v) {
+    char b[9];
+    std::snprintf(b, sizeof b, "%08llX", static_cast<unsigned long long>(v));
+    return std::string(b, 8);
+  };
+  std::string m = "070701";
+  for (int f = 0; f < 13; ++f)
+    m += f == 1    ? field(0100644)
+         : f == 6  ? field(data.size())
+         : f == 11 ? field(name.size() + 1)
+                   : field(0);
+  m += name + '\0';
+  m += std::string((4 - m.size() % 4) % 4, '\0');
+  m += data;
+  m += std::string((4 - m.size() % 4) % 4, '\0');
+  return m;
+}
+
+// The cpio guard follows the chain of headers: the magic inside a member's data is content, and a
+// benign archive holding it is listed, not called corrupt (it was: the guard took every magic
+// anywhere for a header). Off the chain, every magic still counts (the test above).
+TEST(ContainersWalk, CpioMagicInsideMemberDataIsContent) {
+  for (const std::string &tail : {std::string("070701"), std::string("070701 not hex at all"),
+                                  "070701" + std::string(104, 'F')}) {
+    const std::string archive = newc_member("notes.txt", "the magic of cpio is " + tail) +
+                                newc_member("TRAILER!!!", "") + std::string(512, '\0');
+    Walked w = run(archive, Limits());
+    EXPECT_FALSE(w.has(Reason::kCorrupt)) << tail << ": " << w.describe();
+    ASSERT_EQ(w.members.size(), 1u) << tail << ": " << w.describe();
+    EXPECT_EQ(w.members[0].path, "notes.txt");
+  }
 }
 
 TEST(ContainersWalk, StoredZipInsideAnotherContainerDoesNotHideIt) {

@@ -2,6 +2,9 @@
 // built here, limits, deadlines, the member walk, reload and concurrent scans. Key invariant
 // checked throughout: content libclamav could not inspect is never reported clean.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -469,6 +472,56 @@ TEST_F(ClamavShipped, DeadlinePassingMidScanStopsTheWalk) {
       << "got " << describe(got) << ", want Limits.Exceeded.ScanTime";
   EXPECT_LE(members, 1) << "members reported after the deadline";
   EXPECT_FALSE(has_kind(got, FindingKind::kVirus)) << "got " << describe(got);
+}
+
+// One large part and no members: libclamav calls no per-file callback while it matches, and its
+// own MAX_SCANTIME is the whole deadline of the shared engine. The deadline passing while the
+// part is being read must still end the scan and be reported (#14 item 8). Without the checked
+// page reads the scan ran to the end, found the EICAR there and said nothing about the deadline.
+TEST_F(ClamavShipped, DeadlinePassingInsideOnePartStopsReadingIt) {
+  std::string data(16u << 20, '\0');
+  uint32_t x = 12345;  // incompressible, typeless bytes: libclamav only matches them
+  for (auto &c : data) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  data += avsink::test::eicar();
+  ScanItem item;
+  item.data = data;
+  Findings got = scan_ok(engine(), item, Deadline::after_ms(20));
+  EXPECT_TRUE(has(got, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime"))
+      << "got " << describe(got) << ", want Limits.Exceeded.ScanTime";
+  EXPECT_FALSE(has_kind(got, FindingKind::kVirus))
+      << "the part was read to its end after the deadline: " << describe(got);
+  // A deadline that does not pass reads it whole (the control).
+  Findings whole = scan_ok(engine(), item, Deadline());
+  EXPECT_TRUE(has_kind(whole, FindingKind::kVirus)) << "got " << describe(whole);
+  EXPECT_FALSE(has(whole, FindingKind::kUnscannable, "Limits.Exceeded.ScanTime"));
+}
+
+// The documented default for [scan] temp_dir = "": $TMPDIR when set, else a writable tmpfs
+// (/dev/shm first), else libclamav's own default.
+TEST(ClamavEngine, DefaultScratchDirPrefersTmpdirThenTmpfs) {
+  const char *saved = std::getenv("TMPDIR");
+  const std::string keep = saved != nullptr ? saved : "";
+  setenv("TMPDIR", "/some/where", 1);
+  EXPECT_EQ(avsink::engines::default_scratch_dir(), "") << "TMPDIR is libclamav's to read";
+  unsetenv("TMPDIR");
+  const std::string chosen = avsink::engines::default_scratch_dir();
+  if (saved != nullptr) setenv("TMPDIR", keep.c_str(), 1);
+  struct statfs shm {};
+  const bool shm_tmpfs = statfs("/dev/shm", &shm) == 0 && shm.f_type == TMPFS_MAGIC &&
+                         access("/dev/shm", W_OK | X_OK) == 0;
+  if (shm_tmpfs) {
+    EXPECT_EQ(chosen, "/dev/shm");
+  } else {
+    EXPECT_NE(chosen, "/dev/shm");
+  }
+  if (!chosen.empty()) {
+    struct statfs fs {};
+    ASSERT_EQ(statfs(chosen.c_str(), &fs), 0) << chosen;
+    EXPECT_EQ(fs.f_type, static_cast<decltype(fs.f_type)>(TMPFS_MAGIC)) << chosen;
+  }
 }
 
 // ---- the member walk (one archive walk for names, types and viruses) ----

@@ -510,6 +510,34 @@ TEST(MimeLimits, MessageBytes) {
   }
 }
 
+// One large body is one entity: the check between entities never runs inside it, so the
+// decoders look at the deadline themselves (#14 item 8). Without that, the whole body was decoded
+// after the deadline and nothing said so. The top-level entity is always read, so an expired
+// deadline reaches the decoder deterministically.
+TEST(MimeLimits, DeadlineInsideOneLargeBody) {
+  const std::string payload(6u << 20, 'A');
+  std::string qp;
+  for (size_t i = 0; i < payload.size(); i += 70) qp += payload.substr(i, 70) + "=\r\n";
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"base64", avsink::test::base64(payload)}, {"quoted-printable", qp}};
+  for (const auto &[cte, body] : bodies) {
+    const std::string raw =
+        "Subject: big\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Transfer-Encoding: " +
+        cte + "\r\n\r\n" + body;
+    MessageTree late = parse_message(raw, Limits(), avsink::Deadline::after_ms(0));
+    const Finding *f = finding(late, "Limits.Exceeded.ScanTime");
+    ASSERT_NE(f, nullptr) << cte << ": " << names(late);
+    EXPECT_EQ(f->kind, FindingKind::kUnscannable) << cte;
+    ASSERT_GE(late.parts.size(), 1u) << cte;
+    EXPECT_LT(late.parts[0].body.size(), payload.size()) << cte << ": decoded to the end";
+    MessageTree ok = parse_message(raw, Limits(), avsink::Deadline::after_ms(600000));
+    EXPECT_EQ(finding(ok, "Limits.Exceeded.ScanTime"), nullptr) << cte << ": " << names(ok);
+    ASSERT_GE(ok.parts.size(), 1u) << cte;
+    EXPECT_EQ(ok.parts[0].body, payload) << cte;
+  }
+}
+
 TEST(MimeLimits, DeadlineBetweenParts) {
   MessageTree t = parse_message(many_parts(50), Limits(), avsink::Deadline::after_ms(0));
   const Finding *f = finding(t, "Limits.Exceeded.ScanTime");
