@@ -373,6 +373,76 @@ def main():
             r2 = send_message(lp.port, message("lmtp part"), rcpts=("a@x", "lmtptemp@x"))
             check("lmtp_all_or_retry", r[0] == 250 and r2[0] == 451 and lhop.count() == 1 and
                   any(cmd.startswith("LHLO") for cmd in lhop.commands), f"{r} {r2}")
+        if want("options"):
+            # Every documented flag not covered above.
+            pidfile = os.path.join(tmp, "smtpd.pid")
+            silent = socket.socket()
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)  # connects, never greets
+            op = proxy(f"smtp:127.0.0.1:{hop.port}", "--xclient", "--max-recipients", "2",
+                       "--max-commands", "30", "--total-timeout", "3", "--max-size", "2000",
+                       "-p", pidfile, "--log-json", "--drain-timeout", "1", name="options")
+            with open(pidfile) as f:
+                check("opt_pid_file", int(f.read().split()[0]) == op.p.pid)
+            c = Client(op.port)
+            g, e = c.hello()
+            x = c.cmd("XCLIENT ADDR=192.0.2.5 HELO=x.test")
+            e2_ = c.cmd("EHLO again.test")
+            c.cmd("MAIL FROM:<a@b>")
+            rc = [c.cmd(f"RCPT TO:<r{i}@x>")[0] for i in range(3)]
+            c.cmd("DATA")
+            c.send(message("xclient") + b".\r\n")
+            r = c.reply()
+            c.close()
+            check("opt_xclient_and_max_recipients", "XCLIENT" in e[1] and x[0] == 220 and
+                  e2_[0] == 250 and rc == [250, 250, 452] and r[0] == 554, f"{x} {rc} {r}")
+            check("opt_max_size", "SIZE 2000" in e[1] and
+                  send_message(op.port, message("big", b"y" * 3000 + b"\r\n"))[0] == 552, e[1])
+            check("opt_log_json", '"action"' in op.text() or '\\"action\\"' in op.text(),
+                  op.text()[-300:])
+            c = Client(op.port)
+            c.reply()
+            got = [c.cmd("NOOP")[0] for _ in range(31)]
+            c.close()
+            check("opt_max_commands", got[:30] == [250] * 30 and got[30] == 421, f"{got[-3:]}")
+            c = Client(op.port)
+            c.reply()
+            t0 = time.monotonic()
+            codes = []
+            while time.monotonic() - t0 < 8:
+                code = c.cmd("NOOP")[0]
+                codes.append(code)
+                if code != 250:
+                    break
+                time.sleep(0.5)
+            took = time.monotonic() - t0
+            c.close()
+            check("opt_total_timeout", codes[-1] in (421, 0) and took < 6, f"{codes[-2:]} {took:.1f}s")
+            rp = proxy(f"smtp:127.0.0.1:{silent.getsockname()[1]}", "--relay-timeout", "1",
+                       name="relay-timeout")
+            t0 = time.monotonic()
+            r = send_message(rp.port, message("silent hop"))
+            took = time.monotonic() - t0
+            silent.close()
+            check("opt_relay_timeout", r[0] == 451 and took < 5, f"{r} after {took:.1f}s")
+            held = Client(op.port)
+            held.reply()
+            t0 = time.monotonic()
+            op.p.send_signal(15)
+            try:
+                op.p.wait(8)
+            except subprocess.TimeoutExpired:
+                pass
+            took = time.monotonic() - t0
+            held.close()
+            check("opt_drain_timeout", op.p.poll() is not None and took < 4, f"{took:.1f}s")
+            bad = subprocess.run([binary, "-f", "-l", "0.0.0.0:1", "-n", "smtp:127.0.0.1:1"],
+                                 capture_output=True, text=True, timeout=20)
+            ver = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=20)
+            check("opt_loopback_only", bad.returncode == 2 and "--allow-remote-inet" in bad.stderr,
+                  bad.stderr[:200])
+            check("opt_version", ver.returncode == 0 and ver.stdout.startswith("avsink-smtpd "),
+                  ver.stdout)
     except Exception as ex:  # noqa: BLE001 - report and fail
         check("harness", False, repr(ex))
     finally:
