@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -185,6 +186,8 @@ int main(int argc, char **argv) {
       socklen_t len = sizeof peer;
       int cfd = accept4(lfd, reinterpret_cast<sockaddr *>(&peer), &len, SOCK_CLOEXEC);
       if (cfd < 0) continue;
+      int one = 1;  // replies are small writes; no Nagle wait for the client's delayed ACK
+      setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       {
         std::lock_guard<std::mutex> lock(g_mu);
         if (g_active >= opts.max_connections) {
