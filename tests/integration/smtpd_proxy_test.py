@@ -260,6 +260,21 @@ def main():
                   after == [250, 250, 250, 221] and hop.count() == n0 + 1,
                   f"codes {codes} then {after}, relayed {hop.count() - n0}")
 
+        if want("pipelining_after_data_is_content"):
+            # A client that does not wait for 354: what follows DATA is message content.
+            c = Client(aq.port)
+            c.hello()
+            n0 = hop.count()
+            c.send(b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: eager\r\n\r\n"
+                   b"RSET\r\nMAIL FROM:<x@y>\r\n.\r\n")
+            codes = [c.reply()[0] for _ in range(4)]
+            nxt = c.cmd("NOOP")
+            c.close()
+            got = hop.messages[-1][2] if hop.count() > n0 else b""
+            check("pipelining_after_data_is_content", codes == [250, 250, 354, 250] and
+                  nxt[0] == 250 and b"RSET\r\nMAIL FROM:<x@y>\r\n" in got,
+                  f"{codes} {nxt} relayed {got[-80:]!r}")
+
         if want("after_queue_mixed_rcpts_retry"):
             n0 = hop.count()
             r = send_message(aq.port, message("mixed"), rcpts=("reject1@x", "c@d"))
