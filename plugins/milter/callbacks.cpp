@@ -155,16 +155,6 @@ bool write_bytes(SMFICTX *ctx, Connection *c, const void *data, size_t len) {
   return true;
 }
 
-// A valid enhanced status for `code`, from the verdict's when it fits, else `fallback`.
-std::string enhanced_for(int code, const char *verdict_enh, const char *fallback) {
-  std::string e = verdict_enh != nullptr ? verdict_enh : "";
-  int a = 0, b = 0, c = 0, n = 0;
-  if (std::sscanf(e.c_str(), "%1d.%3d.%3d%n", &a, &b, &c, &n) == 3 &&
-      static_cast<size_t>(n) == e.size() && a == code / 100)
-    return e;
-  return fallback;
-}
-
 void set_reply(SMFICTX *ctx, int code, const std::string &enhanced, const std::string &text) {
   std::string rcode = std::to_string(code);
   std::string msg = reply_text(text);

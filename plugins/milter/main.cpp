@@ -103,33 +103,6 @@ void report_ready() {
   g_ready_fd = -1;
 }
 
-// Drops to `user` (its uid, gid and supplementary groups); gives the unix socket to that user.
-void drop_privileges(const std::string &user, const std::string &socket_path) {
-  if (geteuid() != 0) {
-    if (!user.empty()) {
-      struct passwd *pw = getpwnam(user.c_str());
-      if (pw == nullptr || pw->pw_uid != geteuid())
-        die(1, "-u %s needs to be started as root (running as uid %ld)", user.c_str(),
-            static_cast<long>(geteuid()));
-    }
-    return;
-  }
-  if (user.empty())
-    die(1, "refusing to run as root: give -u USER (the socket and quarantine owner)");
-  errno = 0;
-  struct passwd *pw = getpwnam(user.c_str());
-  if (pw == nullptr) die(1, "unknown user '%s'", user.c_str());
-  if (pw->pw_uid == 0) die(1, "-u %s is root; give an unprivileged user", user.c_str());
-  if (!socket_path.empty()) {
-    std::string why = avsink::milter::chown_socket(socket_path, pw->pw_uid, pw->pw_gid);
-    if (!why.empty()) die(1, "%s", why.c_str());
-  }
-  if (initgroups(pw->pw_name, pw->pw_gid) != 0) die(1, "initgroups: %s", std::strerror(errno));
-  if (setgid(pw->pw_gid) != 0) die(1, "setgid: %s", std::strerror(errno));
-  if (setuid(pw->pw_uid) != 0) die(1, "setuid: %s", std::strerror(errno));
-  if (setuid(0) == 0) die(1, "privileges were not dropped (setuid(0) succeeded)");
-}
-
 }  // namespace
 
 extern "C" int __wrap_sigwait(const sigset_t *set, int *sig) {
@@ -211,7 +184,8 @@ int main(int argc, char **argv) {
   if (opened != MI_SUCCESS)
     die(1, "cannot open milter socket %s (in use, or its directory missing or not writable)",
         opts.socket.c_str());
-  drop_privileges(opts.user, socket_path);
+  if (std::string why = drop_privileges(opts.user, socket_path, "-u"); !why.empty())
+    die(1, "%s", why.c_str());
 
   // The engine opens after the privilege drop: the quarantine it writes belongs to the -u user,
   // and every file it reloads later must be readable by that user anyway.

@@ -214,4 +214,13 @@ std::string strip_angle(std::string_view address) {
   return std::string(address);
 }
 
+std::string enhanced_for(int code, const char *verdict_enh, const char *fallback) {
+  std::string e = verdict_enh != nullptr ? verdict_enh : "";
+  int a = 0, b = 0, c = 0, n = 0;
+  if (std::sscanf(e.c_str(), "%1d.%3d.%3d%n", &a, &b, &c, &n) == 3 &&
+      static_cast<size_t>(n) == e.size() && a == code / 100)
+    return e;
+  return fallback;
+}
+
 }  // namespace avsink::milter

@@ -77,4 +77,8 @@ std::string log_escape(std::string_view text);
 // "<a@b>" -> "a@b"; "<>" -> ""; surrounding spaces dropped; otherwise unchanged.
 std::string strip_angle(std::string_view address);
 
+// A valid enhanced status for reply `code` ("5.7.1" for a 5xx): `verdict_enh` when it is well
+// formed and of code's class, else `fallback`.
+std::string enhanced_for(int code, const char *verdict_enh, const char *fallback);
+
 }  // namespace avsink::milter

@@ -1,9 +1,12 @@
 // root_paths.cpp - root-phase file operations of avsink-milter: root-owned directory checks, the
-// socket chown without following symlinks, the pid file through O_EXCL|O_NOFOLLOW and rename.
+// socket chown without following symlinks, the pid file through O_EXCL|O_NOFOLLOW and rename,
+// and the privilege drop (shared with avsink-smtpd).
 #include "root_paths.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +95,36 @@ std::string write_pid_file(const std::string &path, long pid) {
   if (why.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) why = errno_text("rename", path);
   if (!why.empty()) ::unlink(tmp.c_str());
   return why;
+}
+
+std::string drop_privileges(const std::string &user, const std::string &socket_path,
+                            const char *flag) {
+  const std::string opt = flag;
+  if (geteuid() != 0) {
+    if (!user.empty()) {
+      struct passwd *pw = getpwnam(user.c_str());
+      if (pw == nullptr || pw->pw_uid != geteuid())
+        return opt + " " + user + " needs to be started as root (running as uid " +
+               std::to_string(static_cast<long>(geteuid())) + ")";
+    }
+    return "";
+  }
+  if (user.empty())
+    return "refusing to run as root: give " + opt + " USER (the socket and quarantine owner)";
+  errno = 0;
+  struct passwd *pw = getpwnam(user.c_str());
+  if (pw == nullptr) return "unknown user '" + user + "'";
+  if (pw->pw_uid == 0) return opt + " " + user + " is root; give an unprivileged user";
+  if (!socket_path.empty()) {
+    std::string why = chown_socket(socket_path, pw->pw_uid, pw->pw_gid);
+    if (!why.empty()) return why;
+  }
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0)
+    return std::string("initgroups: ") + std::strerror(errno);
+  if (setgid(pw->pw_gid) != 0) return std::string("setgid: ") + std::strerror(errno);
+  if (setuid(pw->pw_uid) != 0) return std::string("setuid: ") + std::strerror(errno);
+  if (setuid(0) == 0) return "privileges were not dropped (setuid(0) succeeded)";
+  return "";
 }
 
 }  // namespace avsink::milter

@@ -30,4 +30,12 @@ std::string chown_socket(const std::string &path, uid_t uid, gid_t gid);
 // replaces a symlink at `path` itself, never its target). Returns "" or the reason.
 std::string write_pid_file(const std::string &path, long pid);
 
+// Drops to `user` (its uid, gid and supplementary groups) when running as root, after giving the
+// unix socket at `socket_path` ("" = none) to that user. As root, an empty or root `user` is
+// refused; not as root, a `user` other than the current one is refused (it needs root). Checks
+// that setuid(0) fails afterwards. `flag` names the option in messages ("-u").
+// Returns "" on success, else the reason (the caller exits). Thread-safety: call before threads.
+std::string drop_privileges(const std::string &user, const std::string &socket_path,
+                            const char *flag);
+
 }  // namespace avsink::milter

@@ -1,4 +1,4 @@
-// smtp_release.h - a minimal SMTP client for re-injecting released messages to the next hop.
+// smtp_release.h - re-injecting released messages to the next hop (over src/smtp's client).
 // Plain SMTP on a trusted hop (loopback or the gateway's own MTA); every wait is bounded.
 #pragma once
 
