@@ -119,7 +119,7 @@ static avsink_engine *engine_for(const char *config, char *why, size_t why_len) 
   free(g_engine_config);
   g_engine_config = NULL;
   uint32_t abi = avsink_abi_version();
-  if ((abi >> 16) != AVSINK_ABI_MAJOR || (abi & 0xffff) + 1 <= AVSINK_ABI_MINOR) {
+  if (!AVSINK_ABI_COMPATIBLE(abi)) {
     snprintf(why, why_len, "avsink: libavsink ABI %u.%u, built for %u.%u", abi >> 16, abi & 0xffff,
              AVSINK_ABI_MAJOR, AVSINK_ABI_MINOR);
     return NULL;

@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   uint32_t abi = avsink_abi_version();
-  if ((abi >> 16) != AVSINK_ABI_MAJOR || (abi & 0xffff) + 1 <= AVSINK_ABI_MINOR) {
+  if (!AVSINK_ABI_COMPATIBLE(abi)) {
     std::fprintf(stderr,
                  "avsink-milter: libavsink ABI %u.%u is incompatible with the %u.%u this program "
                  "was built for\n",

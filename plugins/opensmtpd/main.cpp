@@ -559,7 +559,7 @@ int main(int argc, char **argv) {
     }
   }
   uint32_t abi = avsink_abi_version();
-  if ((abi >> 16) != AVSINK_ABI_MAJOR || (abi & 0xffff) + 1 <= AVSINK_ABI_MINOR) {
+  if (!AVSINK_ABI_COMPATIBLE(abi)) {
     std::fprintf(stderr, "avsink-opensmtpd: libavsink ABI %u.%u, built for %u.%u\n", abi >> 16,
                  abi & 0xffff, AVSINK_ABI_MAJOR, AVSINK_ABI_MINOR);
     return 1;

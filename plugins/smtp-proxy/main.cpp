@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   uint32_t abi = avsink_abi_version();
-  if ((abi >> 16) != AVSINK_ABI_MAJOR || (abi & 0xffff) + 1 <= AVSINK_ABI_MINOR) {
+  if (!AVSINK_ABI_COMPATIBLE(abi)) {
     std::fprintf(stderr, "avsink-smtpd: libavsink ABI %u.%u is incompatible with %u.%u\n",
                  abi >> 16, abi & 0xffff, AVSINK_ABI_MAJOR, AVSINK_ABI_MINOR);
     return 1;
