@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/policy_toml.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
   if (argc == 2 && std::string(argv[1]) == "--keys") {
     for (const auto &k : avsink::config_key_docs())
       std::printf("%s.%s\n", k.section.c_str(), k.name.c_str());
+    for (const auto &name : avsink::policy_key_names()) std::printf("policy.%s\n", name.c_str());
     return 0;
   }
   std::printf(
@@ -67,6 +69,13 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  std::string policy_keys;
+  for (const auto &name : avsink::policy_key_names())
+    policy_keys += (policy_keys.empty() ? "" : ", ") + name;
+  std::printf(".SS [[policy]]\n"
+              "Named policies, tried in file order; the first whose selectors match a recipient's "
+              "envelope applies to that recipient (docs/policy.md). Keys: %s.\n",
+              roff(policy_keys).c_str());
   std::printf(
       ".SH FILES\n"
       ".TP\n/etc/avsink/avsink.toml\nthe configuration the packaged systemd unit passes to "

@@ -127,6 +127,12 @@ toml::array to_array(const std::vector<std::string> &v) {
 
 }  // namespace
 
+std::vector<std::string> policy_key_names() {
+  std::vector<std::string> out;
+  for (const auto &f : fields()) out.push_back(f.first);
+  return out;
+}
+
 std::string parse_policies(const toml::node &node, std::vector<PolicySpec> *out, uint32_t *line) {
   *line = node.source().begin.line;
   const toml::array *arr = node.as_array();

@@ -21,4 +21,8 @@ std::string parse_policies(const toml::node &node, std::vector<PolicySpec> *out,
 // The policies as a TOML array of tables (for dump_config; parses back to the same specs).
 toml::array dump_policies(const std::vector<PolicySpec> &policies);
 
+// The keys a [[policy]] table may hold, in the parser's own order (for avsink.toml(5) and the docs
+// lint). Thread-safety: reentrant.
+std::vector<std::string> policy_key_names();
+
 }  // namespace avsink

@@ -169,10 +169,13 @@ def main():
                f"report|{VERSION}|{ts()}|smtp-in|tx-rollback|{R}|0000000a")
         f.read_until(lambda ls: answers(ls, R, "filter-result"))
         f.read_until(lambda ls: False, timeout=1.0)
+        # The rollback usually overtakes the scan (451); on an idle machine the scan of this small
+        # message can finish first (proceed). Either way: exactly one answer, never two.
+        got_r = answers(f.lines, R, "filter-result")
         r.check("rollback_answers_pending_commit_once",
-                answers(f.lines, R, "filter-result") == [
-                    f"filter-result|{R}|{T}|reject|451 4.3.0 avsink: message not scanned"],
-                f"got {answers(f.lines, R, 'filter-result')}")
+                got_r in ([f"filter-result|{R}|{T}|reject|451 4.3.0 avsink: message not scanned"],
+                          [f"filter-result|{R}|{T}|proceed"]),
+                f"got {got_r}")
 
         # Forged scan headers (one folded) are replaced by avsink's own.
         D = "00000000000000d4"

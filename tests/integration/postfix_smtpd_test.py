@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # postfix_smtpd_test.py - end to end: a real Postfix with avsink-smtpd as content_filter (after
 # queue) and as smtpd_proxy_filter (before queue); smtp-sink is the final hop. Reuses the milter
-# test's throwaway Postfix (postfix_milter_test.Env); every wait bounded; processes stopped by pid.
+# test's throwaway Postfix (postfix_env.Env); every wait bounded; processes stopped by pid.
 """
   Postfix smtpd 127.0.0.1:<smtp_port>   content_filter = scan:[127.0.0.1]:<aq proxy>
   Postfix smtpd 127.0.0.1:<bq_port>     smtpd_proxy_filter = 127.0.0.1:<bq proxy>
@@ -23,7 +23,7 @@ import time
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import postfix_milter_test as e2e  # noqa: E402
+import postfix_env as e2e  # noqa: E402
 
 EICAR_EML = "tests/data/eml/eicar-plain-attachment.eml"
 FAILED = []

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smtpd_sink import Sink  # noqa: E402
-import postfix_milter_test as e2e  # noqa: E402  (free_port, wait_for, port_open, stop_process)
+import postfix_env as e2e  # noqa: E402  (free_port, wait_for, port_open, stop_process)
 
 DEADLINE = time.monotonic() + 100
 FAILED = []

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 IDENT = r"[a-z_][a-z0-9_]*"
-SECTION_LINE = re.compile(r"^\s*\[(" + IDENT + r")\]\s*(#.*)?$")
+SECTION_LINE = re.compile(r"^\s*\[\[?(" + IDENT + r")\]\]?\s*(#.*)?$")  # [s] or [[s]]
 KEY_LINE = re.compile(r"^\s*(" + IDENT + r")\s*=")
 FENCE = re.compile(r"^\s*```\s*(\S*)")
 BRACKET_KEY = re.compile(r"`\[(" + IDENT + r")\]\s+(" + IDENT + r")")
