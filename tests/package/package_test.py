@@ -14,6 +14,8 @@ import os
 import pwd
 import re
 import shlex
+import urllib.request
+import urllib.error
 import shutil
 import subprocess
 import sys
@@ -199,6 +201,31 @@ def check_installed(version, src):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def http_get(port, path):
+    """(status, body) of GET http://127.0.0.1:PORT/PATH; an HTTP error status is returned too."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def metrics_and_health(port):
+    """docs/postfix.md 3a on the installed milter: the counters saw the two messages, /healthz
+    answers (503 on the shipped test signatures) and `avsink status --daemon` reads it."""
+    status, text = http_get(port, "/metrics")
+    check("installed milter: /metrics counts the accept and the reject",
+          status == 200 and re.search(r'avsink_messages_total\{action="accept"\} [1-9]', text)
+          is not None and re.search(r'avsink_messages_total\{action="reject"\} [1-9]', text)
+          is not None, f"{status} {text[:400]}")
+    status, text = http_get(port, "/healthz")
+    check("installed milter: /healthz 503 on the test signatures, with the reason",
+          status == 503 and "test_signatures_only" in text, f"{status} {text[:400]}")
+    r = run(["/usr/bin/avsink", "status", "--daemon", f"127.0.0.1:{port}"])
+    check("installed avsink status --daemon reads the running milter",
+          r.returncode == 1 and "test_signatures_only" in r.stdout, r.stdout[-400:])
+
+
 def milter_behind_postfix(src):
     """docs/postfix.md step 1, the unit's own commands, one clean and one EICAR message."""
     r = run(["usermod", "-a", "-G", "avsink", "postfix"])
@@ -216,6 +243,9 @@ def milter_behind_postfix(src):
                 return
         argv = shlex.split(unit_lines("ExecStart")[0])
         sock = argv[argv.index("-s") + 1]
+        # docs/postfix.md 3a: the packaged line plus --metrics (a free port here, 9187 there).
+        metrics_port = pe.free_port()
+        argv += ["--metrics", f"127.0.0.1:{metrics_port}"]
         env = pe.Env("/usr/sbin/avsink-milter", src, keep=False, sock=sock[len("unix:"):])
         env.setup()
         env.start_sink()
@@ -231,6 +261,7 @@ def milter_behind_postfix(src):
         time.sleep(1)
         check("EICAR refused with 554", code == 554 and "Eicar" in text
               and len(env.delivered()) == before, f"{code} {text}")
+        metrics_and_health(metrics_port)
     except Exception as e:  # noqa: BLE001 - report, then tear down
         check("milter behind Postfix", False,
               f"{type(e).__name__}: {e}\n{env.milter_text()[-3000:] if env else ''}")
