@@ -5,6 +5,8 @@
 #include <functional>
 #include <set>
 
+#include "util/text.h"
+
 namespace avsink {
 
 std::string_view to_string(Direction d) {
@@ -89,7 +91,7 @@ const std::vector<std::pair<std::string, Field>> &fields() {
          std::string why = string_list(n, &p.allow_extensions);
          for (auto &e : p.allow_extensions) {
            if (e.front() == '.') e.erase(0, 1);
-           for (auto &c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+           e = util::ascii_lower(e);
            if (e.empty() || e.find('.') != std::string::npos) return "an extension like \"exe\"";
          }
          return why;

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <optional>
 
+#include "util/text.h"
+
 namespace avsink::policy {
 
 namespace {
@@ -197,8 +199,7 @@ namespace {
 bool ends_with_extension(const std::string &filename, const std::vector<std::string> &exts) {
   auto dot = filename.rfind('.');
   if (dot == std::string::npos) return false;
-  std::string ext = filename.substr(dot + 1);
-  for (auto &c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string ext = util::ascii_lower(filename.substr(dot + 1));
   return std::find(exts.begin(), exts.end(), ext) != exts.end();
 }
 

@@ -7,16 +7,11 @@
 
 #include "rules/match_text.h"
 #include "rules/rule_file.h"
+#include "util/text.h"
 
 namespace avsink::session {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // One address selector: a full address, or a domain (with its subdomains).
 struct AddressSel {
@@ -31,7 +26,7 @@ AddressSel compile_address(const std::string &s) {
     a.null_sender = true;
     return a;
   }
-  std::string v = lower(s);
+  std::string v = util::ascii_lower(s);
   if (!v.empty() && v.front() == '@') v.erase(0, 1);
   if (v.find('@') != std::string::npos) {
     a.address = v;
@@ -43,7 +38,7 @@ AddressSel compile_address(const std::string &s) {
 }
 
 bool address_matches(const std::vector<AddressSel> &sels, std::string_view raw) {
-  std::string addr = lower(rules::envelope_address(raw));
+  std::string addr = util::ascii_lower(rules::envelope_address(raw));
   std::string domain;
   if (auto at = addr.rfind('@'); at != std::string::npos) domain = addr.substr(at + 1);
   while (!domain.empty() && domain.back() == '.') domain.pop_back();
