@@ -72,10 +72,11 @@ int main(int argc, char **argv) {
   std::string policy_keys;
   for (const auto &name : avsink::policy_key_names())
     policy_keys += (policy_keys.empty() ? "" : ", ") + name;
-  std::printf(".SS [[policy]]\n"
-              "Named policies, tried in file order; the first whose selectors match a recipient's "
-              "envelope applies to that recipient (docs/policy.md). Keys: %s.\n",
-              roff(policy_keys).c_str());
+  std::printf(
+      ".SS [[policy]]\n"
+      "Named policies, tried in file order; the first whose selectors match a recipient's "
+      "envelope applies to that recipient (docs/policy.md). Keys: %s.\n",
+      roff(policy_keys).c_str());
   std::printf(
       ".SH FILES\n"
       ".TP\n/etc/avsink/avsink.toml\nthe configuration the packaged systemd unit passes to "
