@@ -72,8 +72,12 @@ bool is_shebang(std::string_view d) {
 
 bool contains_nocase(std::string_view hay, std::string_view lower_needle) {
   if (hay.size() < lower_needle.size()) return false;
-  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
-    if (hay[i] != '<') continue;  // every needle here starts with '<'
+  const size_t last = hay.size() - lower_needle.size();
+  for (size_t i = 0; i <= last; ++i) {
+    // Every needle here starts with '<': jump to the next one.
+    const void *lt = std::memchr(hay.data() + i, '<', last + 1 - i);
+    if (lt == nullptr) return false;
+    i = static_cast<size_t>(static_cast<const char *>(lt) - hay.data());
     bool match = true;
     for (size_t k = 1; k < lower_needle.size() && match; ++k) {
       char c = hay[i + k];
@@ -239,11 +243,16 @@ ZipDirectoryScan scan_zip_directory(std::string_view d, size_t max_names) {
   // The end-of-central-directory record sits in the last 22 + 65535 (comment) bytes.
   size_t eocd = std::string_view::npos;
   const size_t lowest = d.size() > kEocd + 0xFFFF ? d.size() - kEocd - 0xFFFF : 0;
-  for (size_t i = d.size() - kEocd + 1; i-- > lowest;) {
-    if (d[i] == 'P' && d.compare(i, 4, "PK\x05\x06") == 0) {
+  // Backwards from the last place a record fits, one 'P' at a time.
+  for (size_t hi = d.size() - kEocd + 1; hi > lowest;) {
+    const void *p = memrchr(d.data() + lowest, 'P', hi - lowest);
+    if (p == nullptr) break;
+    const size_t i = static_cast<size_t>(static_cast<const char *>(p) - d.data());
+    if (d.compare(i, 4, "PK\x05\x06") == 0) {
       eocd = i;
       break;
     }
+    hi = i;
   }
   if (eocd == std::string_view::npos) return out;
   out.is_zip = true;

@@ -146,14 +146,24 @@ bool looks_like_quoted_printable(std::string_view body) {
 DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
                            const Deadline *deadline) {
   DecodeStatus st;
-  // Output goes straight into room made up front (at most 3 bytes per 4 input bytes, + 2 for an
-  // unpadded tail, and never past the cap); the string is cut to what was written at the end.
+  // Output goes straight into room reserved up front (at most 3 bytes per 4 input bytes, + 2 for
+  // an unpadded tail, and never past the cap), made writable one stride at a time, so a decode
+  // the deadline stops early never zero-fills pages it does not reach; the string is cut to what
+  // was written at the end.
   const size_t start = out->size();
   const uint64_t room = cap > start ? cap - start : 0;
   const uint64_t most = in.size() / 4 * 3 + 3;
-  out->resize(start + static_cast<size_t>(most < room ? most : room));
-  char *w = out->data() + start;
-  char *const end = out->data() + out->size();
+  const size_t limit = start + static_cast<size_t>(most < room ? most : room);
+  out->reserve(limit);  // the pointers below stay valid: every resize stays within this
+  char *const base = out->data();
+  char *w = base + start;
+  char *const end = base + limit;  // the cap: writing stops here
+  // Before each stride of input: writable room for all that stride can produce (3 bytes per 4
+  // sextets, with room for up to 3 sextets carried in and the tail after the loop).
+  auto grow = [out, base, &w, limit](size_t in_bytes) {
+    const size_t want = static_cast<size_t>(w - base) + in_bytes / 4 * 3 + 8;
+    out->resize(want < limit ? want : limit);
+  };
   // Writes one byte if the cap allows; false when it was dropped.
   auto emit = [&w, end](uint32_t byte) {
     if (w == end) return false;
@@ -164,6 +174,7 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
   int n = 0;            // sextets in the current quad
   bool padded = false;  // saw "=" since the last data byte
   for (size_t i = 0; i < in.size(); ++i) {
+    if (i % kDeadlineStride == 0) grow(std::min(kDeadlineStride, in.size() - i));
     if (i % kDeadlineStride == kDeadlineStride - 1 && passed(deadline)) {
       st.timed_out = true;
       break;
@@ -216,7 +227,7 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
       if (!ok) st.truncated = true;
     }
   }
-  out->resize(static_cast<size_t>(w - out->data()));
+  out->resize(static_cast<size_t>(w - base));
   return st;
 }
 

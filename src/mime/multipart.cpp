@@ -1,5 +1,5 @@
 // multipart.cpp - the delimiter-line scanner behind split_multipart().
-// Each line is visited once and compared against the boundary at most once: O(body size).
+// Only lines that begin with '-' are visited, each compared against the boundary at most twice.
 #include "mime/multipart.h"
 
 #include <cstring>
@@ -36,24 +36,50 @@ size_t cut_before(std::string_view body, size_t pos) {
 
 }  // namespace
 
+std::vector<size_t> dash_line_starts(std::string_view body) {
+  std::vector<size_t> out;
+  const char *const b = body.data();
+  const size_t n = body.size();
+  size_t p = 0;  // always a line start
+  while (p < n) {
+    if (b[p] == '-') out.push_back(p);
+    if (p + 1 >= n) break;
+    // The next '-' after p; the lines before its line do not begin with one.
+    const char *d = static_cast<const char *>(std::memchr(b + p + 1, '-', n - p - 1));
+    if (d == nullptr) break;
+    const size_t dp = static_cast<size_t>(d - b);
+    if (b[dp - 1] == '\n') {  // it begins a line
+      p = dp;
+      continue;
+    }
+    const char *e = static_cast<const char *>(std::memchr(d, '\n', n - dp));
+    if (e == nullptr) break;
+    p = static_cast<size_t>(e - b) + 1;
+  }
+  return out;
+}
+
 MultipartSplit split_multipart(std::string_view body, std::string_view boundary, size_t max_parts,
                                bool prefix) {
+  return split_multipart(DashLines(body), boundary, max_parts, prefix);
+}
+
+MultipartSplit split_multipart(const DashLines &lines, std::string_view boundary, size_t max_parts,
+                               bool prefix) {
   MultipartSplit s;
+  const std::string_view body = lines.body();
   const size_t n = body.size();
   enum { kPreamble, kInPart, kEpilogue } state = kPreamble;
   size_t part_start = 0;
-  size_t pos = 0;
-  while (pos < n) {
+  for (const size_t pos : lines.starts()) {  // only these lines can be delimiters
     const void *nlp = std::memchr(body.data() + pos, '\n', n - pos);
     size_t content_end =
         nlp ? static_cast<size_t>(static_cast<const char *>(nlp) - body.data()) : n;
     const size_t line_end = nlp ? content_end + 1 : n;
     if (content_end > pos && body[content_end - 1] == '\r') --content_end;
     bool close = false;
-    const bool delimiter =
-        body[pos] == '-' && is_delimiter(body, pos, content_end, boundary, prefix, &close);
-    if (!delimiter && !prefix && body[pos] == '-' &&
-        is_delimiter(body, pos, content_end, boundary, true, &close))
+    const bool delimiter = is_delimiter(body, pos, content_end, boundary, prefix, &close);
+    if (!delimiter && !prefix && is_delimiter(body, pos, content_end, boundary, true, &close))
       s.prefix_lines = true;
     if (delimiter) {
       if (state == kEpilogue) {
@@ -80,7 +106,6 @@ MultipartSplit split_multipart(std::string_view body, std::string_view boundary,
         state = kInPart;
       }
     }
-    pos = line_end;
   }
   if (state == kInPart) {
     // No close delimiter: the rest is the last part (its final line break is not content).
@@ -99,13 +124,11 @@ std::vector<std::string_view> delimiter_candidates(std::string_view body, size_t
   std::unordered_set<std::string_view> seen;
   *more = false;
   const size_t n = body.size();
-  size_t pos = 0;
-  while (pos < n) {
+  for (const size_t pos : dash_line_starts(body)) {
     const void *nlp = std::memchr(body.data() + pos, '\n', n - pos);
-    size_t content_end =
+    const size_t content_end =
         nlp ? static_cast<size_t>(static_cast<const char *>(nlp) - body.data()) : n;
-    const size_t line_end = nlp ? content_end + 1 : n;
-    if (content_end - pos > 2 && body[pos] == '-' && body[pos + 1] == '-') {
+    if (content_end - pos > 2 && body[pos + 1] == '-') {
       size_t e = content_end;
       while (e > pos + 2 && (body[e - 1] == '\r' || body[e - 1] == ' ' || body[e - 1] == '\t')) --e;
       if (e >= pos + 4 && body[e - 1] == '-' && body[e - 2] == '-') e -= 2;
@@ -119,7 +142,6 @@ std::vector<std::string_view> delimiter_candidates(std::string_view body, size_t
         out.push_back(x);
       }
     }
-    pos = line_end;
   }
   return out;
 }

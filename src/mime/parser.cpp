@@ -265,7 +265,8 @@ class Parser {
     const uint64_t body_raw_offset = w.in_raw ? w.raw_offset + hs.body_offset : w.raw_offset;
     const bool is_multipart = info.type == "multipart";
     const bool is_message = is_message_type(info.type, info.subtype);
-    if (!limited) plan_alternates(w, idx, hs, info, body);
+    const DashLines lines(body);  // found once, read by every split of this body below
+    if (!limited) plan_alternates(w, idx, hs, info, lines);
 
     if (is_multipart) {
       if (info.boundary.empty() && !(w.has_reading && w.reading.empty_boundary)) {
@@ -287,8 +288,8 @@ class Parser {
             "MIME nesting deeper than max_mime_depth " + std::to_string(lim_.max_mime_depth));
         return;
       } else {
-        MultipartSplit split =
-            split_multipart(body, info.boundary, parts_budget(), w.has_reading && w.reading.prefix);
+        MultipartSplit split = split_multipart(lines, info.boundary, parts_budget(),
+                                               w.has_reading && w.reading.prefix);
         if (!split.found_start) {
           malformed("MIME.Malformed.BoundaryNotFound", path,
                     "no delimiter line for boundary \"" + info.boundary + "\"");
@@ -415,7 +416,8 @@ class Parser {
   // max_parts, max_decoded_bytes and kMaxAltReadingsPerMessage. A reading that cannot differ from
   // the primary one (or from an earlier reading) is skipped; a bound that drops one is a finding.
   void plan_alternates(const Work &w, int idx, const HeaderScan &hs, const EntityInfo &info,
-                       std::string_view body) {
+                       const DashLines &lines) {
+    const std::string_view body = lines.body();
     struct Planned {
       std::string_view header_copy;
       size_t header_end = std::string_view::npos;
@@ -440,10 +442,10 @@ class Parser {
     MultipartSplit primary_split;
     std::optional<AltReading> prefix_primary;
     if (info.type == "multipart" && !info.boundary.empty() && splittable)
-      primary_split = split_multipart(body, info.boundary, lim_.max_parts);
+      primary_split = split_multipart(lines, info.boundary, lim_.max_parts);
     if (primary_split.prefix_lines) {
       // Readers that match delimiter lines by prefix split the primary boundary differently.
-      MultipartSplit m = split_multipart(body, info.boundary, lim_.max_parts, true);
+      MultipartSplit m = split_multipart(lines, info.boundary, lim_.max_parts, true);
       if (m.found_start) {
         AltReading a{info.type,     info.subtype,
                      info.boundary, info.transfer_encoding,
@@ -496,13 +498,13 @@ class Parser {
         if (a.type != "multipart" || a.boundary.empty() || a.fallback_only ||
             a.boundary.size() > lim_.max_boundary_length)
           continue;
-        MultipartSplit m = split_multipart(body, a.boundary, lim_.max_parts);
+        MultipartSplit m = split_multipart(lines, a.boundary, lim_.max_parts);
         if (m.found_start) splits_seen.push_back(ranges_of(m));
       }
       // An empty boundary (readers that accept `boundary=""` split on "--" lines): only when
       // the primary reading does not split, as "-- " signature lines would split ordinary mail.
       if (!primary_is_split && (hr.empty_boundary || hr.multipart_ish)) {
-        MultipartSplit m = split_multipart(body, "", lim_.max_parts);
+        MultipartSplit m = split_multipart(lines, "", lim_.max_parts);
         if (m.found_start) {
           splits_seen.push_back(ranges_of(m));
           AltReading a{"multipart", subtype,
@@ -518,7 +520,7 @@ class Parser {
         bool prefix_differs = false;
         for (bool prefix : {false, true}) {
           if (prefix && !prefix_differs) continue;
-          MultipartSplit m = split_multipart(body, b, lim_.max_parts, prefix);
+          MultipartSplit m = split_multipart(lines, b, lim_.max_parts, prefix);
           prefix_differs = m.prefix_lines;
           if (!m.found_start) continue;
           auto r = ranges_of(m);
@@ -588,7 +590,7 @@ class Parser {
             a.boundary.size() > lim_.max_boundary_length)
           continue;
         if (a.fallback_only && primary_is_split) continue;
-        if (!split_multipart(body, a.boundary, 0, a.prefix).found_start) continue;
+        if (!split_multipart(lines, a.boundary, 0, a.prefix).found_start) continue;
       } else if (!is_message_type(a.type, a.subtype)) {
         // A leaf reading: worth it when its bytes (or the blob search) can differ.
         const bool alt_texty = a.type == "text" || a.type == "message";

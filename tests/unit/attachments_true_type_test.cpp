@@ -56,6 +56,11 @@ TEST(AttachmentTrueType, Detects) {
       {"shebang with space", "#! /usr/bin/env python3\n", TrueType::kShebang},
       {"HTA", "<html><head><hta:application id=x></head></html>", TrueType::kHta},
       {"HTA upper case late", std::string(3000, ' ') + "<HTA:APPLICATION/>", TrueType::kHta},
+      {"HTA after many '<'", std::string(5000, '<') + "<Hta:Application>", TrueType::kHta},
+      {"HTA ending at the last byte looked at",
+       std::string(64 * 1024 - 16, '<') + "<hta:application", TrueType::kHta},
+      {"HTA cut by the end of what is looked at",
+       std::string(64 * 1024 - 15, '<') + "<hta:application", TrueType::kNone},
       {"LNK",
        bytes({0x4C, 0, 0, 0, 0x01, 0x14, 0x02, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46}) +
            std::string(56, '\0'),
@@ -152,6 +157,20 @@ TEST(AttachmentTrueType, ZipDirectory) {
   EXPECT_TRUE(sfx.any_encrypted);
   EXPECT_EQ(scan_zip_directory(tiny_zip("a.exe", 1), 0).encrypted_names.size(), 0u);
   EXPECT_FALSE(scan_zip_directory("not a zip at all", 8).is_zip);
+  // The record is found behind a comment full of 'P's and "PK" (the backward search stops at
+  // each 'P'), and a record-like string inside the comment is not taken for it.
+  {
+    std::string z = tiny_zip("c.exe", 1);
+    const std::string comment = std::string(4000, 'P') + "PK\x05" + std::string(999, 'P');
+    z[z.size() - 2] = static_cast<char>(comment.size() & 0xFF);
+    z[z.size() - 1] = static_cast<char>(comment.size() >> 8);
+    auto with_comment = scan_zip_directory(z + comment, 8);
+    EXPECT_TRUE(with_comment.is_zip);
+    ASSERT_EQ(with_comment.encrypted_names.size(), 1u);
+    EXPECT_EQ(with_comment.encrypted_names[0], "c.exe");
+    // Beyond the 64 KiB a comment can hold, no record is looked for.
+    EXPECT_FALSE(scan_zip_directory(z + std::string(70000, 'P'), 8).is_zip);
+  }
   // Truncations of a valid zip never read out of bounds.
   const std::string z = tiny_zip("a.exe", 1);
   for (size_t n = 0; n < z.size(); ++n) (void)scan_zip_directory(z.substr(0, n), 8);

@@ -71,6 +71,49 @@ TEST(MimeDecode, Base64) {
       });
 }
 
+// Output is made writable one 1 MiB stride of input at a time: a body of several strides, with
+// a prefix already in the output, decodes to what a plain encoder put in, and every cap around a
+// stride edge keeps exactly the first cap bytes.
+TEST(MimeDecode, Base64AcrossStridesAndCaps) {
+  std::string raw(3 * 1024 * 1024 + 1001, '\0');
+  uint32_t x = 7;
+  for (char &c : raw) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 16);
+  }
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string enc;
+  for (size_t i = 0; i < raw.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
+    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
+    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
+    enc += kAlphabet[v >> 18];
+    enc += kAlphabet[(v >> 12) & 63];
+    enc += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    enc += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
+    if (i % 57 == 54) enc += "\r\n";
+  }
+  std::string out = "prefix:";
+  DecodeStatus st = avsink::mime::decode_base64(enc, ~0ull, &out, nullptr);
+  EXPECT_FALSE(st.malformed);
+  EXPECT_FALSE(st.truncated);
+  ASSERT_EQ(out.size(), 7 + raw.size());
+  EXPECT_TRUE(out == "prefix:" + raw) << "decoded bytes differ";
+  for (uint64_t cap : {uint64_t{0}, uint64_t{1}, uint64_t{786431}, uint64_t{786432},
+                       uint64_t{786433}, uint64_t{1} << 20, uint64_t{raw.size() - 1}}) {
+    std::string capped;
+    st = avsink::mime::decode_base64(enc, cap, &capped, nullptr);
+    EXPECT_TRUE(st.truncated) << "cap " << cap;
+    ASSERT_EQ(capped.size(), cap) << "cap " << cap;
+    EXPECT_TRUE(capped == raw.substr(0, cap)) << "cap " << cap;
+  }
+  std::string exact;
+  st = avsink::mime::decode_base64(enc, raw.size(), &exact, nullptr);
+  EXPECT_FALSE(st.truncated);
+  EXPECT_EQ(exact.size(), raw.size());
+}
+
 TEST(MimeDecode, QuotedPrintable) {
   run("qp", avsink::mime::decode_quoted_printable,
       {

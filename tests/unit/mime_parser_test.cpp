@@ -131,6 +131,100 @@ TEST(MimeSplitter, MaxPartsStopsScanning) {
   }
 }
 
+// Random bodies built from the pieces delimiter lines are made of. The dash-line index must list
+// exactly the lines a plain walk finds, and a split over it must equal a plain line-by-line split
+// (written here from RFC 2046 §5.1.1, independently of multipart.cpp).
+TEST(MimeSplitter, DashLineIndexAgreesWithAPlainLineWalk) {
+  struct Ref {
+    bool start = false, close = false, after_close = false, prefix_lines = false;
+    std::vector<std::pair<size_t, size_t>> parts;
+  };
+  auto reference = [](std::string_view body, std::string_view b, bool prefix) {
+    Ref r;
+    int state = 0;  // 0 preamble, 1 in a part, 2 epilogue
+    size_t part_start = 0, pos = 0;
+    auto cut = [&](size_t at) {
+      if (at == 0 || body[at - 1] != '\n') return at;
+      return at >= 2 && body[at - 2] == '\r' ? at - 2 : at - 1;
+    };
+    while (pos < body.size()) {
+      size_t nl = body.find('\n', pos);
+      const size_t next = nl == std::string_view::npos ? body.size() : nl + 1;
+      std::string_view line =
+          body.substr(pos, (nl == std::string_view::npos ? body.size() : nl) - pos);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const std::string lead = "--" + std::string(b);
+      bool is_delim = false, is_close = false;
+      if (line.substr(0, lead.size()) == lead) {
+        std::string_view rest = line.substr(lead.size());
+        is_close = rest.substr(0, 2) == "--";
+        if (is_close) rest.remove_prefix(2);
+        const bool blank = rest.find_first_not_of(" \t") == std::string_view::npos;
+        is_delim = prefix || blank;
+        if (!prefix && !blank) r.prefix_lines = true;
+      }
+      if (is_delim) {
+        if (state == 2) {
+          r.after_close = true;
+          break;
+        }
+        if (state == 0) r.start = true;
+        if (state == 1) r.parts.emplace_back(part_start, std::max(cut(pos), part_start));
+        if (is_close) {
+          r.close = true;
+          state = 2;
+        } else {
+          part_start = next;
+          state = 1;
+        }
+      }
+      pos = next;
+    }
+    if (state == 1) {
+      size_t end = body.size();
+      if (end > part_start && body[end - 1] == '\n') {
+        --end;
+        if (end > part_start && body[end - 1] == '\r') --end;
+      }
+      r.parts.emplace_back(part_start, end);
+    }
+    return r;
+  };
+  const std::vector<std::string> pieces = {"--b", "--b--", "--", "-",  "b",    "x",    " ",
+                                           "\t",  "\r\n",  "\n", "\r", "--bx", "---b", "PK"};
+  uint32_t seed = 20261203;
+  auto rnd = [&seed](uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % n;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::string body;
+    const uint32_t n = rnd(40);
+    for (uint32_t i = 0; i < n; ++i) body += pieces[rnd(static_cast<uint32_t>(pieces.size()))];
+    std::vector<size_t> naive;
+    for (size_t p = 0; p < body.size(); ++p)
+      if (body[p] == '-' && (p == 0 || body[p - 1] == '\n')) naive.push_back(p);
+    ASSERT_EQ(avsink::mime::dash_line_starts(body), naive) << "body \"" << body << "\"";
+    for (const char *b : {"b", ""}) {
+      for (bool prefix : {false, true}) {
+        const avsink::mime::MultipartSplit got =
+            avsink::mime::split_multipart(body, b, 1000, prefix);
+        const Ref want = reference(body, b, prefix);
+        std::vector<std::pair<size_t, size_t>> got_parts;
+        for (const auto &r : got.parts) got_parts.emplace_back(r.begin, r.end);
+        ASSERT_EQ(got_parts, want.parts)
+            << "boundary \"" << b << "\" prefix " << prefix << " body \"" << body << "\"";
+        ASSERT_EQ(got.found_start, want.start) << body;
+        ASSERT_EQ(got.found_close, want.close) << body;
+        ASSERT_EQ(got.after_close, want.after_close) << body;
+        if (!prefix) {
+          ASSERT_EQ(got.prefix_lines, want.prefix_lines) << body;
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- header block
 
 TEST(MimeHeaders, ScanAndUnfold) {
