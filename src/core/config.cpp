@@ -254,6 +254,9 @@ const std::vector<Key> &keys() {
                 "(decompression bomb)."),
       described(limit_key("max_decoded_bytes", &Limits::max_decoded_bytes, 1024, int64_t(1) << 40),
                 "Most bytes decoded from one message in all; more is unscannable."),
+      described(limit_key("max_decoded_percent", &Limits::max_decoded_percent, 100, 100000),
+                "Most bytes decoded from one message in all, as a percentage of its size, plus 8 "
+                "MiB (the lower of this and max_decoded_bytes holds); more is unscannable."),
       described(limit_key("max_file_bytes", &Limits::max_file_bytes, 1024, int64_t(1) << 40),
                 "Largest single part or member scanned; larger is unscannable."),
       described(limit_key("scan_deadline_ms", &Limits::scan_deadline_ms, 100, 3600000),

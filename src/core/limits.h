@@ -22,6 +22,8 @@ namespace avsink {
 //   max_compression_ratio   200       bytes a container yields per byte of its own, checked once
 //                                     it has yielded more than kRatioFloorBytes (1 MiB)
 //   max_decoded_bytes       400 MiB   all decoded bodies of one message
+//   max_decoded_percent     125       ... and at most this percentage of the message's own
+//                                     size plus kDecodedFloorBytes (8 MiB), whichever is less
 //   max_file_bytes          100 MiB   one extracted file or decoded part
 //   scan_deadline_ms        120000    per message, below Postfix's 300 s content timeout
 //   spool_memory_bytes      8 MiB     a message bigger than this spools to a temp file
@@ -30,6 +32,8 @@ namespace avsink {
 // A container's output is held to max_compression_ratio only past this many bytes, so small
 // members of ordinary text (which compress 10-50x, more when tiny) are never flagged.
 inline constexpr uint64_t kRatioFloorBytes = 1ull << 20;
+// Decoded bodies may always reach this much, whatever max_decoded_percent says of a small message.
+inline constexpr uint64_t kDecodedFloorBytes = 8ull << 20;
 
 struct Limits {
   uint64_t max_message_bytes = 100ull << 20;
@@ -44,6 +48,11 @@ struct Limits {
   uint32_t max_archive_files = 10000;
   uint32_t max_compression_ratio = 200;
   uint64_t max_decoded_bytes = 400ull << 20;
+  // A scan holds the raw message (1 x size), every decoded body (this bound) and libclamav's copy
+  // of the part it is reading (at most 0.75 x size): 125% keeps the whole within the 3 x size +
+  // 16 MiB that memory_budget_bytes charges it. Nested base64 message/rfc822 layers or several
+  // readings of one body would otherwise hold up to ~4 x size.
+  uint32_t max_decoded_percent = 125;
   uint64_t max_file_bytes = 100ull << 20;
   uint32_t scan_deadline_ms = 120000;
   uint64_t spool_memory_bytes = 8ull << 20;

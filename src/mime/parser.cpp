@@ -75,7 +75,7 @@ bool is_message_type(const std::string &type, const std::string &subtype) {
 class Parser {
  public:
   Parser(std::string_view raw, const Limits &limits, const Deadline &deadline)
-      : raw_(raw), lim_(limits), deadline_(deadline) {}
+      : raw_(raw), lim_(limits), deadline_(deadline), decoded_limit_(decoded_limit(raw, limits)) {}
 
   MessageTree run() {
     Work root;
@@ -145,11 +145,26 @@ class Parser {
     return used >= lim_.max_parts ? 0 : lim_.max_parts - used;
   }
 
+  // All decoded bodies together: max_decoded_bytes, or max_decoded_percent of the message size +
+  // kDecodedFloorBytes when that is less.
+  static uint64_t decoded_limit(std::string_view raw, const Limits &lim) {
+    const uint64_t percent = lim.max_decoded_percent;
+    const uint64_t by_size = raw.size() > lim.max_decoded_bytes
+                                 ? lim.max_decoded_bytes
+                                 : raw.size() * percent / 100 + kDecodedFloorBytes;
+    return std::min(lim.max_decoded_bytes, by_size);
+  }
+  std::string decoded_limit_text() const {
+    return decoded_limit_ == lim_.max_decoded_bytes
+               ? "max_decoded_bytes " + std::to_string(lim_.max_decoded_bytes)
+               : std::to_string(decoded_limit_) + " bytes (max_decoded_percent " +
+                     std::to_string(lim_.max_decoded_percent) + " of the message size + 8 MiB)";
+  }
+
   // Bytes the next decoded body may take, and which limit bounds it.
   uint64_t decode_cap(bool *file_bound) const {
-    uint64_t total_left = tree_.decoded_bytes >= lim_.max_decoded_bytes
-                              ? 0
-                              : lim_.max_decoded_bytes - tree_.decoded_bytes;
+    uint64_t total_left =
+        tree_.decoded_bytes >= decoded_limit_ ? 0 : decoded_limit_ - tree_.decoded_bytes;
     *file_bound = lim_.max_file_bytes <= total_left;
     return *file_bound ? lim_.max_file_bytes : total_left;
   }
@@ -170,9 +185,7 @@ class Parser {
         unscannable("FileBytes", path,
                     "decoded part exceeds max_file_bytes " + std::to_string(lim_.max_file_bytes));
       else
-        unscannable(
-            "DecodedBytes", path,
-            "decoded bodies exceed max_decoded_bytes " + std::to_string(lim_.max_decoded_bytes));
+        unscannable("DecodedBytes", path, "decoded bodies exceed " + decoded_limit_text());
     }
     tree_.decoded_bytes += out->size();
     return st;
@@ -907,9 +920,7 @@ class Parser {
         unscannable("FileBytes", path,
                     "decoded part exceeds max_file_bytes " + std::to_string(lim_.max_file_bytes));
       else
-        unscannable(
-            "DecodedBytes", path,
-            "decoded bodies exceed max_decoded_bytes " + std::to_string(lim_.max_decoded_bytes));
+        unscannable("DecodedBytes", path, "decoded bodies exceed " + decoded_limit_text());
     }
     tree_.decoded_bytes += size;
   }
@@ -917,6 +928,7 @@ class Parser {
   std::string_view raw_;
   const Limits &lim_;
   const Deadline &deadline_;
+  const uint64_t decoded_limit_;
   MessageTree tree_;
   std::vector<Work> stack_;
   std::deque<std::string> arena_;  // decoded bodies of encoded message/* parts (stable storage)

@@ -19,7 +19,8 @@ namespace avsink::mime {
 // Content-Type, another boundary, another Content-Transfer-Encoding, bare CRs as header line ends)
 // the primary reading is kept as is and each other reading is added as PartOrigin::kAlternate
 // parts "<path>.aN" (at most 4 per entity, +1 for the bare-CR reading, and 32 per message:
-// "Limits.Exceeded.Alternates"). They count against max_parts and max_decoded_bytes.
+// "Limits.Exceeded.Alternates"). They count against max_parts, max_decoded_bytes and
+// max_decoded_percent.
 // message/partial and message/external-body add kUnscannable "MIME.MessagePartial" /
 // "MIME.ExternalBody". A message without any LF is read with CR line ends
 // ("MIME.Malformed.BareCR").

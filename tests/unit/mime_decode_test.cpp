@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mime/decode.h"
+#include "test_support.h"
 
 namespace {
 
@@ -81,19 +82,7 @@ TEST(MimeDecode, Base64AcrossStridesAndCaps) {
     x = x * 1103515245u + 12345u;
     c = static_cast<char>(x >> 16);
   }
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string enc;
-  for (size_t i = 0; i < raw.size(); i += 3) {
-    uint32_t v = static_cast<unsigned char>(raw[i]) << 16;
-    if (i + 1 < raw.size()) v |= static_cast<unsigned char>(raw[i + 1]) << 8;
-    if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
-    enc += kAlphabet[v >> 18];
-    enc += kAlphabet[(v >> 12) & 63];
-    enc += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    enc += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-    if (i % 57 == 54) enc += "\r\n";
-  }
+  const std::string enc = avsink::test::base64(raw);
   std::string out = "prefix:";
   DecodeStatus st = avsink::mime::decode_base64(enc, ~0ull, &out, nullptr);
   EXPECT_FALSE(st.malformed);

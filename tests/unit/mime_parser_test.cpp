@@ -589,6 +589,43 @@ TEST(MimeLimits, EachLimitAtMinusOneLimitPlusOne) {
   }
 }
 
+// Layers of base64 message/rfc822 each decode to 3/4 of the layer around them, and all stay held:
+// ~2.1 x the message size here. The default max_decoded_percent (125: size x 1.25 + 8 MiB) stops
+// it; 250 does not.
+TEST(MimeLimits, DecodedPercentBoundsNestedEncodedMessages) {
+  std::string leaf(4u << 20, '\0');
+  uint32_t x = 11;
+  for (char &c : leaf) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 16);
+  }
+  std::string msg =
+      "Subject: inner\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      avsink::test::base64(leaf);
+  for (int level = 0; level < 4; ++level)
+    msg =
+        "Subject: layer\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n"
+        "\r\n" +
+        avsink::test::base64(msg);
+  for (uint32_t percent : {125u, 250u}) {
+    Limits lim;
+    if (percent != 125) lim.max_decoded_percent = percent;
+    const MessageTree t = parse_message(msg, lim);
+    const Finding *f = finding(t, "Limits.Exceeded.DecodedBytes");
+    if (percent == 125) {
+      ASSERT_NE(f, nullptr) << "decoded " << t.decoded_bytes << " of a " << msg.size()
+                            << "-byte message; findings " << names(t);
+      EXPECT_NE(f->detail.find("max_decoded_percent 125"), std::string::npos) << f->detail;
+      EXPECT_LE(t.decoded_bytes, msg.size() * 5 / 4 + (8u << 20));
+    } else {
+      EXPECT_EQ(f, nullptr) << names(t);
+      EXPECT_GT(t.decoded_bytes, msg.size() * 5 / 4 + (8u << 20))
+          << "the shape no longer tests the bound";
+    }
+  }
+}
+
 TEST(MimeLimits, MessageBytes) {
   const std::string raw = "Subject: big\r\nContent-Type: text/plain\r\n\r\n0123456789";
   for (int delta : {-1, 0, 1}) {
