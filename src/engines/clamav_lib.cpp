@@ -441,6 +441,18 @@ std::string ClamavEngine::default_system_db_dir() {
   return cl_retdbdir();
 }
 
+ClamavOptions ClamavOptions::from(const Config &config) {
+  ClamavOptions o;
+  o.signature_dirs = config.signature_dirs;
+  if (o.signature_dirs.empty()) o.signature_dirs.push_back(Config::shipped_signatures_dir());
+  o.load_system_db = config.system_db;
+  o.system_db_dir = config.system_db_dir;
+  o.required = config.clamav_required;
+  o.limits = config.limits;
+  o.temp_dir = config.temp_dir.empty() ? default_scratch_dir() : config.temp_dir;
+  return o;
+}
+
 std::string default_scratch_dir() {
   // The operator's TMPDIR: libclamav reads it itself, as before.
   if (const char *t = std::getenv("TMPDIR"); t != nullptr && *t != '\0') return "";
