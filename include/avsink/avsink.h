@@ -51,7 +51,7 @@ extern "C" {
 /* The ABI version this header describes. The one place it is written: CMake reads AVSINK_ABI_MAJOR
  * from here for the SONAME, and a test checks the version script's node agrees. */
 #define AVSINK_ABI_MAJOR 1
-#define AVSINK_ABI_MINOR 1
+#define AVSINK_ABI_MINOR 2
 
 /* The release this header ships with (CMake reads these too: project(VERSION)). */
 #define AVSINK_VERSION_MAJOR 0
@@ -178,6 +178,27 @@ typedef struct avsink_recipient_verdict {
   const char *text;            /* reply text, CR/LF-free */
   const char *reason;          /* one line for logs */
 } avsink_recipient_verdict;
+
+/* What an avsink_header_edit does (since 1.2). New kinds may be added: skip an edit of a kind you
+ * do not know only if you can deliver without it, else fail closed (tempfail). */
+typedef enum avsink_header_edit_kind {
+  AVSINK_HEADER_CHANGE = 0, /* replace the index-th occurrence of name with value */
+  AVSINK_HEADER_ADD = 1,    /* append a field name: value to the top header block */
+  AVSINK_HEADER_DELETE = 2  /* remove the index-th occurrence of name */
+} avsink_header_edit_kind;
+
+/* One edit of the message's top header block (since 1.2), in the terms of libmilter's
+ * smfi_chgheader/smfi_addheader. Library-filled, read-only for the caller; grows only at the end.
+ */
+typedef struct avsink_header_edit {
+  size_t size;                  /* sizeof as avsink built it; fields past your sizeof are newer */
+  avsink_header_edit_kind kind; /* what to do */
+  const char *name;             /* the field name, as spelled in the message */
+  uint32_t index;    /* CHANGE/DELETE: 1-based occurrence of name (case-insensitive) among the
+                        top header fields as scanned, before any edit; 0 for ADD */
+  const char *value; /* CHANGE/ADD: the value as it follows the colon, leading whitespace kept,
+                        folded lines joined by "\n" + whitespace, no CR; "" for DELETE */
+} avsink_header_edit;
 
 /* Bits of avsink_engine_policy_flags(). */
 #define AVSINK_POLICY_BY_RECIPIENT 0x1u /* some [[policy]] selects by recipient */
@@ -365,6 +386,37 @@ AVSINK_API const char *avsink_verdict_quarantine_id(const avsink_verdict *verdic
  * Errors: AVSINK_EINVAL for any other action or a NULL pointer. Since: 1.0 */
 AVSINK_API avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
                                                   const avsink_verdict *verdict);
+
+/* ---- Header edits and the rewritten body (since 1.2) ---- */
+
+/* Number of edits to the top header block of the message as scanned that deliver this verdict:
+ * for REWRITE, the changes, additions and deletions that make it the rewritten message's block;
+ * for every action, the deletion of inbound copies of the header fields avsink owns
+ * (X-Virus-Scanned, X-Virus-Status, X-Avsink-*, the configured header names). The headers to add
+ * (avsink_verdict_header) are not among them: add those after the edits. An adapter that applies
+ * these edits and the rewritten body never splits or diffs the message itself.
+ * Returns: 0 for a NULL verdict.
+ * Ownership: none. Thread-safety: as the verdict's scan (one thread at a time).
+ * Errors: none. Since: 1.2 */
+AVSINK_API size_t avsink_verdict_header_edit_count(const avsink_verdict *verdict);
+
+/* The index-th header edit. Apply them in index order: changes and additions come first, then
+ * deletions from the highest occurrence of a name down, so every index stays valid.
+ * Returns: the edit, or NULL when index is out of range or verdict is NULL.
+ * Ownership: owned by the scan, valid until the scan is freed.
+ * Thread-safety: as the verdict's scan (one thread at a time).
+ * Errors: none. Since: 1.2 */
+AVSINK_API const avsink_header_edit *avsink_verdict_header_edit(const avsink_verdict *verdict,
+                                                                size_t index);
+
+/* For REWRITE: the new body, i.e. the rewritten message after its first empty line (len 0 when
+ * the rewritten message has no body). With the header edits it makes avsink_verdict_rewritten().
+ * Returns: AVSINK_OK and sets *data_out, *len_out.
+ * Ownership: *data_out owned by the scan, valid until the scan is freed.
+ * Thread-safety: as the verdict's scan (one thread at a time).
+ * Errors: AVSINK_EINVAL for any action other than REWRITE or a NULL pointer. Since: 1.2 */
+AVSINK_API avsink_status avsink_verdict_rewritten_body(const void **data_out, size_t *len_out,
+                                                       const avsink_verdict *verdict);
 
 /* The structured record of this message as one line of JSON (queue id, envelope, findings, limits
  * hit, action, quarantine id, time taken), for logs and SIEMs; never NULL. Errors: none. Since: 1.0

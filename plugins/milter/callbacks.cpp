@@ -24,8 +24,7 @@ namespace avsink::milter {
 
 namespace {
 
-constexpr size_t kMaxKeptHeaderBytes = 1 << 20;  // header copy kept for REWRITE diffs
-constexpr size_t kMaxRecipients = 100000;        // beyond this, recipients are counted only
+constexpr size_t kMaxRecipients = 100000;  // beyond this, recipients are counted only
 
 // The state of one MTA connection, and of the message in progress on it.
 struct Connection {
@@ -47,10 +46,6 @@ struct Connection {
   bool failed = false;  // a write or begin failed: the message is tempfailed at the next reply
   std::string failure;
   const char *failure_cause = "other";  // for avsink_tempfails_total{cause}
-  std::vector<HeaderField> headers;     // as received, for REWRITE header diffs
-  size_t header_bytes = 0;
-  bool headers_complete = true;           // false when the copy was capped
-  std::vector<std::string> header_names;  // every header name, in order (never capped)
   uint64_t size = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -73,10 +68,6 @@ struct Connection {
     failed = false;
     failure.clear();
     failure_cause = "other";
-    headers.clear();
-    header_bytes = 0;
-    headers_complete = true;
-    header_names.clear();
     size = 0;
     started = std::chrono::steady_clock::now();
   }
@@ -246,18 +237,19 @@ void log_verdict(const Connection *c, const avsink_verdict *v, const char *actio
          qid.empty() ? "" : " quarantine=", log_escape(qid).c_str(), *mta ? " mta=" : "", mta);
 }
 
-// Adds the verdict's headers, except those the rewritten header block already carries.
-bool add_verdict_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
-                         const std::vector<HeaderField> &already) {
+// Adds the verdict's headers, except those a header edit already adds (a REWRITE's block).
+bool add_verdict_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   size_t n = avsink_verdict_header_count(v);
   for (size_t i = 0; i < n; ++i) {
     const char *name = nullptr, *value = nullptr;
     if (avsink_verdict_header(&name, &value, v, i) != AVSINK_OK) return false;
     std::string val = milter_header_value(value, c->leadspc());
     bool present = false;
-    for (const auto &f : already)
-      present |= strcasecmp(f.name.c_str(), name) == 0 &&
-                 milter_header_value(f.value, false) == milter_header_value(value, false);
+    for (size_t k = 0, m = avsink_verdict_header_edit_count(v); k < m; ++k) {
+      const avsink_header_edit *e = avsink_verdict_header_edit(v, k);
+      present |= e != nullptr && e->kind == AVSINK_HEADER_ADD && strcasecmp(e->name, name) == 0 &&
+                 milter_header_value(e->value, false) == milter_header_value(value, false);
+    }
     if (present) continue;
     if (!(c->actions & SMFIF_ADDHDRS)) return false;
     if (smfi_addheader(ctx, const_cast<char *>(name), val.data()) != MI_SUCCESS) return false;
@@ -265,72 +257,54 @@ bool add_verdict_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
   return true;
 }
 
-// The names of the headers the verdict adds (the configured scanned/status header names).
-std::vector<std::string> verdict_header_names(const avsink_verdict *v) {
-  std::vector<std::string> out;
-  for (size_t i = 0, n = avsink_verdict_header_count(v); i < n; ++i) {
-    const char *name = nullptr, *value = nullptr;
-    if (avsink_verdict_header(&name, &value, v, i) == AVSINK_OK && name != nullptr)
-      out.emplace_back(name);
+// Applies the verdict's header edits (avsink_verdict_header_edit): the rewritten header block of a
+// REWRITE, and the deletion of inbound copies of the headers avsink owns (forged scan results,
+// release marks), so that only avsink's own copies, added next, reach the recipient. Returns "" on
+// success, else why the MTA did not allow it.
+std::string apply_header_edits(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
+  for (size_t i = 0, n = avsink_verdict_header_edit_count(v); i < n; ++i) {
+    const avsink_header_edit *e = avsink_verdict_header_edit(v, i);
+    if (e == nullptr) return "header edit missing";
+    if (e->kind != AVSINK_HEADER_ADD && e->kind != AVSINK_HEADER_CHANGE &&
+        e->kind != AVSINK_HEADER_DELETE)
+      return "unknown header edit kind " + std::to_string(static_cast<int>(e->kind));
+    if (!(c->actions & (e->kind == AVSINK_HEADER_ADD ? SMFIF_ADDHDRS : SMFIF_CHGHDRS)))
+      return "the MTA does not allow header changes";
+    std::string value = edit_value(e->value, c->leadspc());
+    char *name = const_cast<char *>(e->name);
+    int rc = MI_FAILURE;
+    if (e->kind == AVSINK_HEADER_ADD)
+      rc = smfi_addheader(ctx, name, value.data());
+    else
+      rc = smfi_chgheader(ctx, name, static_cast<int>(e->index),
+                          e->kind == AVSINK_HEADER_DELETE ? nullptr : value.data());
+    if (rc != MI_SUCCESS) return std::string("header edit of ") + e->name + " failed";
   }
-  return out;
+  return "";
 }
 
-// Removes every inbound header avsink owns (forged scan results, release marks): only avsink's
-// own copies, added next, reach the recipient. False when the MTA does not allow it.
-bool remove_owned_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
-  for (const auto &e : owned_header_deletes(c->header_names, verdict_header_names(v))) {
-    if (!(c->actions & SMFIF_CHGHDRS)) return false;
-    if (smfi_chgheader(ctx, const_cast<char *>(e.name.c_str()), e.index, nullptr) != MI_SUCCESS)
-      return false;
-  }
-  return true;
+// Header edits, then the verdict's own headers (accept, hold). False when the MTA refused.
+bool set_headers(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
+  return apply_header_edits(ctx, c, v).empty() && add_verdict_headers(ctx, c, v);
 }
 
-// REWRITE: the body after the first empty line replaces the MTA's body; top headers are diffed.
+// REWRITE: the new body replaces the MTA's, the header edits make the rewritten header block.
 // Returns "" on success, else why it could not be applied.
-std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v,
-                          std::vector<HeaderField> *new_headers) {
+std::string apply_rewrite(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   const void *data = nullptr;
   size_t len = 0;
-  if (avsink_verdict_rewritten(&data, &len, v) != AVSINK_OK || data == nullptr)
+  if (avsink_verdict_rewritten_body(&data, &len, v) != AVSINK_OK || data == nullptr)
     return "no rewritten message in the verdict";
   if (!(c->actions & SMFIF_CHGBODY)) return "the MTA does not allow body replacement";
-  std::string_view msg(static_cast<const char *>(data), len);
-  size_t body_at = 0;
-  *new_headers = split_message(msg, &body_at);
-  auto *body = reinterpret_cast<unsigned char *>(const_cast<char *>(msg.data() + body_at));
-  size_t left = len - body_at;
+  auto *body = static_cast<unsigned char *>(const_cast<void *>(data));
+  size_t left = len;
   do {  // at least one call, so an empty new body still replaces the old one
     int n = static_cast<int>(std::min<size_t>(left, 1 << 30));
     if (smfi_replacebody(ctx, body, n) != MI_SUCCESS) return "smfi_replacebody failed";
     body += n;
     left -= static_cast<size_t>(n);
   } while (left > 0);
-  std::vector<HeaderEdit> edits;
-  if (c->headers_complete) {
-    // The inbound copies of avsink's headers are not carried over (the diff deletes them).
-    *new_headers =
-        drop_inbound_owned(c->header_names, std::move(*new_headers), verdict_header_names(v));
-    edits = diff_headers(c->headers, *new_headers, c->leadspc());
-  } else {
-    if (!remove_owned_headers(ctx, c, v)) return "could not remove inbound avsink headers";
-    mlog(LOG_WARNING, "%s: header copy capped at %zu bytes; only adding rewritten headers",
-         qid_or_noqueue(c), kMaxKeptHeaderBytes);
-  }
-  for (const auto &e : edits) {
-    if (!(c->actions & (e.kind == HeaderEdit::kAdd ? SMFIF_ADDHDRS : SMFIF_CHGHDRS)))
-      return "the MTA does not allow header changes";
-    int rc = MI_FAILURE;
-    std::string value = e.value;
-    if (e.kind == HeaderEdit::kAdd)
-      rc = smfi_addheader(ctx, const_cast<char *>(e.name.c_str()), value.data());
-    else
-      rc = smfi_chgheader(ctx, const_cast<char *>(e.name.c_str()), e.index,
-                          e.kind == HeaderEdit::kDelete ? nullptr : value.data());
-    if (rc != MI_SUCCESS) return "header edit of " + e.name + " failed";
-  }
-  return "";
+  return apply_header_edits(ctx, c, v);
 }
 
 bool delivers(avsink_action a) {
@@ -398,8 +372,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   const avsink_action action = split_recipients(ctx, c, v, &removed);
   if (!removed.empty()) {
     const char *what = delivers(action) ? "accept" : avsink_action_name(action);
-    if (action == AVSINK_ACTION_ACCEPT &&
-        (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {})))
+    if (action == AVSINK_ACTION_ACCEPT && !set_headers(ctx, c, v))
       return tempfail_unscanned(ctx, c, "could not add headers (accept)", "mta_refused");
     if (action == AVSINK_ACTION_ACCEPT) {
       log_verdict(c, v, what, 250, "2.0.0", (" removed" + removed).c_str());
@@ -410,7 +383,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
   const char *enh = avsink_verdict_enhanced_status(v);
   switch (action) {
     case AVSINK_ACTION_ACCEPT:
-      if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
+      if (!set_headers(ctx, c, v))
         return tempfail_unscanned(ctx, c, "could not add headers (accept)", "mta_refused");
       log_verdict(c, v, "accept", 250, "2.0.0", "");
       return SMFIS_CONTINUE;
@@ -438,7 +411,7 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
                                         avsink_verdict_reason(v));
         if (!(c->actions & SMFIF_QUARANTINE) || smfi_quarantine(ctx, reason.data()) != MI_SUCCESS)
           return tempfail_unscanned(ctx, c, "the MTA refused to hold the message", "mta_refused");
-        if (!remove_owned_headers(ctx, c, v) || !add_verdict_headers(ctx, c, v, {}))
+        if (!set_headers(ctx, c, v))
           return tempfail_unscanned(ctx, c, "could not add headers (hold)", "mta_refused");
         log_verdict(c, v, "quarantine", 250, "2.0.0", "hold");
         return SMFIS_CONTINUE;
@@ -453,10 +426,8 @@ sfsistat apply_verdict(SMFICTX *ctx, Connection *c, const avsink_verdict *v) {
       return SMFIS_DISCARD;
     }
     case AVSINK_ACTION_REWRITE: {
-      std::vector<HeaderField> new_headers;
-      std::string why = apply_rewrite(ctx, c, v, &new_headers);
-      if (why.empty() && !add_verdict_headers(ctx, c, v, new_headers))
-        why = "could not add headers (rewrite)";
+      std::string why = apply_rewrite(ctx, c, v);
+      if (why.empty() && !add_verdict_headers(ctx, c, v)) why = "could not add headers (rewrite)";
       if (!why.empty()) return tempfail_unscanned(ctx, c, "rewrite: " + why, "mta_refused");
       log_verdict(c, v, "rewrite", 250, "2.0.0",
                   removed.empty() ? "" : (" removed" + removed).c_str());
@@ -610,17 +581,6 @@ sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
   std::string bytes =
       header_bytes(name != nullptr ? name : "", value != nullptr ? value : "", c->leadspc());
   bool ok = write_bytes(ctx, c, bytes.data(), bytes.size());
-  if (ok) c->header_names.emplace_back(name != nullptr ? name : "");
-  if (ok && c->headers_complete) {
-    c->header_bytes += bytes.size();
-    if (c->header_bytes > kMaxKeptHeaderBytes) {
-      c->headers_complete = false;
-      c->headers.clear();
-    } else {
-      c->headers.push_back(
-          HeaderField{name != nullptr ? name : "", normalize_value(value ? value : "")});
-    }
-  }
   if (noreply) return SMFIS_NOREPLY;  // a failure is answered at end of headers
   return ok ? SMFIS_CONTINUE : tempfail_unscanned(ctx, c, c->failure, c->failure_cause);
 }

@@ -120,6 +120,21 @@ std::vector<std::string> AttachmentPolicy::watch_paths() const {
   return paths;
 }
 
+AttachmentOptions AttachmentOptions::from(const Config &config) {
+  AttachmentOptions o;
+  o.list_files = config.attachment_lists;
+  o.extra_blocked = config.attachment_block;
+  o.allowed = config.attachment_allow;
+  o.replace_defaults = config.attachment_replace_defaults;
+  o.banned_action = config.banned_action;
+  o.true_type_action = config.true_type_action;
+  o.encrypted_action = config.encrypted_action;
+  o.max_member_depth = config.max_member_depth;
+  o.watch = config.attachment_watch;
+  o.poll_ms = config.attachment_poll_ms;
+  return o;
+}
+
 Result<std::unique_ptr<AttachmentPolicy>> AttachmentPolicy::open(const AttachmentOptions &options,
                                                                  std::shared_ptr<AuditLog> audit) {
   std::unique_ptr<AttachmentPolicy> p(new AttachmentPolicy(options, std::move(audit)));

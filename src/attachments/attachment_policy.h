@@ -12,6 +12,7 @@
 #include "attachments/extension_list.h"
 #include "core/action.h"
 #include "core/audit.h"
+#include "core/config.h"
 #include "core/container_member.h"
 #include "core/file_watch.h"
 #include "core/finding.h"
@@ -53,6 +54,10 @@ struct AttachmentOptions {
   // Called after each reload the file watcher starts (not reload()), with its result; from the
   // watcher thread. For the engine's reload counters and health. May be empty.
   std::function<void(const Result<void> &)> on_watch_reload;
+
+  // The [attachments] settings of `config` (its own watch and poll_ms, never [rules]'). The
+  // logger and on_watch_reload are the caller's to set. Pure.
+  static AttachmentOptions from(const Config &config);
 };
 
 // Finding names this inspector produces (inspector "attachments"):

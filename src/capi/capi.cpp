@@ -111,9 +111,27 @@ avsink::LogLevel to_level(avsink_log_level l) {
   }
 }
 
-std::unique_ptr<avsink_verdict> wrap_verdict(avsink::Verdict v) {
+// `original`: the message as scanned, for the header edits.
+std::unique_ptr<avsink_verdict> wrap_verdict(avsink::Verdict v, std::string_view original) {
   auto out = std::make_unique<avsink_verdict>();
   out->v = std::move(v);
+  std::vector<std::string> added;  // the verdict's own header names: inbound copies are deleted
+  for (const auto &h : out->v.headers) added.push_back(h.first);
+  const bool rewrite = out->v.action == avsink::Action::kRewrite;
+  out->edits = avsink::session::delivery_header_edits(original,
+                                                      rewrite ? &out->v.rewritten : nullptr, added);
+  for (const auto &e : out->edits) {
+    avsink_header_edit ce{};
+    ce.size = sizeof(avsink_header_edit);
+    ce.kind = e.kind == avsink::session::HeaderEdit::kChange ? AVSINK_HEADER_CHANGE
+              : e.kind == avsink::session::HeaderEdit::kAdd  ? AVSINK_HEADER_ADD
+                                                             : AVSINK_HEADER_DELETE;
+    ce.name = e.name.c_str();
+    ce.index = e.index;
+    ce.value = e.value.c_str();
+    out->c_edits.push_back(ce);
+  }
+  if (rewrite) (void)avsink::session::split_message(out->v.rewritten, &out->rewritten_body);
   out->kinds.reserve(out->v.findings.size());
   for (const auto &f : out->v.findings) out->kinds.emplace_back(to_string(f.kind));
   for (size_t i = 0; i < out->v.findings.size(); ++i) {
@@ -352,7 +370,7 @@ avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan) {
       scan->errmsg = v.error().describe();
       return status_of(v.error().code);
     }
-    scan->verdict = wrap_verdict(std::move(v.value()));
+    scan->verdict = wrap_verdict(std::move(v.value()), *bytes);
     *out = scan->verdict.get();
     return AVSINK_OK;
   });
@@ -438,6 +456,25 @@ avsink_status avsink_verdict_rewritten(const void **data_out, size_t *len_out,
     return AVSINK_EINVAL;
   *data_out = verdict->v.rewritten.data();
   *len_out = verdict->v.rewritten.size();
+  return AVSINK_OK;
+}
+
+size_t avsink_verdict_header_edit_count(const avsink_verdict *verdict) {
+  return verdict == nullptr ? 0 : verdict->c_edits.size();
+}
+
+const avsink_header_edit *avsink_verdict_header_edit(const avsink_verdict *verdict, size_t index) {
+  if (verdict == nullptr || index >= verdict->c_edits.size()) return nullptr;
+  return &verdict->c_edits[index];
+}
+
+avsink_status avsink_verdict_rewritten_body(const void **data_out, size_t *len_out,
+                                            const avsink_verdict *verdict) {
+  if (data_out == nullptr || len_out == nullptr || verdict == nullptr ||
+      verdict->v.action != avsink::Action::kRewrite)
+    return AVSINK_EINVAL;
+  *data_out = verdict->v.rewritten.data() + verdict->rewritten_body;
+  *len_out = verdict->v.rewritten.size() - verdict->rewritten_body;
   return AVSINK_OK;
 }
 

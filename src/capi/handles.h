@@ -14,6 +14,7 @@
 #include "core/envelope.h"
 #include "core/spool.h"
 #include "policy/verdict.h"
+#include "session/header_edits.h"
 #include "session/scanner.h"
 
 struct avsink_engine {
@@ -26,6 +27,9 @@ struct avsink_verdict {
   std::vector<std::string> kinds;  // storage for avsink_finding::kind
   std::vector<avsink_finding> findings;
   std::vector<avsink_recipient_verdict> recipients;  // strings point into v.recipients
+  std::vector<avsink::session::HeaderEdit> edits;    // to the scanned top header block
+  std::vector<avsink_header_edit> c_edits;           // strings point into edits
+  size_t rewritten_body = 0;                         // REWRITE: offset of the body in v.rewritten
 };
 
 struct avsink_scan {

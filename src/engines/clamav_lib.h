@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -35,6 +36,11 @@ struct ClamavOptions {
   // Where libclamav's own errors and warnings during a scan go (errors at kWarn, warnings at
   // kInfo, prefixed "libclamav: "); outside scans they go to stderr. Default: discarded.
   Logger logger;
+
+  // The [clamav] and [limits] settings of `config` ([clamav] signature_dirs empty = the shipped
+  // signatures; [scan] temp_dir empty = default_scratch_dir()). The logger is the caller's to
+  // set. Thread-safe (reads the environment).
+  static ClamavOptions from(const Config &config);
 };
 
 // Where libclamav's per-scan scratch directories go when [scan] temp_dir is "": "" when $TMPDIR

@@ -406,6 +406,21 @@ class Slots {
 
 }  // namespace
 
+ClamdOptions ClamdOptions::from(const Config &config) {
+  ClamdOptions o;
+  if (!config.clamd_addresses.empty()) {
+    o.address = config.clamd_addresses.front();
+    o.backup_addresses.assign(config.clamd_addresses.begin() + 1, config.clamd_addresses.end());
+  }
+  o.required = config.clamd_required;
+  o.connect_timeout_ms = config.clamd_connect_timeout_ms;
+  o.read_timeout_ms = config.clamd_read_timeout_ms;
+  o.stream_max_length = config.clamd_stream_max_length;
+  o.pool_size = config.clamd_pool_size;
+  o.retries = config.clamd_retries;
+  return o;
+}
+
 Result<void> ClamdOptions::validate() const {
   auto bad = [](const std::string &m) { return make_error(ErrorCode::kConfig, m); };
   if (connect_timeout_ms == 0) return bad("connect_timeout_ms: must be > 0");

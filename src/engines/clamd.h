@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "core/result.h"
 #include "engines/engine.h"
 
@@ -41,6 +42,9 @@ struct ClamdOptions {
   // pool_size 0,
   // stream_max_length 0 or above 4 GiB - 1, a unix path longer than sun_path).
   Result<void> validate() const;
+
+  // The [clamd] settings of `config`: the first address, the others as backups. Pure.
+  static ClamdOptions from(const Config &config);
 };
 
 // One connection per scan (clamd closes a non-session connection after its answer, so every

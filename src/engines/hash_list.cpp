@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -177,6 +178,19 @@ struct HashListEngine::Impl {
 
 HashListEngine::HashListEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HashListEngine::~HashListEngine() = default;
+
+HashListOptions HashListOptions::from(const Config &config) {
+  HashListOptions o;
+  o.files = config.hashlist_files;
+  if (o.files.empty()) {
+    std::error_code ec;
+    for (const auto &f : std::filesystem::directory_iterator(Config::shipped_signatures_dir(), ec))
+      if (f.path().extension() == ".sha256") o.files.push_back(f.path().string());
+    std::sort(o.files.begin(), o.files.end());
+  }
+  o.required = config.hashlist_required;
+  return o;
+}
 
 Result<std::unique_ptr<HashListEngine>> HashListEngine::open(const HashListOptions &options) {
   auto impl = std::make_unique<Impl>();

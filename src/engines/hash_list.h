@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "core/result.h"
 #include "engines/engine.h"
 
@@ -26,6 +27,10 @@ namespace avsink::engines {
 struct HashListOptions {
   std::vector<std::string> files;
   bool required = true;
+
+  // The [hashlist] settings of `config`; files empty = the shipped signatures' *.sha256, sorted.
+  // Thread-safe (lists a directory).
+  static HashListOptions from(const Config &config);
 };
 
 // Thread-safety: scan(), status() and reload() may be called from any thread concurrently; a

@@ -238,6 +238,17 @@ Finding rule_finding(const Rule &r) {
 
 }  // namespace
 
+RulesOptions RulesOptions::from(const Config &config, const std::vector<std::string> &files) {
+  RulesOptions o;
+  o.files = files;
+  o.internal_domains = config.internal_domains;
+  o.trusted_networks = config.trusted_networks;
+  o.spoof_action = config.spoof_action;
+  o.watch = config.watch_files;
+  o.poll_ms = config.poll_ms;
+  return o;
+}
+
 Result<void> RulesOptions::validate() const {
   for (const std::string &f : files)
     if (f.empty()) return make_error(ErrorCode::kConfig, "rules.files: empty file name");

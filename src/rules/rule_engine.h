@@ -11,6 +11,7 @@
 
 #include "core/action.h"
 #include "core/audit.h"
+#include "core/config.h"
 #include "core/envelope.h"
 #include "core/finding.h"
 #include "core/log.h"
@@ -54,6 +55,10 @@ struct RulesOptions {
   // Errors: kConfig naming the key (bad CIDR in trusted_networks, bad domain, poll_ms 0,
   // spoof_action rewrite, empty file name, set_max_mem below 1 MiB).
   Result<void> validate() const;
+
+  // The [rules] settings of `config` for the rule files `files` (the global [rules] files, or a
+  // [[policy]]'s own). The logger and on_watch_reload are the caller's to set. Pure.
+  static RulesOptions from(const Config &config, const std::vector<std::string> &files);
 };
 
 // A compiled, hot-reloadable rule set.

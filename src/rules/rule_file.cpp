@@ -1,4 +1,4 @@
-// rule_file.cpp - tokenizer and parser of rule files (syntax: docs/rules.md), CIDRs, dates.
+// rule_file.cpp - tokenizer and parser of rule files (syntax: docs/rules.md).
 // One pass per line, bounded by ParseLimits; a line with any error yields diagnostics, no rule.
 #include "rules/rule_file.h"
 
@@ -7,12 +7,12 @@
 #include <optional>
 #include <set>
 
-#include <arpa/inet.h>
-
 #include <re2/re2.h>
 
 #include "core/read_file.h"
 #include "core/sha256.h"
+#include "util/text.h"
+#include "util/utc_date.h"
 #include "util/utf8.h"
 
 namespace avsink::rules {
@@ -27,16 +27,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-char lower_ascii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char &c : out) c = lower_ascii(c);
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
@@ -46,27 +36,6 @@ std::string_view trim(std::string_view s) {
 std::string base_name(const std::string &path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool parse_digits(std::string_view s, size_t pos, size_t n, int *out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
 }
 
 // A token of a rule line.
@@ -181,7 +150,7 @@ Result<Tokens> tokenize(std::string_view line) {
 }
 
 std::optional<RuleKind> kind_from_word(std::string_view w) {
-  const std::string k = lower(w);
+  const std::string k = util::ascii_lower(w);
   if (k == "subject") return RuleKind::kSubject;
   if (k == "from") return RuleKind::kFrom;
   if (k == "header-from") return RuleKind::kHeaderFrom;
@@ -265,13 +234,13 @@ Result<void> parse_pattern(const Token &t, const ParseLimits &limits, Rule *r) {
     return {};
   }
   std::string_view glob;
-  if (t.kind == Token::kQuoted && lower(t.prefix) == "glob:") {
+  if (t.kind == Token::kQuoted && util::ascii_lower(t.prefix) == "glob:") {
     if (auto f = check_flags(t); !f) return f;
     glob = t.text;
     r->nocase = !t.flags.empty();
-  } else if (t.kind == Token::kWord && lower(t.text.substr(0, 5)) == "glob:") {
+  } else if (t.kind == Token::kWord && util::ascii_lower(t.text.substr(0, 5)) == "glob:") {
     glob = std::string_view(t.text).substr(5);
-  } else if (t.kind == Token::kWord && lower(t.text.substr(0, 6)) == "iglob:") {
+  } else if (t.kind == Token::kWord && util::ascii_lower(t.text.substr(0, 6)) == "iglob:") {
     glob = std::string_view(t.text).substr(6);
     r->nocase = true;
   } else if (t.kind == Token::kWord) {
@@ -291,7 +260,7 @@ Result<void> parse_pattern(const Token &t, const ParseLimits &limits, Rule *r) {
 }
 
 std::optional<Action> rule_action(std::string_view word) {
-  const std::string w = lower(word);
+  const std::string w = util::ascii_lower(word);
   if (w == "allow") return Action::kAccept;
   if (w == "rewrite" || w == "strip") return std::nullopt;
   return action_from_string(w);
@@ -319,7 +288,7 @@ Result<void> parse_line(std::string_view line, const ParseLimits &limits, Rule *
       return make_error(ErrorCode::kRules,
                         "header rule needs a field name: header NAME PATTERN "
                         "ACTION");
-    r->header_name = lower(t[i].text);
+    r->header_name = util::ascii_lower(t[i].text);
     if (r->header_name == "subject") r->kind = RuleKind::kSubject;
     if (r->header_name == "from") r->kind = RuleKind::kHeaderFrom;
     if (r->kind != RuleKind::kHeader) r->header_name.clear();
@@ -343,7 +312,7 @@ Result<void> parse_line(std::string_view line, const ParseLimits &limits, Rule *
     return make_error(ErrorCode::kRules, "expected an action, got " + t[i].raw);
   auto action = rule_action(t[i].text);
   if (!action) {
-    const std::string w = lower(t[i].text);
+    const std::string w = util::ascii_lower(t[i].text);
     if (w == "rewrite" || w == "strip")
       return make_error(ErrorCode::kRules,
                         "a rule cannot strip parts; use reject, tempfail, "
@@ -375,13 +344,13 @@ Result<void> parse_line(std::string_view line, const ParseLimits &limits, Rule *
   for (; i < t.size(); ++i) {
     std::string key, value;
     if (t[i].kind == Token::kQuoted && !t[i].prefix.empty() && t[i].prefix.back() == '=') {
-      key = lower(t[i].prefix.substr(0, t[i].prefix.size() - 1));
+      key = util::ascii_lower(t[i].prefix.substr(0, t[i].prefix.size() - 1));
       value = t[i].text;
       if (!t[i].flags.empty())
         return make_error(ErrorCode::kRules, "unexpected flags after " + t[i].raw);
     } else if (t[i].kind == Token::kWord && t[i].text.find('=') != std::string::npos) {
       size_t eq = t[i].text.find('=');
-      key = lower(t[i].text.substr(0, eq));
+      key = util::ascii_lower(t[i].text.substr(0, eq));
       value = t[i].text.substr(eq + 1);
     } else if (t[i].kind == Token::kQuoted && t[i].prefix.empty()) {
       return make_error(ErrorCode::kRules, "unexpected quoted text " + t[i].raw +
@@ -429,7 +398,7 @@ bool is_empty_marker(std::string_view comment_line) {
   std::string_view s = trim(comment_line);
   if (s.empty() || s.front() != '#') return false;
   s.remove_prefix(1);
-  const std::string l = lower(trim(s));
+  const std::string l = util::ascii_lower(trim(s));
   return l.rfind("avsink: empty", 0) == 0 || l.rfind("avsink:empty", 0) == 0;
 }
 
@@ -476,121 +445,13 @@ std::string Rule::name() const {
   return base_name(file) + ":" + std::to_string(line);
 }
 
-Result<Cidr> parse_cidr(std::string_view text) {
-  std::string addr(text);
-  int prefix = -1;
-  if (size_t slash = addr.find('/'); slash != std::string::npos) {
-    std::string_view p = std::string_view(addr).substr(slash + 1);
-    if (p.empty() || p.size() > 3)
-      return make_error(ErrorCode::kRules, "bad prefix length in '" + std::string(text) + "'");
-    prefix = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9')
-        return make_error(ErrorCode::kRules, "bad prefix length in '" + std::string(text) + "'");
-      prefix = prefix * 10 + (c - '0');
-    }
-    addr.resize(slash);
-  }
-  Cidr c;
-  if (::inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
-    c.v6 = false;
-    if (prefix < 0) prefix = 32;
-    if (prefix > 32)
-      return make_error(ErrorCode::kRules,
-                        "IPv4 prefix longer than 32 in '" + std::string(text) + "'");
-  } else if (::inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
-    c.v6 = true;
-    if (prefix < 0) prefix = 128;
-    if (prefix > 128)
-      return make_error(ErrorCode::kRules,
-                        "IPv6 prefix longer than 128 in '" + std::string(text) + "'");
-  } else {
-    return make_error(ErrorCode::kRules,
-                      "not an IPv4 or IPv6 address or CIDR: '" + std::string(text) + "'");
-  }
-  c.prefix = static_cast<uint8_t>(prefix);
-  const size_t bytes = c.v6 ? 16 : 4;
-  for (size_t b = 0; b < bytes; ++b) {
-    int keep = std::max(0, std::min(8, prefix - static_cast<int>(b) * 8));
-    uint8_t mask = keep == 0 ? 0 : static_cast<uint8_t>(0xFF << (8 - keep));
-    if (c.addr[b] & ~mask)
-      return make_error(ErrorCode::kRules,
-                        "'" + std::string(text) + "' has host bits set past the prefix length");
-  }
-  return c;
-}
-
-bool parse_client_address(std::string_view text, Cidr *out) {
-  std::string_view s = trim(text);
-  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  if (s.size() > 5 && lower(s.substr(0, 5)) == "ipv6:") s.remove_prefix(5);
-  if (size_t pct = s.find('%'); pct != std::string_view::npos) s = s.substr(0, pct);
-  if (s.empty() || s.size() > 64) return false;
-  std::string a(s);
-  Cidr c;
-  if (::inet_pton(AF_INET, a.c_str(), c.addr.data()) == 1) {
-    c.v6 = false;
-    c.prefix = 32;
-  } else if (::inet_pton(AF_INET6, a.c_str(), c.addr.data()) == 1) {
-    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-    if (std::memcmp(c.addr.data(), kMapped, 12) == 0) {
-      std::array<uint8_t, 16> v4{};
-      std::memcpy(v4.data(), c.addr.data() + 12, 4);
-      c.addr = v4;
-      c.v6 = false;
-      c.prefix = 32;
-    } else {
-      c.v6 = true;
-      c.prefix = 128;
-    }
-  } else {
-    return false;
-  }
-  *out = c;
-  return true;
-}
-
-bool cidr_contains(const Cidr &net, const Cidr &addr) {
-  if (net.v6 != addr.v6) return false;
-  int bits = net.prefix;
-  for (size_t b = 0; bits > 0; ++b, bits -= 8) {
-    int keep = std::min(8, bits);
-    uint8_t mask = static_cast<uint8_t>(0xFF << (8 - keep));
-    if ((net.addr[b] & mask) != (addr.addr[b] & mask)) return false;
-  }
-  return true;
-}
-
 Result<int64_t> parse_expiry(std::string_view text) {
-  auto bad = [&] {
+  const std::optional<util::UtcTime> t = util::parse_utc_time(text);
+  if (!t) {
     return make_error(ErrorCode::kRules, "bad expires= date '" + std::string(text) +
                                              "' (want YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, UTC)");
-  };
-  int y, mo, d, h = 0, mi = 0, s = 0;
-  if (text.size() < 10 || !parse_digits(text, 0, 4, &y) || text[4] != '-' ||
-      !parse_digits(text, 5, 2, &mo) || text[7] != '-' || !parse_digits(text, 8, 2, &d))
-    return bad();
-  bool whole_day = text.size() == 10;
-  if (!whole_day) {
-    if (text[10] != 'T' || !parse_digits(text, 11, 2, &h) || text.size() < 17 || text[13] != ':' ||
-        !parse_digits(text, 14, 2, &mi))
-      return bad();
-    size_t pos = 16;
-    if (pos < text.size() && text[pos] == ':') {
-      if (!parse_digits(text, pos + 1, 2, &s)) return bad();
-      pos += 3;
-    }
-    if (pos + 1 != text.size() || text[pos] != 'Z') return bad();
   }
-  static const int kDays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 ||
-      mi > 59 || s > 59)
-    return bad();
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo == 2 && d == 29 && !leap) return bad();
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  if (whole_day) return (days + 1) * 86400;  // applies through the whole UTC day
-  return days * 86400 + h * 3600 + mi * 60 + s;
+  return t->date_only ? t->seconds + 86400 : t->seconds;  // a date: through the whole UTC day
 }
 
 ParsedFile parse_rule_text(std::string_view text, const std::string &path,

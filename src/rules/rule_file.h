@@ -2,7 +2,6 @@
 // Parsing is linear in the file size, bounded by ParseLimits; every error carries file:line:reason.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "core/action.h"
+#include "core/cidr.h"
 #include "core/result.h"
 
 namespace avsink::rules {
@@ -29,23 +29,6 @@ std::string_view to_string(RuleKind kind);  // the rule-file keyword ("header-fr
 
 enum class PatternType { kLiteral, kGlob, kRegex, kCidr };
 std::string_view to_string(PatternType type);
-
-// An IPv4 or IPv6 network. IPv4 is kept in the first 4 bytes.
-struct Cidr {
-  bool v6 = false;
-  std::array<uint8_t, 16> addr{};
-  uint8_t prefix = 0;  // 0..32 for IPv4, 0..128 for IPv6
-};
-
-// Parses "192.0.2.0/24", "2001:db8::/32" or a bare address (a /32 or /128). Host bits past the
-// prefix must be zero. Errors: kRules with the reason (no file or line set).
-Result<Cidr> parse_cidr(std::string_view text);
-// Parses a client address as MTAs hand it over: "192.0.2.1", "2001:db8::1", "[192.0.2.1]",
-// "[IPv6:2001:db8::1]", "fe80::1%eth0". IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4.
-// Returns false for anything else (unknown client).
-bool parse_client_address(std::string_view text, Cidr *out);
-// True when `addr` (a /32 or /128 from parse_client_address) lies inside `net`.
-bool cidr_contains(const Cidr &net, const Cidr &addr);
 
 // One rule, as written and as compiled. Never changes after parsing.
 struct Rule {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/cidr.h"
 #include "rules/match_text.h"
-#include "rules/rule_file.h"
 #include "util/text.h"
 
 namespace avsink::session {
@@ -57,7 +57,7 @@ bool address_matches(const std::vector<AddressSel> &sels, std::string_view raw) 
 struct Compiled {
   const PolicySpec *spec = nullptr;
   std::vector<AddressSel> recipients, senders;
-  std::vector<rules::Cidr> networks;
+  std::vector<Cidr> networks;
 };
 
 }  // namespace
@@ -65,7 +65,7 @@ struct Compiled {
 struct PolicySelector::Impl {
   std::vector<PolicySpec> specs;
   std::vector<Compiled> compiled;
-  std::vector<rules::Cidr> trusted;
+  std::vector<Cidr> trusted;
 };
 
 PolicySelector::PolicySelector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -75,7 +75,7 @@ Result<std::unique_ptr<PolicySelector>> PolicySelector::build(const Config &conf
   auto impl = std::make_unique<Impl>();
   impl->specs = config.policies;
   for (const auto &t : config.trusted_networks) {
-    auto c = rules::parse_cidr(t);
+    auto c = parse_cidr(t);
     if (!c)
       return make_error(ErrorCode::kConfig,
                         "rules.trusted_networks: '" + t + "': " + c.error().message, config.source);
@@ -87,7 +87,7 @@ Result<std::unique_ptr<PolicySelector>> PolicySelector::build(const Config &conf
     for (const auto &r : p.recipients) c.recipients.push_back(compile_address(r));
     for (const auto &s : p.senders) c.senders.push_back(compile_address(s));
     for (const auto &n : p.client_networks) {
-      auto cidr = rules::parse_cidr(n);
+      auto cidr = parse_cidr(n);
       if (!cidr)
         return make_error(
             ErrorCode::kConfig,
@@ -102,10 +102,10 @@ Result<std::unique_ptr<PolicySelector>> PolicySelector::build(const Config &conf
 
 Direction PolicySelector::direction(const Envelope &env) const {
   if (!env.auth_user.empty()) return Direction::kOutbound;
-  rules::Cidr addr;
-  if (rules::parse_client_address(env.client_address, &addr))
+  Cidr addr;
+  if (parse_client_address(env.client_address, &addr))
     for (const auto &n : impl_->trusted)
-      if (rules::cidr_contains(n, addr)) return Direction::kOutbound;
+      if (cidr_contains(n, addr)) return Direction::kOutbound;
   return Direction::kInbound;
 }
 
@@ -115,10 +115,10 @@ const PolicySpec *PolicySelector::select(const Envelope &env, std::string_view r
     if (!c.recipients.empty() && (rcpt.empty() || !address_matches(c.recipients, rcpt))) continue;
     if (!c.senders.empty() && !address_matches(c.senders, env.mail_from)) continue;
     if (!c.networks.empty()) {
-      rules::Cidr addr;
-      if (!rules::parse_client_address(env.client_address, &addr)) continue;
+      Cidr addr;
+      if (!parse_client_address(env.client_address, &addr)) continue;
       if (std::none_of(c.networks.begin(), c.networks.end(),
-                       [&](const rules::Cidr &n) { return rules::cidr_contains(n, addr); }))
+                       [&](const Cidr &n) { return cidr_contains(n, addr); }))
         continue;
     }
     if (p.authenticated && *p.authenticated != !env.auth_user.empty()) continue;

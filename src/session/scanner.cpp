@@ -407,6 +407,38 @@ bool Scanner::policies_by_recipient() const {
   return impl_->selector->by_recipient();
 }
 
+namespace {
+
+// The [quarantine] settings of `config` as the store's BackendOptions; for the file system store
+// it also creates the store's parent directory. Errors: those of quarantine::pg_conninfo.
+Result<quarantine::BackendOptions> backend_options(const Config &config) {
+  quarantine::BackendOptions bo;
+  bo.backend = config.quarantine_backend;
+  quarantine::StoreOptions &so = bo.fs;
+  so.dir = config.quarantine_dir;
+  so.key_file = config.quarantine_key_file;
+  so.release_secret_file = config.release_secret_file;
+  so.retention_seconds = static_cast<int64_t>(config.retention_days) * 86400;
+  if (bo.backend == "postgresql") {
+    auto ci = quarantine::pg_conninfo(config.pg_conninfo, config.pg_conninfo_file);
+    if (!ci) return ci.error();
+    bo.pg.conninfo = *ci;
+    bo.pg.key_file = so.key_file;
+    bo.pg.release_secret_file = so.release_secret_file;
+    bo.pg.retention_seconds = so.retention_seconds;
+    // A store write that cannot finish within the scan deadline fails (the MTA tempfails).
+    bo.pg.timeout_ms =
+        static_cast<int>(std::min<uint64_t>(config.pg_timeout_ms, config.limits.scan_deadline_ms));
+    bo.pg.require_connection = false;  // a server that is down now tempfails quarantines
+  } else {
+    std::error_code ec;  // the store's parent (e.g. /var/lib/avsink) may not exist yet
+    std::filesystem::create_directories(std::filesystem::path(so.dir).parent_path(), ec);
+  }
+  return bo;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logger, bool dry_run) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -415,14 +447,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   impl->logger = std::move(logger);
   impl->dry_run = dry_run;
   if (config.clamav_enabled) {
-    engines::ClamavOptions o;
-    o.signature_dirs = config.signature_dirs;
-    if (o.signature_dirs.empty()) o.signature_dirs.push_back(Config::shipped_signatures_dir());
-    o.load_system_db = config.system_db;
-    o.system_db_dir = config.system_db_dir;
-    o.required = config.clamav_required;
-    o.limits = config.limits;
-    o.temp_dir = config.temp_dir.empty() ? engines::default_scratch_dir() : config.temp_dir;
+    engines::ClamavOptions o = engines::ClamavOptions::from(config);
     o.logger = impl->logger;
     auto e = engines::ClamavEngine::open(o);
     if (!e) return e.error();
@@ -430,32 +455,13 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     impl->engines.push_back(impl->clamav.get());
   }
   if (config.clamd_enabled) {
-    engines::ClamdOptions o;
-    o.address = config.clamd_addresses.front();
-    o.backup_addresses.assign(config.clamd_addresses.begin() + 1, config.clamd_addresses.end());
-    o.required = config.clamd_required;
-    o.connect_timeout_ms = config.clamd_connect_timeout_ms;
-    o.read_timeout_ms = config.clamd_read_timeout_ms;
-    o.stream_max_length = config.clamd_stream_max_length;
-    o.pool_size = config.clamd_pool_size;
-    o.retries = config.clamd_retries;
-    auto e = engines::ClamdEngine::open(o);
+    auto e = engines::ClamdEngine::open(engines::ClamdOptions::from(config));
     if (!e) return e.error();
     impl->clamd = std::move(e.value());
     impl->engines.push_back(impl->clamd.get());
   }
   if (config.hashlist_enabled) {
-    engines::HashListOptions o;
-    o.files = config.hashlist_files;
-    if (o.files.empty()) {
-      std::error_code ec;
-      for (const auto &f :
-           std::filesystem::directory_iterator(Config::shipped_signatures_dir(), ec))
-        if (f.path().extension() == ".sha256") o.files.push_back(f.path().string());
-      std::sort(o.files.begin(), o.files.end());
-    }
-    o.required = config.hashlist_required;
-    auto e = engines::HashListEngine::open(o);
+    auto e = engines::HashListEngine::open(engines::HashListOptions::from(config));
     if (!e) return e.error();
     impl->hashlist = std::move(e.value());
     impl->engines.push_back(impl->hashlist.get());
@@ -497,13 +503,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
       [&](const std::vector<std::string> &files) -> Result<std::unique_ptr<rules::RuleEngine>> {
     if (files.empty() && config.internal_domains.empty())
       return std::unique_ptr<rules::RuleEngine>();
-    rules::RulesOptions ro;
-    ro.files = files;
-    ro.internal_domains = config.internal_domains;
-    ro.trusted_networks = config.trusted_networks;
-    ro.spoof_action = config.spoof_action;
-    ro.watch = config.watch_files;
-    ro.poll_ms = config.poll_ms;
+    rules::RulesOptions ro = rules::RulesOptions::from(config, files);
     ro.logger = impl->logger;
     ro.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
       ip->note_reload("rules", r, true);
@@ -558,17 +558,7 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
     impl->policy_rules.emplace(p.name, std::move(engine.value()));
   }
 
-  attachments::AttachmentOptions ao;
-  ao.list_files = config.attachment_lists;
-  ao.extra_blocked = config.attachment_block;
-  ao.allowed = config.attachment_allow;
-  ao.replace_defaults = config.attachment_replace_defaults;
-  ao.banned_action = config.banned_action;
-  ao.true_type_action = config.true_type_action;
-  ao.encrypted_action = config.encrypted_action;
-  ao.max_member_depth = config.max_member_depth;
-  ao.watch = config.attachment_watch;
-  ao.poll_ms = config.attachment_poll_ms;
+  attachments::AttachmentOptions ao = attachments::AttachmentOptions::from(config);
   ao.logger = impl->logger;
   ao.on_watch_reload = [ip = impl.get()](const Result<void> &r) {
     ip->note_reload("attachments", r, true);
@@ -578,28 +568,9 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   impl->attachments = std::move(a.value());
 
   if (!dry_run) {
-    quarantine::BackendOptions bo;
-    bo.backend = config.quarantine_backend;
-    quarantine::StoreOptions &so = bo.fs;
-    so.dir = config.quarantine_dir;
-    so.key_file = config.quarantine_key_file;
-    so.release_secret_file = config.release_secret_file;
-    so.retention_seconds = static_cast<int64_t>(config.retention_days) * 86400;
-    if (bo.backend == "postgresql") {
-      auto ci = quarantine::pg_conninfo(config.pg_conninfo, config.pg_conninfo_file);
-      if (!ci) return ci.error();
-      bo.pg.conninfo = *ci;
-      bo.pg.key_file = so.key_file;
-      bo.pg.release_secret_file = so.release_secret_file;
-      bo.pg.retention_seconds = so.retention_seconds;
-      // A store write that cannot finish within the scan deadline fails (the MTA tempfails).
-      bo.pg.timeout_ms = static_cast<int>(
-          std::min<uint64_t>(config.pg_timeout_ms, config.limits.scan_deadline_ms));
-      bo.pg.require_connection = false;  // a server that is down now tempfails quarantines
-    } else {
-      std::error_code ec;  // the store's parent (e.g. /var/lib/avsink) may not exist yet
-      std::filesystem::create_directories(std::filesystem::path(so.dir).parent_path(), ec);
-    }
+    auto bo_or = backend_options(config);
+    if (!bo_or) return bo_or.error();
+    const quarantine::BackendOptions &bo = *bo_or;
     auto st = quarantine::open_backend(bo, impl->audit);
     if (st) {
       impl->store = std::move(st.value());

@@ -6,37 +6,28 @@
 #include <unistd.h>
 
 #include "abi_common.h"
+#include "abi_engine.h"
 
 int main(int argc, char **argv) {
-  char path[4096], conf[] = "/tmp/avsink-abi-policy-XXXXXX";
+  char path[4096];
   char name[64];
   const char *toml =
       "[clamav]\nsystem_db = false\n"
       "[[policy]]\nname = \"lab\"\nrecipients = [\"lab@example.net\"]\nvirus = \"accept\"\n"
       "allow_extensions = [\"com\"]\n";
   const char *rcpts[] = {"lab@example.net", "bob@example.net"};
-  avsink_engine_options o = AVSINK_ENGINE_OPTIONS_INIT;
   avsink_envelope env = AVSINK_ENVELOPE_INIT;
-  avsink_error err = AVSINK_ERROR_INIT;
   avsink_engine *engine = NULL;
   avsink_scan *scan = NULL;
   const avsink_verdict *v = NULL;
   const avsink_recipient_verdict *r0, *r1;
   char *eml;
   size_t len;
-  int fd;
   CHECK(argc == 2, "usage: abi_policy_test CORPUS_DIR");
   CHECK((avsink_abi_version() & 0xffff) >= 1, "ABI minor %u, want >= 1",
         avsink_abi_version() & 0xffff);
 
-  fd = mkstemp(conf);
-  CHECK(fd >= 0, "mkstemp");
-  CHECK(write(fd, toml, strlen(toml)) == (ssize_t)strlen(toml), "write config");
-  close(fd);
-  o.config_path = conf;
-  o.flags = AVSINK_ENGINE_DRY_RUN;
-  CHECK(avsink_engine_open(&engine, &o, &err) == AVSINK_OK, "engine_open: %s", err.message);
-  unlink(conf);
+  engine = open_engine_toml(toml);
   CHECK(avsink_engine_policy_flags(engine) == AVSINK_POLICY_BY_RECIPIENT, "flags %u",
         avsink_engine_policy_flags(engine));
   CHECK(avsink_engine_policy_flags(NULL) == 0, "flags of NULL");

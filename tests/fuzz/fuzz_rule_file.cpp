@@ -10,6 +10,7 @@
 #include "rules/rule_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  using namespace avsink;  // parse_cidr, Cidr (core/cidr.h)
   using namespace avsink::rules;
   const std::string_view text(reinterpret_cast<const char *>(data), size);
   ParseLimits lim;

@@ -126,6 +126,39 @@ class Cases(CaseBase):
         self.check("banned_attachment_rejected", 500 <= code <= 599,
                    f"got {code} {text!r}, want 5xx (SETUP.EXE is on the default block list)")
 
+    def banned_attachment_stripped(self):
+        """REWRITE through libmilter from the library's header edits (avsink_verdict_header_edit)
+        and new body (avsink_verdict_rewritten_body), issue 19: for a recipient whose policy
+        strips banned attachments, SETUP.EXE is cut out and the rest delivered; the added
+        X-Avsink-Stripped header arrives, a forged X-Virus-Scanned does not."""
+        env = self.env
+        src = os.path.join(env.src, "tests/data/attachments/trick-plain-exe-uppercase.eml")
+        with open(src, "rb") as f:
+            original = crlf(f.read())
+        marker = b"<strip-%d@example.org>" % os.getpid()
+        data = (b"X-Virus-Scanned: forged by the sender\r\n" +
+                original.replace(b"<setup@example.org>", marker))
+        try:
+            s = smtp_session(env)
+            code, text = smtp_send(s, data, rcpts=("strip@example.net",))
+            s.quit()
+        except (OSError, smtplib.SMTPException) as e:
+            code, text = 0, str(e)
+        path = env.delivered_with(marker)
+        got = crlf(open(path, "rb").read()) if path else b""
+        head, _, body = got.partition(b"\r\n\r\n")
+        htext = head.decode(errors="replace")
+        fields = [l.split(":", 1) for l in htext.split("\r\n") if l and l[0] not in " \t"]
+        stripped = [v.strip() for n, *v in fields for v in v if n.lower() == "x-avsink-stripped"]
+        scanned = [v.strip() for n, *v in fields for v in v if n.lower() == "x-virus-scanned"]
+        ok = (code == 250 and len(stripped) == 1 and "SETUP.EXE" in stripped[0] and
+              len(scanned) == 1 and scanned[0].startswith("avsink") and
+              b"TVqQAAAA" not in body and b"Please see the attachment." in body and
+              b'boundary="----=_Part_avsink_3839654196"' in head)
+        self.check("banned_attachment_stripped", ok,
+                   f"got {code} {text!r}; delivered={bool(path)}; X-Avsink-Stripped={stripped}; "
+                   f"X-Virus-Scanned={scanned}; exe gone={b'TVqQAAAA' not in body}")
+
     def outbreak_rule_hot(self):
         """A subject rule added to the rule file while the milter runs: applied without a restart
         (SIGHUP, and the engine's own file watch)."""
@@ -329,11 +362,12 @@ def main():
         log("SKIP: no postfix user")
         return SKIP
 
-    env = Env(milter_bin, src, keep)
+    env = Env(milter_bin, src, keep, extra_toml=(
+        '\n[[policy]]\nname = "strip"\nrecipients = ["strip@example.net"]\nbanned = "strip"\n'))
     cases = Cases(env)
     order = ["clean_delivered_intact", "header_bytes_exact", "forged_headers_replaced",
              "eicar_rejected",
-             "banned_attachment_rejected", "outbreak_rule_hot", "quarantined_not_delivered",
+             "banned_attachment_rejected", "banned_attachment_stripped", "outbreak_rule_hot", "quarantined_not_delivered",
              "oversize_refused", "root_phase_refuses_user_owned_dirs",
              "many_messages_one_connection", "aborted_data_then_clean", "milter_down_tempfails",
              "milter_restarted_flows", "sigterm_drains"]
