@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -58,20 +59,34 @@ Envelope env(std::vector<std::string> rcpts) {
 struct Site {
   TempDir dir{"avsink-policy-lists-"};
   std::string devs_list;
+  std::mutex log_mu;
+  std::vector<std::string> log;  // the scanner's log lines (watcher threads too)
   std::unique_ptr<avsink::session::Scanner> scanner;
 
   explicit Site(const std::string &extra = "[attachments]\nwatch = false\n") {
     devs_list = dir.write("devs.list", "scr   # screen savers only\n");
-    Config cfg = parse(extra +
+    Config cfg = parse(extra + "[audit]\nlog = \"" + dir.file("audit.log") + "\"\n" +
                        "[[policy]]\nname = \"strict\"\nrecipients = [\"strict@example.net\"]\n"
                        "attachment_block = [\"docm\"]\n"
                        "[[policy]]\nname = \"devs\"\nrecipients = [\"devs@example.net\"]\n"
                        "attachment_lists = [\"" +
                        devs_list + "\"]\n");
     cfg.system_db = false;
-    auto s = avsink::session::Scanner::open(cfg, avsink::Logger(), true);
+    avsink::Logger logger(
+        [this](avsink::LogLevel, const std::string &m) {
+          std::lock_guard<std::mutex> lock(log_mu);
+          log.push_back(m);
+        },
+        avsink::LogLevel::kInfo);
+    auto s = avsink::session::Scanner::open(cfg, logger, true);
     EXPECT_TRUE(s.ok()) << s.error().describe();
     if (s.ok()) scanner = std::move(s.value());
+  }
+  bool logged(const std::string &text) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    for (const auto &l : log)
+      if (l.find(text) != std::string::npos) return true;
+    return false;
   }
 
   // The action of each of default, strict and devs recipients for one message, in that order.
@@ -207,6 +222,11 @@ TEST(PolicyLists, ABrokenReloadKeepsTheLastGoodSet) {
   site.dir.write("devs.list", "scr\nvbs\n");
   ASSERT_TRUE(site.scanner->reload().ok());
   EXPECT_EQ(names(site.actions(vbs)), names({kR, kR, kR}));
+  // Log lines and audit records name the policy whose lists they are.
+  EXPECT_TRUE(site.logged("attachments (policy devs): lists generation 2 loaded"));
+  const std::string audit = avsink::test::read_file(site.dir.file("audit.log"));
+  EXPECT_NE(audit.find("\"policy\":\"devs\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("attachments.reload_failed"), std::string::npos) << audit;
 }
 
 // The same FileWatch as the global lists: a changed policy list is picked up without a reload.
