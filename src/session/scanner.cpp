@@ -781,6 +781,12 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   // One verdict per policy group; the message's is the strictest (what an adapter that does not
   // read per-recipient verdicts applies to everyone: fail closed).
   std::map<const PolicySpec *, Verdict> by_policy;
+  std::map<const PolicySpec *, Findings> group_findings;  // what each group's verdict rests on
+  auto decide_group = [&](const PolicySpec *p, std::string_view released_from) {
+    Verdict pv = policy::decide(group_findings[p], cfg, p, released_from);
+    pv.policy = std::string(policy_name(p));
+    by_policy[p] = std::move(pv);
+  };
   for (const PolicySpec *p : groups) {
     if (p && p->skip_scan && !lockdown_active) {
       by_policy.emplace(p, skip_verdict(p));
@@ -793,44 +799,30 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
                        : own->second->rejudge(findings, tree, members);
     Findings r = impl_->rule_findings(p, envelope, tree, now);
     all.insert(all.end(), r.begin(), r.end());
-    Verdict pv = policy::decide(all, cfg, p);
-    pv.policy = std::string(policy_name(p));
-    by_policy.emplace(p, std::move(pv));
+    group_findings[p] = std::move(all);
+    decide_group(p, "");
   }
   const PolicySpec *deciding = groups.front();
   for (const PolicySpec *p : groups)
     if (policy::stricter(by_policy[p].action, by_policy[deciding].action)) deciding = p;
+  // A release mark (an HMAC over the content, made by `avsink quarantine release`) is checked
+  // only when the message would be stopped, and used once, only for the recipients it was
+  // released to (Store::use_release); the policy then decides with it (policy::decide).
+  const Action stopped = by_policy[deciding].action;
+  if (impl_->store && stopped != Action::kAccept && stopped != Action::kTempfail &&
+      raw.total_bytes <= raw.bytes.size()) {
+    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
+    if (!rc.refused.empty())
+      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
+    if (rc.valid)
+      for (const PolicySpec *p : groups)
+        if (group_findings.count(p)) decide_group(p, rc.id);
+  }
   Verdict v = by_policy[deciding];
   for (size_t i = 0; i < envelope.rcpt_to.size(); ++i) {
     const Verdict &pv = by_policy[rcpt_policy[i]];
     v.recipients.push_back({envelope.rcpt_to[i], pv.policy, pv.action, pv.smtp_code,
                             pv.enhanced_status, pv.text, pv.reason});
-  }
-  // A message an operator released from the quarantine carries a mark only avsink can make (an
-  // HMAC over its content); it is still scanned and recorded, but not stopped again.
-  // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
-  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail &&
-      raw.total_bytes <= raw.bytes.size()) {
-    // Once, and only to the recipients it was released to (Store::use_release).
-    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
-    if (!rc.refused.empty())
-      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
-    if (rc.valid) {
-      v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";
-      v.action = Action::kAccept;
-      v.smtp_code = 250;
-      v.enhanced_status = "2.0.0";
-      v.text = "OK";
-      v.strip.clear();
-      v.headers.emplace_back("X-Avsink-Released", rc.id);
-      for (auto &r : v.recipients) {
-        r.action = Action::kAccept;
-        r.smtp_code = 250;
-        r.enhanced_status = "2.0.0";
-        r.text = "OK";
-        r.reason = v.reason;
-      }
-    }
   }
   if (auto r = impl_->act(envelope, raw, tree, v); !r) {
     // No verdict: the adapter tempfails the message.
