@@ -29,6 +29,14 @@ std::string string_list(const toml::node &n, std::vector<std::string> *out) {
   return "";
 }
 
+// A list that replaces a global one when set: [] is "none", not "unset".
+std::string optional_list(const toml::node &n, std::optional<std::vector<std::string>> *out) {
+  std::vector<std::string> v;
+  std::string why = string_list(n, &v);
+  *out = std::move(v);
+  return why;
+}
+
 std::string action_of(const toml::node &n, std::optional<Action> *out, bool allow_strip) {
   auto s = n.value<std::string>();
   auto a = s ? action_from_string(*s) : std::nullopt;
@@ -98,19 +106,9 @@ const std::vector<std::pair<std::string, Field>> &fields() {
          return why;
        }},
       {"rule_files",
-       [](const toml::node &n, PolicySpec &p) -> std::string {
-         std::vector<std::string> v;
-         std::string why = string_list(n, &v);
-         p.rule_files = std::move(v);
-         return why;
-       }},
+       [](const toml::node &n, PolicySpec &p) { return optional_list(n, &p.rule_files); }},
       {"attachment_lists",
-       [](const toml::node &n, PolicySpec &p) -> std::string {
-         std::vector<std::string> v;
-         std::string why = string_list(n, &v);
-         p.attachment_lists = std::move(v);
-         return why;
-       }},
+       [](const toml::node &n, PolicySpec &p) { return optional_list(n, &p.attachment_lists); }},
       {"attachment_block",
        [](const toml::node &n, PolicySpec &p) { return string_list(n, &p.attachment_block); }},
       {"optional_engines",
