@@ -339,7 +339,7 @@ Findings AttachmentPolicy::inspect_message(const mime::MessageTree &tree) const 
   return out;
 }
 
-MemberRecord MemberLog::add(std::string_view part_path, const ContainerMember &m) {
+MemberRecord record_member(std::string_view part_path, const ContainerMember &m) {
   MemberRecord r;
   r.part_path = std::string(part_path);
   r.path = m.path;
@@ -350,6 +350,11 @@ MemberRecord MemberLog::add(std::string_view part_path, const ContainerMember &m
   r.type = true_type_of_clamav(m.file_type);
   r.by_content = r.type == TrueType::kNone && !m.data.empty();
   if (r.by_content) r.type = detect_true_type(m.data);
+  return r;
+}
+
+MemberRecord MemberLog::add(std::string_view part_path, const ContainerMember &m) {
+  MemberRecord r = record_member(part_path, m);
   insert(r);
   return r;
 }
@@ -373,8 +378,7 @@ void MemberLog::copy_part(std::string_view from, std::string_view to) {
 
 MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const ContainerMember &m,
                                            Findings &out) const {
-  MemberLog one;
-  return judge_member(part, one.add(part.path, m), out);
+  return judge_member(part, record_member(part.path, m), out);
 }
 
 MemberDecision AttachmentPolicy::judge_member(const mime::Part &part, const MemberRecord &m,

@@ -73,12 +73,16 @@ struct MemberRecord {
   bool by_content = false;          // `type` was read from the member's bytes
 };
 
+// The record of `m`, a member of part `part_path`: its true type is read now, while m.data is
+// valid. Thread-safe (no shared state).
+MemberRecord record_member(std::string_view part_path, const ContainerMember &m);
+
 // Every container member of one scan, each recorded once (same part, path, depth and types).
 // Ownership: copies everything it keeps. Thread-safety: none (one scan, one thread).
 class MemberLog {
  public:
-  // Records `m` as a member of `part_path` (its true type read now, while m.data is valid) and
-  // returns the record; a member recorded before is not added again.
+  // Records `m` as a member of `part_path` (record_member()) and returns the record; a member
+  // recorded before is not added again.
   MemberRecord add(std::string_view part_path, const ContainerMember &m);
   // Records every member of part `from` again as a member of part `to` (a part whose decoded
   // bytes equal an earlier part's is not walked again).
