@@ -213,8 +213,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (scan_one(*e, item, deadline, out) && e == clamav.get())
         clamav_scanned.push_back(part.body);
     }
-    scan_containers(part, clamav_members, members, deadline, member_log,
-                    out);  // container_pass.h
+    // avsink's own listing of the part's containers (container_pass.h).
+    scan_containers(part, clamav_members, members, deadline, member_log, out);
     out.insert(out.end(), members.begin(), members.end());
     scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
     first_part.emplace(part.body, part.path);
