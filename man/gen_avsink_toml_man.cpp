@@ -69,14 +69,18 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  std::string policy_keys;
-  for (const auto &name : avsink::policy_key_names())
-    policy_keys += (policy_keys.empty() ? "" : ", ") + name;
   std::printf(
       ".SS [[policy]]\n"
       "Named policies, tried in file order; the first whose selectors match a recipient's "
-      "envelope applies to that recipient (docs/policy.md). Keys: %s.\n",
-      roff(policy_keys).c_str());
+      "envelope applies to that recipient (docs/policy.md). A key not set keeps the global "
+      "setting.\n");
+  for (const auto &[name, description] : avsink::policy_key_docs()) {
+    if (description.empty()) {
+      std::fprintf(stderr, "gen_avsink_toml_man: key policy.%s has no description\n", name.c_str());
+      return 1;
+    }
+    std::printf(".TP\n.B %s\n%s\n", roff(name).c_str(), roff(description).c_str());
+  }
   std::printf(
       ".SH FILES\n"
       ".TP\n/etc/avsink/avsink.toml\nthe configuration the packaged systemd unit passes to "

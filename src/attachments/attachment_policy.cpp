@@ -3,6 +3,7 @@
 #include "attachments/attachment_policy.h"
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -170,9 +171,10 @@ Result<void> AttachmentPolicy::reload_locked(const char *event) {
     failed_.clear();
     for (const auto &path : resolve_files()) failed_.push_back(stat_list_file(path));
     if (audit_ && lists_.get()) {
-      (void)audit_->record(
-          "attachments.reload_failed",
-          {{"error", built.error().describe()}, {"keeping_generation", lists_.generation()}});
+      nlohmann::json rec = {{"error", built.error().describe()},
+                            {"keeping_generation", lists_.generation()}};
+      if (!options_.policy.empty()) rec["policy"] = options_.policy;
+      (void)audit_->record("attachments.reload_failed", rec);
     }
     if (lists_.get()) {
       Error e = built.error();
@@ -189,12 +191,16 @@ Result<void> AttachmentPolicy::reload_locked(const char *event) {
   const size_t exts = next->blocked_extensions.size();
   const size_t types = next->blocked_types.size();
   const uint64_t gen = lists_.publish(std::move(next));
-  options_.logger.info("attachments: lists generation " + std::to_string(gen) + " loaded: " +
+  const std::string who =
+      options_.policy.empty() ? "attachments" : "attachments (policy " + options_.policy + ")";
+  options_.logger.info(who + ": lists generation " + std::to_string(gen) + " loaded: " +
                        std::to_string(exts) + " extensions, " + std::to_string(types) +
                        " true types, " + std::to_string(files.size()) + " files");
   if (audit_) {
-    (void)audit_->record(
-        event, {{"files", files}, {"extensions", exts}, {"types", types}, {"generation", gen}});
+    nlohmann::json rec = {
+        {"files", files}, {"extensions", exts}, {"types", types}, {"generation", gen}};
+    if (!options_.policy.empty()) rec["policy"] = options_.policy;
+    (void)audit_->record(event, rec);
   }
   return {};
 }
@@ -348,8 +354,50 @@ Findings AttachmentPolicy::inspect_message(const mime::MessageTree &tree) const 
   return out;
 }
 
+MemberRecord record_member(std::string_view part_path, const ContainerMember &m) {
+  MemberRecord r;
+  r.part_path = std::string(part_path);
+  r.path = m.path;
+  r.file_type = m.file_type;
+  r.depth = m.depth;
+  // libclamav's type first; its bytes when libclamav calls it text or OLE2 (a script, an HTA and
+  // an MSI have no type of their own there).
+  r.type = true_type_of_clamav(m.file_type);
+  r.by_content = r.type == TrueType::kNone && !m.data.empty();
+  if (r.by_content) r.type = detect_true_type(m.data);
+  return r;
+}
+
+MemberRecord MemberLog::add(std::string_view part_path, const ContainerMember &m) {
+  MemberRecord r = record_member(part_path, m);
+  insert(r);
+  return r;
+}
+
+void MemberLog::insert(MemberRecord r) {
+  std::string key = r.part_path + '\0' + r.path + '\0' + r.file_type + '\0' +
+                    std::to_string(r.depth) + '\0' + std::string(to_string(r.type)) +
+                    (r.by_content ? "c" : "");
+  if (keys_.insert(std::move(key)).second) records_.push_back(std::move(r));
+}
+
+void MemberLog::copy_part(std::string_view from, std::string_view to) {
+  const size_t n = records_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (records_[i].part_path != from) continue;
+    MemberRecord r = records_[i];
+    r.part_path = std::string(to);
+    insert(std::move(r));
+  }
+}
+
 MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const ContainerMember &m,
                                            Findings &out) const {
+  return judge_member(part, record_member(part.path, m), out);
+}
+
+MemberDecision AttachmentPolicy::judge_member(const mime::Part &part, const MemberRecord &m,
+                                              Findings &out) const {
   size_t mine = 0;
   for (const auto &f : out) {
     if (f.inspector == kInspector && f.part_path == part.path) ++mine;
@@ -383,11 +431,8 @@ MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const Contain
     judge_names(*lists, {base}, m.path, member_utf8, part.path, shown,
                 "archive member (depth " + std::to_string(m.depth) + "): ", out);
   }
-  // libclamav's type first; its bytes when libclamav calls it text or OLE2 (a script, an HTA and
-  // an MSI have no type of their own there).
-  TrueType type = true_type_of_clamav(m.file_type);
-  const bool by_content = type == TrueType::kNone && !m.data.empty();
-  if (by_content) type = detect_true_type(m.data);
+  const TrueType type = m.type;
+  const bool by_content = m.by_content;
   if (lists->blocks_type(type)) {
     const std::string name = "Attachment.TrueType." + std::string(finding_suffix(type));
     if (!has_finding(out, name, part.path, shown)) {
@@ -406,6 +451,26 @@ MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const Contain
     }
   }
   return MemberDecision::kContinue;
+}
+
+Findings AttachmentPolicy::rejudge(const Findings &findings, const mime::MessageTree &tree,
+                                   const MemberLog &members) const {
+  Findings out;
+  out.reserve(findings.size());
+  for (const auto &f : findings)
+    if (f.inspector != kInspector) out.push_back(f);
+  Findings mine = inspect_message(tree);
+  out.insert(out.end(), mine.begin(), mine.end());
+  // As in a scan: members are judged apart from the parts (the per-part cap counts members only).
+  std::map<std::string_view, const mime::Part *> parts;
+  for (const auto &p : tree.parts) parts.emplace(p.path, &p);
+  Findings member_findings;
+  for (const MemberRecord &m : members.records()) {
+    auto it = parts.find(m.part_path);
+    if (it != parts.end()) (void)judge_member(*it->second, m, member_findings);
+  }
+  out.insert(out.end(), member_findings.begin(), member_findings.end());
+  return out;
 }
 
 void AttachmentPolicy::apply_engine_actions(Findings &findings) const {

@@ -6,10 +6,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attachments/extension_list.h"
+#include "attachments/true_type.h"
 #include "core/action.h"
 #include "core/audit.h"
 #include "core/config.h"
@@ -54,10 +57,47 @@ struct AttachmentOptions {
   // Called after each reload the file watcher starts (not reload()), with its result; from the
   // watcher thread. For the engine's reload counters and health. May be empty.
   std::function<void(const Result<void> &)> on_watch_reload;
+  // The [[policy]] whose lists these are ("" = the global [attachments] lists): named in the log
+  // lines and audit records of (re)loads.
+  std::string policy;
 
   // The [attachments] settings of `config` (its own watch and poll_ms, never [rules]'). The
   // logger and on_watch_reload are the caller's to set. Pure.
   static AttachmentOptions from(const Config &config);
+};
+
+// A container member as the attachment policy judges it, recorded once during a scan (libclamav's
+// walk or avsink's own listing) so that it can be judged again under other lists (a [[policy]]
+// with lists of its own) without the member's bytes.
+struct MemberRecord {
+  std::string part_path;  // the MIME part the member is in
+  std::string path;       // as ContainerMember::path
+  std::string file_type;  // libclamav's type name, "" when none
+  uint32_t depth = 0;
+  TrueType type = TrueType::kNone;  // libclamav's type, else the bytes' (detect_true_type)
+  bool by_content = false;          // `type` was read from the member's bytes
+};
+
+// The record of `m`, a member of part `part_path`: its true type is read now, while m.data is
+// valid. Thread-safe (no shared state).
+MemberRecord record_member(std::string_view part_path, const ContainerMember &m);
+
+// Every container member of one scan, each recorded once (same part, path, depth and types).
+// Ownership: copies everything it keeps. Thread-safety: none (one scan, one thread).
+class MemberLog {
+ public:
+  // Records `m` as a member of `part_path` (record_member()) and returns the record; a member
+  // recorded before is not added again.
+  MemberRecord add(std::string_view part_path, const ContainerMember &m);
+  // Records every member of part `from` again as a member of part `to` (a part whose decoded
+  // bytes equal an earlier part's is not walked again).
+  void copy_part(std::string_view from, std::string_view to);
+  const std::vector<MemberRecord> &records() const { return records_; }
+
+ private:
+  void insert(MemberRecord r);
+  std::vector<MemberRecord> records_;
+  std::set<std::string> keys_;
 };
 
 // Finding names this inspector produces (inspector "attachments"):
@@ -103,6 +143,15 @@ class AttachmentPolicy {
   // (at most 32 member findings per part; duplicates skipped). Always kContinue: the engine must
   // finish the walk for viruses. Thread-safe; `out` is the caller's (one scan, one thread).
   MemberDecision on_member(const mime::Part &part, const ContainerMember &m, Findings &out) const;
+  // on_member() for a recorded member (MemberLog::add): the same findings as on_member() of the
+  // member it was recorded from. Thread-safe; `out` is the caller's.
+  MemberDecision judge_member(const mime::Part &part, const MemberRecord &m, Findings &out) const;
+  // `findings` of one scan with this inspector's own findings (inspector "attachments", made by
+  // another AttachmentPolicy with other lists) replaced by this policy's judgement of `tree`
+  // (inspect_message) and of every member in `members` (judge_member; a member whose part is not
+  // in `tree` is skipped). Every other finding is kept, in order. Thread-safe.
+  Findings rejudge(const Findings &findings, const mime::MessageTree &tree,
+                   const MemberLog &members) const;
   // Sets encrypted_action on the engines' kUnscannable "Heuristics.Encrypted.*" and the
   // container walk's "Container.Encrypted*" findings that carry no action yet (they report the
   // encryption; this policy owns its action).

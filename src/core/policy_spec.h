@@ -33,8 +33,16 @@ struct PolicySpec {
   std::vector<std::string> allow_extensions;  // banned-attachment findings for these extensions
                                               // (by the filename's last suffix) are dropped
   std::optional<std::vector<std::string>> rule_files;  // replaces [rules] files ([] = none)
+  // Attachment lists (docs/policy.md "Overrides"): attachment_lists replaces [attachments] lists,
+  // block, allow and replace_defaults ([] = no list file); attachment_block entries ("ext",
+  // "type:NAME") are blocked on top of whichever lists apply. Validated when the scanner opens.
+  std::optional<std::vector<std::string>> attachment_lists;
+  std::vector<std::string> attachment_block;
   std::vector<std::string> optional_engines;  // engine errors of these engines decide nothing
   bool skip_scan = false;                     // no scanning at all: accept, logged and counted
+
+  // True when this policy judges attachments by lists of its own (not the [attachments] ones).
+  bool own_attachment_lists() const { return attachment_lists || !attachment_block.empty(); }
 };
 
 }  // namespace avsink

@@ -3,6 +3,7 @@
 #include "core/policy_toml.h"
 
 #include <functional>
+#include <map>
 #include <set>
 
 #include "util/text.h"
@@ -26,6 +27,14 @@ std::string string_list(const toml::node &n, std::vector<std::string> *out) {
     out->push_back(std::move(s));
   }
   return "";
+}
+
+// A list that replaces a global one when set: [] is "none", not "unset".
+std::string optional_list(const toml::node &n, std::optional<std::vector<std::string>> *out) {
+  std::vector<std::string> v;
+  std::string why = string_list(n, &v);
+  *out = std::move(v);
+  return why;
 }
 
 std::string action_of(const toml::node &n, std::optional<Action> *out, bool allow_strip) {
@@ -97,12 +106,11 @@ const std::vector<std::pair<std::string, Field>> &fields() {
          return why;
        }},
       {"rule_files",
-       [](const toml::node &n, PolicySpec &p) -> std::string {
-         std::vector<std::string> v;
-         std::string why = string_list(n, &v);
-         p.rule_files = std::move(v);
-         return why;
-       }},
+       [](const toml::node &n, PolicySpec &p) { return optional_list(n, &p.rule_files); }},
+      {"attachment_lists",
+       [](const toml::node &n, PolicySpec &p) { return optional_list(n, &p.attachment_lists); }},
+      {"attachment_block",
+       [](const toml::node &n, PolicySpec &p) { return string_list(n, &p.attachment_block); }},
       {"optional_engines",
        [](const toml::node &n, PolicySpec &p) -> std::string {
          std::string why = string_list(n, &p.optional_engines);
@@ -121,6 +129,30 @@ const std::vector<std::pair<std::string, Field>> &fields() {
   return f;
 }
 
+// One line per key for avsink.toml(5); every key of fields() has one (the generator checks).
+const std::map<std::string, std::string> &descriptions() {
+  static const std::map<std::string, std::string> d = {
+      {"name", "The policy's name in logs and records: letters, digits, '.', '_', '-'."},
+      {"recipients", "Selector: envelope recipient addresses or domains."},
+      {"senders", "Selector: envelope sender addresses or domains (\"<>\" = null sender)."},
+      {"client_networks", "Selector: SMTP client networks (CIDR)."},
+      {"authenticated", "Selector: SASL-authenticated submission (true) or not (false)."},
+      {"direction", "Selector: \"inbound\" or \"outbound\"."},
+      {"virus", "Replaces [actions] virus."},
+      {"unscannable", "Replaces [actions] unscannable."},
+      {"engine_error", "Replaces [actions] engine_error."},
+      {"banned", "Replaces the action of every banned-attachment finding."},
+      {"allow_extensions", "Banned-attachment findings for these extensions decide nothing."},
+      {"rule_files", "Replaces [rules] files ([] = no rules)."},
+      {"attachment_lists",
+       "Replaces [attachments] lists, block, allow and replace_defaults ([] = no list file)."},
+      {"attachment_block", "Extensions or type:NAME blocked on top of the lists that apply."},
+      {"optional_engines", "Engines (clamav, clamd, hashlist) whose errors decide nothing."},
+      {"skip_scan", "Accept without scanning (logged and counted)."},
+  };
+  return d;
+}
+
 toml::array to_array(const std::vector<std::string> &v) {
   toml::array a;
   for (const auto &s : v) a.push_back(s);
@@ -132,6 +164,15 @@ toml::array to_array(const std::vector<std::string> &v) {
 std::vector<std::string> policy_key_names() {
   std::vector<std::string> out;
   for (const auto &f : fields()) out.push_back(f.first);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> policy_key_docs() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto &f : fields()) {
+    auto it = descriptions().find(f.first);
+    out.emplace_back(f.first, it == descriptions().end() ? "" : it->second);
+  }
   return out;
 }
 
@@ -187,6 +228,8 @@ toml::array dump_policies(const std::vector<PolicySpec> &policies) {
     act("banned", p.banned_action);
     if (!p.allow_extensions.empty()) t.insert("allow_extensions", to_array(p.allow_extensions));
     if (p.rule_files) t.insert("rule_files", to_array(*p.rule_files));
+    if (p.attachment_lists) t.insert("attachment_lists", to_array(*p.attachment_lists));
+    if (!p.attachment_block.empty()) t.insert("attachment_block", to_array(p.attachment_block));
     if (!p.optional_engines.empty()) t.insert("optional_engines", to_array(p.optional_engines));
     t.insert("skip_scan", p.skip_scan);
     out.push_back(std::move(t));

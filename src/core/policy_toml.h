@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <toml++/toml.h>
@@ -24,5 +25,8 @@ toml::array dump_policies(const std::vector<PolicySpec> &policies);
 // The keys a [[policy]] table may hold, in the parser's own order (for avsink.toml(5) and the docs
 // lint). Thread-safety: reentrant.
 std::vector<std::string> policy_key_names();
+// The same keys with their one-line descriptions, for avsink.toml(5) (a key without one makes the
+// man page generator fail). Thread-safety: reentrant.
+std::vector<std::pair<std::string, std::string>> policy_key_docs();
 
 }  // namespace avsink

@@ -31,21 +31,21 @@ int rank(Action a) {
 }
 
 // The action a finding asks for; nullopt = it decides nothing.
-std::optional<Action> action_for(const Finding &f, const Config &c) {
+std::optional<Action> action_for(const Finding &f, const DefaultActions &c) {
   std::optional<Action> a = f.action;
   if (!a) {
     switch (f.kind) {
       case FindingKind::kVirus:
-        a = c.virus_action;
+        a = c.virus;
         break;
       case FindingKind::kUnscannable:
-        a = c.unscannable_action;
+        a = c.unscannable;
         break;
       case FindingKind::kEngineError:
-        a = c.engine_error_action;
+        a = c.engine_error;
         break;
       case FindingKind::kBannedAttachment:
-        a = c.banned_action;
+        a = c.banned;
         break;
       case FindingKind::kRule:
         a = Action::kReject;
@@ -68,6 +68,12 @@ std::string describe(const Finding &f) {
 
 }  // namespace
 
+DefaultActions::DefaultActions(const Config &config)
+    : virus(config.virus_action),
+      unscannable(config.unscannable_action),
+      engine_error(config.engine_error_action),
+      banned(config.banned_action) {}
+
 std::string sanitize_reply_text(std::string_view text, size_t max_len) {
   std::string out;
   for (unsigned char c : text) {
@@ -86,7 +92,7 @@ bool not_whole(const Finding &f) {
 
 }  // namespace
 
-Verdict decide(const Findings &findings, const Config &config) {
+Verdict decide(const Findings &findings, const DefaultActions &config) {
   Verdict v;
   v.findings = findings;
 
@@ -205,13 +211,32 @@ bool ends_with_extension(const std::string &filename, const std::vector<std::str
 
 }  // namespace
 
-Verdict decide(const Findings &findings, const Config &config, const PolicySpec *spec) {
+namespace {
+
+// A message an operator released from the quarantine carries a mark only avsink can make (an
+// HMAC over its content); it is still scanned and recorded, but not stopped again. Never for a
+// message kept only in part.
+void apply_release(Verdict &v, std::string_view id) {
+  if (id.empty()) return;
+  for (const auto &f : v.findings)
+    if (not_whole(f)) return;
+  v.reason = "released from quarantine " + std::string(id) + " (was: " + v.reason + ")";
+  v.action = Action::kAccept;
+  v.smtp_code = 250;
+  v.enhanced_status = "2.0.0";
+  v.text = "OK";
+  v.strip.clear();
+  v.headers.emplace_back("X-Avsink-Released", std::string(id));
+}
+
+Verdict decide_under(const Findings &findings, const DefaultActions &config,
+                     const PolicySpec *spec) {
   if (spec == nullptr) return decide(findings, config);
-  Config c = config;
-  if (spec->virus_action) c.virus_action = *spec->virus_action;
-  if (spec->unscannable_action) c.unscannable_action = *spec->unscannable_action;
-  if (spec->engine_error_action) c.engine_error_action = *spec->engine_error_action;
-  if (spec->banned_action) c.banned_action = *spec->banned_action;
+  DefaultActions c = config;
+  if (spec->virus_action) c.virus = *spec->virus_action;
+  if (spec->unscannable_action) c.unscannable = *spec->unscannable_action;
+  if (spec->engine_error_action) c.engine_error = *spec->engine_error_action;
+  if (spec->banned_action) c.banned = *spec->banned_action;
   Findings deciding;
   deciding.reserve(findings.size());
   for (const Finding &f : findings) {
@@ -230,6 +255,15 @@ Verdict decide(const Findings &findings, const Config &config, const PolicySpec 
   if (v.reason == "clean" && deciding.size() != findings.size())
     v.reason = "clean under policy " + spec->name;
   v.findings = findings;
+  return v;
+}
+
+}  // namespace
+
+Verdict decide(const Findings &findings, const DefaultActions &actions, const PolicySpec *spec,
+               std::string_view released_from) {
+  Verdict v = decide_under(findings, actions, spec);
+  apply_release(v, released_from);
   return v;
 }
 

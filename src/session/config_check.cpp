@@ -80,11 +80,25 @@ struct Checker {
     std::vector<std::string> files = cfg.attachment_lists;
     if (files.empty() && !cfg.attachment_replace_defaults)
       files = attachments::shipped_list_files();
+    list_files("attachments.lists", files);
+    block_entries("attachments.block", cfg.attachment_block);
+    for (const auto &e : cfg.attachment_allow)
+      if (auto r = attachments::build_lists({}, {}, {e}); !r)
+        key_error("attachments.allow", r.error().message);
+    // A policy's own lists, with the same loader (the global ones are checked above).
+    for (const auto &p : cfg.policies) {
+      if (p.attachment_lists)
+        list_files("policy." + p.name + ".attachment_lists", *p.attachment_lists);
+      block_entries("policy." + p.name + ".attachment_block", p.attachment_block);
+    }
+  }
+  // Every bad line of every list file, each with its file and line.
+  void list_files(const std::string &key, const std::vector<std::string> &files) {
     for (const auto &f : files) {
-      if (!access("attachments.lists", f, kNeedRead)) continue;
+      if (!access(key, f, kNeedRead)) continue;
       auto text = read_regular_file(f, 64u << 20);
       if (!text) {
-        loader_error("attachments.lists", text.error());
+        loader_error(key, text.error());
         continue;
       }
       attachments::AttachmentLists lists;
@@ -92,12 +106,10 @@ struct Checker {
       (void)attachments::apply_list_text(*text, f, &lists, &all);
       for (auto &e : all) errors.push_back(std::move(e));
     }
-    for (const auto &e : cfg.attachment_block)
-      if (auto r = attachments::build_lists({}, {e}, {}); !r)
-        key_error("attachments.block", r.error().message);
-    for (const auto &e : cfg.attachment_allow)
-      if (auto r = attachments::build_lists({}, {}, {e}); !r)
-        key_error("attachments.allow", r.error().message);
+  }
+  void block_entries(const std::string &key, const std::vector<std::string> &entries) {
+    for (const auto &e : entries)
+      if (auto r = attachments::build_lists({}, {e}, {}); !r) key_error(key, r.error().message);
   }
 
   // Every database file of `dir` readable by the user; false when one is not.

@@ -34,6 +34,11 @@ bool SeenMembers::contains(std::string_view data) const {
 void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,
                           SeenMembers &seen, Findings &member_findings, Findings &out) {
   const std::string part_name = part_shown(part);
+  auto judge = [&](const engines::ContainerMember &cm) {
+    if (ctx.policy == nullptr) return engines::MemberDecision::kContinue;
+    if (ctx.member_log == nullptr) return ctx.policy->on_member(part, cm, member_findings);
+    return ctx.policy->judge_member(part, ctx.member_log->add(part.path, cm), member_findings);
+  };
   auto visit = [&](const containers::Member &m) {
     if (ctx.policy != nullptr) {
       engines::ContainerMember cm;
@@ -41,7 +46,7 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
       cm.depth = m.depth;
       cm.size = m.size;
       cm.data = m.data;
-      ctx.policy->on_member(part, cm, member_findings);
+      judge(cm);
     }
     if (!m.extracted || m.data.empty() || seen.contains(m.data)) return;
     if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
@@ -58,8 +63,7 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
           outer.path = inner.path.empty() ? m.path : m.path + "/" + inner.path;
           outer.depth = m.depth + inner.depth;
           seen.add(inner.data);
-          if (ctx.policy == nullptr) return engines::MemberDecision::kContinue;
-          return ctx.policy->on_member(part, outer, member_findings);
+          return judge(outer);
         };
       }
       ctx.scan_one(*e, item, out);

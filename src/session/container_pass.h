@@ -37,18 +37,19 @@ struct ContainerPassContext {
   const Limits *limits = nullptr;
   const Deadline *deadline = nullptr;
   const attachments::AttachmentPolicy *policy = nullptr;  // null: names are not judged
+  attachments::MemberLog *member_log = nullptr;           // null: members are judged, not recorded
   engines::Engine *walker_engine = nullptr;       // the engine whose walk `seen` holds (libclamav)
   std::vector<engines::Engine *> member_engines;  // engines given the members it did not see
   ScanOne scan_one;
 };
 
-// Walks `part`'s body if it is a container. For every listed member: the policy's on_member()
-// (name, and true type when extracted) into `member_findings`. For every extracted member whose
-// bytes are not in `seen` (what the walker engine unpacked from the part itself): each member
-// engine scans its bytes, and what that engine's walk unpacks is added to `seen`, so the same
-// bytes are scanned once. Every walk Problem becomes a kUnscannable finding in
-// `out` ("Container.*", "Limits.Exceeded.*"; inspector "containers") naming the member path.
-// Ownership: nothing kept after return. Thread-safety: as the engines and the policy (the
+// Walks `part`'s body if it is a container. For every listed member: recorded in `member_log`
+// (when set) and judged by the policy (name, and true type when extracted) into `member_findings`.
+// For every extracted member whose bytes are not in `seen` (what the walker engine unpacked from
+// the part itself): each member engine scans its bytes, and what that engine's walk unpacks is
+// added to `seen`, so the same bytes are scanned once. Every walk Problem becomes a kUnscannable
+// finding in `out` ("Container.*", "Limits.Exceeded.*"; inspector "containers") naming the member
+// path. Ownership: nothing kept after return. Thread-safety: as the engines and the policy (the
 // scanning thread owns `seen` and the Findings). Errors: none; engines' failures become findings.
 void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,
                           SeenMembers &seen, Findings &member_findings, Findings &out);

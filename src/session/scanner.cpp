@@ -66,6 +66,8 @@ struct Scanner::Impl {
   std::unique_ptr<PolicySelector> selector;
   // Policies with their own rule_files; a null engine = that policy has no rules.
   std::map<std::string, std::unique_ptr<rules::RuleEngine>> policy_rules;
+  // Policies with attachment lists of their own (PolicySpec::own_attachment_lists), by name.
+  std::map<std::string, std::unique_ptr<attachments::AttachmentPolicy>> policy_attachments;
   mutable std::atomic<uint64_t> skipped{0};  // messages a skip_scan policy let through unscanned
   std::unique_ptr<Notifier> notifier;        // null unless [notify] enabled
   std::string strip_template;                // templates/strip-notice.txt ("" = the built-in text)
@@ -75,8 +77,9 @@ struct Scanner::Impl {
                          int64_t now) const;
   std::unique_ptr<ScanBudget> budget;  // [limits] max_concurrent_scans, memory_budget_bytes
 
+  // members: when set, every container member met is recorded there (judged again per policy).
   Findings scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
-                      const Deadline &deadline) const;
+                      const Deadline &deadline, attachments::MemberLog *members) const;
   // Carries out QUARANTINE and REWRITE: stores the original, builds the stripped copy.
   Result<void> act(const Envelope &env, const RawMessage &raw, const mime::MessageTree &tree,
                    Verdict &v) const;
@@ -87,7 +90,8 @@ struct Scanner::Impl {
   // members libclamav did not unpack (`seen` lacks their bytes) scanned by libclamav and the
   // hash list.
   void scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
-                       const Deadline &deadline, Findings &out) const;
+                       const Deadline &deadline, attachments::MemberLog *member_log,
+                       Findings &out) const;
   std::string scanned_header_value() const;
 
   // Outbreak lockdown ([lockdown] state_file): the current state, swapped whole by the watcher.
@@ -156,7 +160,8 @@ bool Scanner::Impl::scan_one(engines::Engine &engine, const engines::ScanItem &i
 }
 
 Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
-                                   const Deadline &deadline) const {
+                                   const Deadline &deadline,
+                                   attachments::MemberLog *member_log) const {
   Findings out;
   // Parts libclamav scanned whole: its raw-message pass decodes most of them again and skips
   // those it decodes to the same bytes (measured on the milter corpus: the raw pass went from
@@ -167,6 +172,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   // decode an entity to the same bytes; so do repeated attachments) get the same answer, so they
   // are scanned once and that answer is repeated for this part (a strip must remove both).
   std::unordered_map<std::string_view, std::pair<size_t, size_t>> scanned_bodies;
+  std::unordered_map<std::string_view, std::string_view> first_part;  // body -> its first part
   for (const auto &part : tree.parts) {
     if (!is_leaf(part) || part.body.empty()) continue;
     if (auto it = scanned_bodies.find(part.body); it != scanned_bodies.end()) {
@@ -175,6 +181,7 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
         f.part_path = part.path;
         out.push_back(std::move(f));
       }
+      if (member_log) member_log->copy_part(first_part[part.body], part.path);
       continue;
     }
     if (deadline.expired()) break;
@@ -197,6 +204,8 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (attachments && e == clamav.get())
         item.on_member = [&](const engines::ContainerMember &m) {
           clamav_members.add(m.data);
+          if (member_log)
+            return attachments->judge_member(part, member_log->add(part.path, m), members);
           return attachments->on_member(part, m, members);
         };
       else
@@ -204,9 +213,11 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (scan_one(*e, item, deadline, out) && e == clamav.get())
         clamav_scanned.push_back(part.body);
     }
-    scan_containers(part, clamav_members, members, deadline, out);  // container_pass.h
+    // avsink's own listing of the part's containers (container_pass.h).
+    scan_containers(part, clamav_members, members, deadline, member_log, out);
     out.insert(out.end(), members.begin(), members.end());
     scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
+    first_part.emplace(part.body, part.path);
   }
   // The raw message once, so libclamav's own mail handling sees it too (defense in depth).
   bool structure_flagged = false;
@@ -250,8 +261,10 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
 }
 
 void Scanner::Impl::scan_containers(const mime::Part &part, SeenMembers &seen, Findings &members,
-                                    const Deadline &deadline, Findings &out) const {
+                                    const Deadline &deadline, attachments::MemberLog *member_log,
+                                    Findings &out) const {
   ContainerPassContext ctx;
+  ctx.member_log = member_log;
   ctx.limits = &config.limits;
   ctx.deadline = &deadline;
   ctx.policy = attachments.get();
@@ -566,6 +579,27 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   auto a = attachments::AttachmentPolicy::open(ao, impl->audit);
   if (!a) return a.error();
   impl->attachments = std::move(a.value());
+  // A policy's own lists: the same loader, matcher and file watch (docs/policy.md "Overrides").
+  for (const auto &p : config.policies) {
+    if (!p.own_attachment_lists()) continue;
+    attachments::AttachmentOptions po = ao;
+    po.policy = p.name;
+    if (p.attachment_lists) {
+      po.list_files = *p.attachment_lists;
+      po.extra_blocked.clear();
+      po.allowed.clear();
+      po.replace_defaults = true;  // [] = no list file
+    }
+    po.extra_blocked.insert(po.extra_blocked.end(), p.attachment_block.begin(),
+                            p.attachment_block.end());
+    auto pa = attachments::AttachmentPolicy::open(po, impl->audit);
+    if (!pa) {
+      Error e = pa.error();
+      e.message = "policy." + p.name + ": " + e.message;
+      return e;
+    }
+    impl->policy_attachments.emplace(p.name, std::move(pa.value()));
+  }
 
   if (!dry_run) {
     auto bo_or = backend_options(config);
@@ -695,7 +729,11 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     Findings a = impl_->attachments->inspect_message(tree);
     findings.insert(findings.end(), a.begin(), a.end());
   }
-  Findings engine_findings = impl_->scan_parts(tree, raw, deadline);
+  // Container members, recorded once when some policy judges them by lists of its own.
+  attachments::MemberLog members;
+  const bool record_members = impl_->attachments && !impl_->policy_attachments.empty();
+  Findings engine_findings =
+      impl_->scan_parts(tree, raw, deadline, record_members ? &members : nullptr);
   findings.insert(findings.end(), engine_findings.begin(), engine_findings.end());
   if (impl_->attachments) impl_->attachments->apply_engine_actions(findings);
   if (deadline.expired()) {
@@ -714,53 +752,48 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
   // One verdict per policy group; the message's is the strictest (what an adapter that does not
   // read per-recipient verdicts applies to everyone: fail closed).
   std::map<const PolicySpec *, Verdict> by_policy;
+  std::map<const PolicySpec *, Findings> group_findings;  // what each group's verdict rests on
+  auto decide_group = [&](const PolicySpec *p, std::string_view released_from) {
+    Verdict pv = policy::decide(group_findings[p], cfg, p, released_from);
+    pv.policy = std::string(policy_name(p));
+    by_policy[p] = std::move(pv);
+  };
   for (const PolicySpec *p : groups) {
     if (p && p->skip_scan && !lockdown_active) {
       by_policy.emplace(p, skip_verdict(p));
       note_skip(p, "its recipients");
       continue;
     }
-    Findings all = findings;
+    auto own = p ? impl_->policy_attachments.find(p->name) : impl_->policy_attachments.end();
+    Findings all = own == impl_->policy_attachments.end()
+                       ? findings
+                       : own->second->rejudge(findings, tree, members);
     Findings r = impl_->rule_findings(p, envelope, tree, now);
     all.insert(all.end(), r.begin(), r.end());
-    Verdict pv = policy::decide(all, cfg, p);
-    pv.policy = std::string(policy_name(p));
-    by_policy.emplace(p, std::move(pv));
+    group_findings[p] = std::move(all);
+    decide_group(p, "");
   }
   const PolicySpec *deciding = groups.front();
   for (const PolicySpec *p : groups)
     if (policy::stricter(by_policy[p].action, by_policy[deciding].action)) deciding = p;
+  // A release mark (an HMAC over the content, made by `avsink quarantine release`) is checked
+  // only when the message would be stopped, and used once, only for the recipients it was
+  // released to (Store::use_release); the policy then decides with it (policy::decide).
+  const Action stopped = by_policy[deciding].action;
+  if (impl_->store && stopped != Action::kAccept && stopped != Action::kTempfail &&
+      raw.total_bytes <= raw.bytes.size()) {
+    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
+    if (!rc.refused.empty())
+      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
+    if (rc.valid)
+      for (const PolicySpec *p : groups)
+        if (group_findings.count(p)) decide_group(p, rc.id);
+  }
   Verdict v = by_policy[deciding];
   for (size_t i = 0; i < envelope.rcpt_to.size(); ++i) {
     const Verdict &pv = by_policy[rcpt_policy[i]];
     v.recipients.push_back({envelope.rcpt_to[i], pv.policy, pv.action, pv.smtp_code,
                             pv.enhanced_status, pv.text, pv.reason});
-  }
-  // A message an operator released from the quarantine carries a mark only avsink can make (an
-  // HMAC over its content); it is still scanned and recorded, but not stopped again.
-  // Never for a message kept only in part: the mark would vouch for bytes nobody scanned.
-  if (impl_->store && v.action != Action::kAccept && v.action != Action::kTempfail &&
-      raw.total_bytes <= raw.bytes.size()) {
-    // Once, and only to the recipients it was released to (Store::use_release).
-    quarantine::ReleaseCheck rc = impl_->store->use_release(raw.bytes, envelope.rcpt_to);
-    if (!rc.refused.empty())
-      impl_->logger.warn("release mark of " + rc.id + " not honoured: " + rc.refused);
-    if (rc.valid) {
-      v.reason = "released from quarantine " + rc.id + " (was: " + v.reason + ")";
-      v.action = Action::kAccept;
-      v.smtp_code = 250;
-      v.enhanced_status = "2.0.0";
-      v.text = "OK";
-      v.strip.clear();
-      v.headers.emplace_back("X-Avsink-Released", rc.id);
-      for (auto &r : v.recipients) {
-        r.action = Action::kAccept;
-        r.smtp_code = 250;
-        r.enhanced_status = "2.0.0";
-        r.text = "OK";
-        r.reason = v.reason;
-      }
-    }
   }
   if (auto r = impl_->act(envelope, raw, tree, v); !r) {
     // No verdict: the adapter tempfails the message.
@@ -825,6 +858,7 @@ Result<void> Scanner::reload() {
     if (auto r = impl_->audit->reopen(); !r) impl_->logger.error("audit: " + r.error().describe());
   if (impl_->rules) (void)part("rules", impl_->rules->reload());
   if (impl_->attachments) (void)part("attachments", impl_->attachments->reload());
+  for (auto &[name, lists] : impl_->policy_attachments) (void)part("attachments", lists->reload());
   if (impl_->hashlist) (void)part("hashlist", impl_->hashlist->reload());
   for (auto &[name, engine] : impl_->policy_rules)
     if (engine) (void)part("rules", engine->reload());

@@ -4,7 +4,8 @@
 """
 Uses the harness of postfix_env.py (throwaway Postfix + smtp-sink + avsink-milter). The avsink.toml
 gets three policies: "lab" (recipient lab@example.net, virus = accept, .com allowed: the EICAR
-file is eicar.com), "held" (recipient held@example.net, virus and banned = quarantine) and "trusted" (sender trusted@skip.example from 127.0.0.0/8,
+file is eicar.com), "held" (recipient held@example.net, virus and banned = quarantine), "devs"
+(recipient devs@example.net, attachment_lists: a file blocking only .scr) and "trusted" (sender trusted@skip.example from 127.0.0.0/8,
 skip_scan). Each case prints PASS/FAIL with got/want; exit 0 only when all pass, 77 when Postfix cannot
 run here.
 
@@ -14,10 +15,13 @@ import os
 import re
 import shutil
 import smtplib
+import base64
+import io
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from postfix_env import (SKIP, past_deadline, CaseBase, Env, log, queue_id_of, run_cases,  # noqa: E402
@@ -37,6 +41,11 @@ virus = "quarantine"
 banned = "quarantine"
 
 [[policy]]
+name = "devs"
+recipients = ["devs@example.net"]
+attachment_lists = ["{devs_list}"]
+
+[[policy]]
 name = "trusted"
 senders = ["trusted@skip.example"]
 client_networks = ["127.0.0.0/8"]
@@ -50,6 +59,21 @@ def eicar_message(env, marker):
     data = re.sub(rb"\r?\n", b"\r\n", data)
     head, _, body = data.partition(b"\r\n\r\n")
     return head + f"\r\nX-Test-Marker: {marker}".encode() + b"\r\n\r\n" + body
+
+
+def zip_message(marker, member="invoice.vbs"):
+    """A message with files.zip attached, holding one member `member`."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(member, "WScript.Echo \"hello\"\r\n")
+    b64 = base64.encodebytes(buf.getvalue()).replace(b"\n", b"\r\n")
+    return (b"From: alice@example.org\r\nTo: devs@example.net\r\nSubject: files\r\n"
+            b"X-Test-Marker: " + marker.encode() + b"\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n--b0\r\n"
+            b"Content-Type: text/plain\r\n\r\nsee attached\r\n--b0\r\n"
+            b"Content-Type: application/zip\r\n"
+            b"Content-Disposition: attachment; filename=files.zip\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + b64 + b"--b0--\r\n")
 
 
 def transaction(env, rcpts, data, sender="alice@example.org"):
@@ -195,6 +219,28 @@ class Cases(CaseBase):
                    f"{entries} entries; single notices={len(singles)} (want <= 2 per interval); "
                    f"sender notices={[s_ for s_, _ in to_sender]} (want 1); From set={from_ok}")
 
+    def policy_lists_zip_member(self):
+        """invoice.vbs inside a zip to devs@ (its own attachment_lists: only .scr) and held@ (the
+        global lists block .vbs; banned = quarantine) in one transaction (--no-recipient-split, as
+        left by delrcpt_without_split): 250, delivered to devs@ only, held@ removed with
+        smfi_delrcpt and quarantined; the same message to bob@ alone is refused 554."""
+        env = self.env
+        marker = f"lists-{time.monotonic_ns()}"
+        data = zip_message(marker)
+        rr, dr = transaction(env, ["devs@example.net", "held@example.net"], data)
+        qid = queue_id_of(dr[1])
+        path = env.delivered_with(marker.encode())
+        got_rcpts = sink_rcpts(path) if path else []
+        line = (env.milter_line(qid) if qid else None) or ""
+        rr2, dr2 = transaction(env, ["bob@example.net"], zip_message(marker + "-bob"))
+        ok = ([c for c, _ in rr] == [250, 250] and dr[0] == 250 and
+              got_rcpts == ["devs@example.net"] and
+              "removed rcpt=<held@example.net>:quarantine:held" in line and
+              dr2[0] == 554 and "invoice.vbs" in dr2[1])
+        self.check("policy_lists_zip_member", ok,
+                   f"rcpt {rr}; data {dr}; delivered to {got_rcpts} (want devs only); "
+                   f"milter: {line[:300]!r}; bob alone: {dr2} (want 554 ... invoice.vbs)")
+
     def lockdown_drill(self):
         """Outbreak drill: while two clients keep sending (bounded), `avsink lockdown on --until +6s
         --scope attachments` makes the running milter tempfail mail with attachments (no restart),
@@ -260,12 +306,17 @@ def main():
             log(f"SKIP: {tool} not installed (scripts/install-deps)")
             return SKIP
     env = Env(milter_bin, src, keep)
-    env.extra_toml = POLICIES + NOTIFY.format(port=env.smtp_port,
+    devs_list = os.path.join(env.tmp, "devs.list")
+    with open(devs_list, "w") as f:
+        f.write("scr   # the devs policy blocks only screen savers\n")
+    os.chmod(devs_list, 0o644)
+    env.extra_toml = POLICIES.format(devs_list=devs_list) + NOTIFY.format(port=env.smtp_port,
                                               state=os.path.join(env.tmp, "lockdown.json"))
     cases = Cases(env)
     cases.cli = cli
     return run_cases(env, cases, ("split_at_rcpt", "skip_by_source", "delrcpt_without_split",
-                                  "notices_and_digest", "lockdown_drill"))
+                                  "notices_and_digest", "lockdown_drill",
+                                  "policy_lists_zip_member"))
 
 
 if __name__ == "__main__":

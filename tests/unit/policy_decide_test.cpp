@@ -152,3 +152,34 @@ TEST(Policy, OverridesOfAPolicy) {
   EXPECT_TRUE(avsink::policy::stricter(Action::kReject, Action::kQuarantine));
   EXPECT_FALSE(avsink::policy::stricter(Action::kAccept, Action::kRewrite));
 }
+
+// A valid release mark is an input of decide(): the message is accepted whatever it holds, and says
+// so; never one kept only in part (the mark would vouch for bytes nobody scanned).
+TEST(Policy, AReleaseMarkIsAnInputOfDecide) {
+  avsink::Config cfg;
+  const avsink::policy::DefaultActions actions(cfg);  // all decide() reads of the Config
+  avsink::Findings virus = {f(FindingKind::kVirus, "Eicar"),
+                            f(FindingKind::kBannedAttachment, "ext.exe", "1.3", Action::kRewrite)};
+  auto v = avsink::policy::decide(virus, actions, nullptr, "0123abcd");
+  EXPECT_EQ(v.action, Action::kAccept);
+  EXPECT_EQ(v.smtp_code, 250);
+  EXPECT_EQ(v.reason.rfind("released from quarantine 0123abcd (was: Eicar", 0), 0u) << v.reason;
+  EXPECT_TRUE(v.strip.empty());
+  ASSERT_EQ(v.headers.size(), 1u);
+  EXPECT_EQ(v.headers[0].first, "X-Avsink-Released");
+  EXPECT_EQ(v.headers[0].second, "0123abcd");
+  EXPECT_EQ(v.findings.size(), 2u);  // still recorded
+  // Without a mark: the same findings are refused.
+  EXPECT_EQ(avsink::policy::decide(virus, actions, nullptr).action, Action::kReject);
+
+  avsink::PolicySpec held;
+  held.name = "held";
+  held.virus_action = Action::kQuarantine;
+  EXPECT_EQ(avsink::policy::decide(virus, actions, &held, "0123abcd").action, Action::kAccept);
+
+  Finding partial = f(FindingKind::kUnscannable, std::string(avsink::kMessageBytesFinding), "");
+  auto p = avsink::policy::decide({partial}, actions, nullptr, "0123abcd");
+  EXPECT_EQ(p.action, Action::kReject);
+  EXPECT_EQ(p.smtp_code, 552);
+  EXPECT_TRUE(p.headers.empty());
+}
