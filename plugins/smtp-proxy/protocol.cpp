@@ -7,7 +7,7 @@
 #include <cctype>
 #include <map>
 
-#include "message.h"  // milter::is_owned_header: one definition of the headers avsink owns
+#include "avsink/avsink.h"
 
 namespace avsink::smtpd {
 
@@ -217,25 +217,34 @@ size_t for_each_field(std::string_view m, F f) {
 
 }  // namespace
 
-std::vector<std::string> header_names(std::string_view message) {
-  std::vector<std::string> out;
-  for_each_field(message, [&](std::string_view name, size_t, size_t) { out.emplace_back(name); });
-  return out;
-}
-
-std::string prepare_message(std::string_view message, const std::vector<std::string> &inbound,
-                            const std::vector<std::pair<std::string, std::string>> &headers) {
-  std::vector<std::string> also;
-  for (const auto &h : headers) also.push_back(h.first);
-  std::map<std::string, int> to_drop;  // lower-cased owned name -> inbound occurrences left
-  for (const auto &n : inbound)
-    if (milter::is_owned_header(n, also)) {
-      std::string k = n;
-      for (char &c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      ++to_drop[k];
+std::optional<std::string> prepare_message(
+    std::string_view received, const std::vector<HeaderEdit> &edits,
+    const std::vector<std::pair<std::string, std::string>> &headers,
+    std::optional<std::string_view> body) {
+  auto lower = [](std::string_view v) {
+    std::string k(v);
+    for (char &c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return k;
+  };
+  // "Name:" + value with its folds as CRLF, and the closing CRLF.
+  auto field = [](const std::string &name, const std::string &value) {
+    std::string f = name + ":";
+    for (char c : value) {
+      if (c == '\r' || c == '\0') continue;
+      if (c == '\n') f += '\r';
+      f += c;
     }
+    return f + "\r\n";
+  };
+  std::map<std::pair<std::string, uint32_t>, const HeaderEdit *> by_occurrence;
+  for (const HeaderEdit &e : edits) {
+    if (e.kind == AVSINK_HEADER_CHANGE || e.kind == AVSINK_HEADER_DELETE)
+      by_occurrence[{lower(e.name), e.index}] = &e;
+    else if (e.kind != AVSINK_HEADER_ADD)
+      return std::nullopt;
+  }
   std::string out;
-  out.reserve(message.size() + 256);
+  out.reserve(received.size() + 256);
   for (const auto &h : headers) {
     out += h.first;
     out += ": ";
@@ -243,17 +252,24 @@ std::string prepare_message(std::string_view message, const std::vector<std::str
       if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
     out += "\r\n";
   }
-  size_t kept_to = 0;  // bytes of `message` copied so far
-  for_each_field(message, [&](std::string_view name, size_t begin, size_t end) {
-    std::string k(name);
-    for (char &c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto it = to_drop.find(k);
-    if (it == to_drop.end() || it->second == 0) return;
-    --it->second;
-    out.append(message.substr(kept_to, begin - kept_to));
-    kept_to = end;
-  });
-  out.append(message.substr(kept_to));
+  std::map<std::string, uint32_t> seen;  // lower-cased name -> occurrences so far
+  const size_t block_end =
+      for_each_field(received, [&](std::string_view name, size_t begin, size_t end) {
+        const std::string k = lower(name);
+        auto it = by_occurrence.find({k, ++seen[k]});
+        if (it == by_occurrence.end())
+          out.append(received.substr(begin, end - begin));
+        else if (it->second->kind == AVSINK_HEADER_CHANGE)
+          out += field(std::string(name), it->second->value);
+      });
+  for (const HeaderEdit &e : edits)
+    if (e.kind == AVSINK_HEADER_ADD) out += field(e.name, e.value);
+  if (body) {
+    out += "\r\n";
+    out.append(*body);
+  } else {
+    out.append(received.substr(block_end));
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "avsink/avsink.h"
 #include "protocol.h"
 
 using namespace avsink::smtpd;
@@ -148,18 +149,29 @@ TEST(Attributes, XtextAndUnavailable) {
   EXPECT_NE(parse_attributes("NOEQUALS", &a), "");
 }
 
-TEST(PrepareMessage, AddsHeadersDropsForgedKeepsRest) {
-  std::string in =
+TEST(PrepareMessage, AppliesTheVerdictsEditsAndKeepsTheRest) {
+  const std::string in =
       "X-Virus-Status: Clean (forged)\r\nSubject: s\r\nX-Virus-Scanned: forged\r\n\tfold\r\n"
-      "\r\nX-Virus-Status: in body\r\n";
-  auto names = header_names(in);
-  ASSERT_EQ(names.size(), 3u);
-  std::string out =
-      prepare_message(in, names, {{"X-Virus-Scanned", "avsink"}, {"X-Virus-Status", "Clean"}});
-  EXPECT_EQ(out,
-            "X-Virus-Scanned: avsink\r\nX-Virus-Status: Clean\r\nSubject: s\r\n\r\n"
-            "X-Virus-Status: in body\r\n");
-  // A rewrite that adds an owned header keeps it: only as many as arrived are dropped.
-  std::string rewritten = "X-Avsink-Stripped: 1.2\r\nSubject: s\r\n\r\nb\r\n";
-  EXPECT_EQ(prepare_message(rewritten, header_names("Subject: s\r\n\r\n"), {}), rewritten);
+      "Content-Type: application/x-msdownload\r\n\r\nX-Virus-Status: in body\r\n";
+  const std::vector<HeaderEdit> drop = {{AVSINK_HEADER_DELETE, "X-Virus-Status", 1, ""},
+                                        {AVSINK_HEADER_DELETE, "x-virus-scanned", 1, ""}};
+  auto out =
+      prepare_message(in, drop, {{"X-Virus-Scanned", "avsink"}, {"X-Virus-Status", "Clean"}});
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out,
+            "X-Virus-Scanned: avsink\r\nX-Virus-Status: Clean\r\nSubject: s\r\n"
+            "Content-Type: application/x-msdownload\r\n\r\nX-Virus-Status: in body\r\n");
+  // A rewrite: a changed field (its fold kept), an added one at the end of the block, the new body.
+  const std::vector<HeaderEdit> strip = {
+      {AVSINK_HEADER_CHANGE, "Content-Type", 1, " text/plain;\n\tcharset=us-ascii"},
+      {AVSINK_HEADER_ADD, "X-Avsink-Stripped", 0, " 1 part(s) removed"}};
+  out = prepare_message(in, strip, {}, std::string_view("notice\r\n"));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out,
+            "X-Virus-Status: Clean (forged)\r\nSubject: s\r\nX-Virus-Scanned: forged\r\n\tfold\r\n"
+            "Content-Type: text/plain;\r\n\tcharset=us-ascii\r\nX-Avsink-Stripped: 1 part(s) "
+            "removed\r\n\r\nnotice\r\n");
+  // No edits: byte-identical. An edit of an unknown kind: nothing to relay (fail closed).
+  EXPECT_EQ(prepare_message(in, {}, {}), in);
+  EXPECT_FALSE(prepare_message(in, {{7, "Subject", 1, ""}}, {}).has_value());
 }
