@@ -17,6 +17,11 @@ namespace avsink::quarantine {
 using Sink = std::function<Result<void>(std::string_view)>;
 Result<void> tar_add(const Sink &sink, const std::string &name, std::string_view data,
                      int64_t mtime);
+// The same in three steps, for data that is streamed: the header of a member of `size` bytes,
+// then the caller writes exactly `size` bytes through `sink`, then tar_end_member pads them.
+Result<void> tar_begin_member(const Sink &sink, const std::string &name, uint64_t size,
+                              int64_t mtime);
+Result<void> tar_end_member(const Sink &sink, uint64_t size);
 // The end-of-archive marker: two zero blocks.
 Result<void> tar_finish(const Sink &sink);
 

@@ -104,6 +104,16 @@ Result<void> fsync_dir(int dir_fd, const std::string &path) {
 Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir_fd,
                             const std::string &final_name, std::string_view data,
                             const std::string &shown_path) {
+  return durable_create_streamed(
+      tmp_dir_fd, tmp_name, dir_fd, final_name,
+      [&](const std::function<Result<void>(std::string_view)> &sink) { return sink(data); },
+      shown_path);
+}
+
+Result<void> durable_create_streamed(
+    int tmp_dir_fd, const std::string &tmp_name, int dir_fd, const std::string &final_name,
+    const std::function<Result<void>(const std::function<Result<void>(std::string_view)> &)> &write,
+    const std::string &shown_path) {
   Fd fd(::openat(tmp_dir_fd, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                  0600));
   if (!fd.valid()) return io_error("cannot create temp file", shown_path);
@@ -113,7 +123,8 @@ Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir
     return e;
   };
   if (::fchmod(fd.get(), 0600) != 0) return fail(io_error("cannot chmod temp file", shown_path));
-  if (auto w = write_all(fd.get(), data, shown_path); !w) return fail(w.error());
+  if (auto w = write([&](std::string_view d) { return write_all(fd.get(), d, shown_path); }); !w)
+    return fail(w.error());
   if (::fsync(fd.get()) != 0) return fail(io_error("fsync failed", shown_path));
   fd.reset();
   // RENAME_NOREPLACE: an existing entry is never overwritten (ids are random; this is a guard).

@@ -138,7 +138,8 @@ Result<void> Store::check_id(const std::string &id) const {
   return {};
 }
 
-Result<std::string> Store::put(std::string_view message, const EntryMeta &meta) {
+Result<std::string> Store::put(std::string_view message, const EntryMeta &meta,
+                               const Deadline * /*deadline*/) {
   EntryMeta m = meta;
   m.sha256 = sha256_hex(message);
   m.size = message.size();
@@ -146,9 +147,14 @@ Result<std::string> Store::put(std::string_view message, const EntryMeta &meta) 
   if (m.time == 0) m.time = now();
   for (int attempt = 0; attempt < 3; ++attempt) {
     m.id = random_id();
-    std::string data = encode_entry(m, message, key_ ? &*key_ : nullptr);
-    auto r = durable_create(tmp_fd_.get(), temp_name("put"), entries_fd_.get(), entry_file(m.id),
-                            data, dir_ + "/entries/" + entry_file(m.id));
+    auto r = durable_create_streamed(
+        tmp_fd_.get(), temp_name("put"), entries_fd_.get(), entry_file(m.id),
+        [&](const ByteSink &sink) -> Result<void> {
+          auto w = write_entry(m, message, key(), sink);
+          if (!w) return w.error();
+          return {};
+        },
+        dir_ + "/entries/" + entry_file(m.id));
     if (r) return m.id;
     if (r.error().code != ErrorCode::kState) return r.error();
   }
@@ -162,7 +168,24 @@ bool Store::exists(const std::string &id) const {
          S_ISREG(st.st_mode);
 }
 
-Result<std::string> Store::read_entry_file(const std::string &id, uint64_t max_bytes) const {
+// Streams `fd` (at its start) in kStreamPiece pieces to `out`; exactly `size` bytes expected.
+static Result<void> stream_fd(int fd, uint64_t size, const ByteSink &out,
+                              const std::string &shown) {
+  uint64_t off = 0;
+  while (off < size) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, kStreamPiece));
+    auto piece = pread_exact(fd, off, n, shown);
+    if (!piece) return piece.error();
+    if (auto r = out(*piece); !r) return r;
+    off += n;
+  }
+  return {};
+}
+
+Result<void> Store::stream_entry_file(const std::string &id,
+                                      const std::function<Result<void>(uint64_t)> &on_size,
+                                      const ByteSink &out) const {
+  if (auto c = check_id(id); !c) return c;
   std::string shown = dir_ + "/entries/" + entry_file(id);
   Fd fd(::openat(entries_fd_.get(), entry_file(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
@@ -172,7 +195,12 @@ Result<std::string> Store::read_entry_file(const std::string &id, uint64_t max_b
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return make_error(ErrorCode::kIo, "corrupt: not a regular file", shown);
-  return read_all(fd.get(), shown, max_bytes);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > kMaxEntryFile)
+    return make_error(ErrorCode::kIo, "corrupt: entry file too large", shown);
+  if (on_size)
+    if (auto r = on_size(size); !r) return r;
+  return stream_fd(fd.get(), size, out, shown);
 }
 
 Result<EntryMeta> Store::read_meta(const std::string &name) const {
@@ -195,15 +223,6 @@ Result<EntryMeta> Store::read_meta(const std::string &name) const {
 Result<EntryMeta> Store::meta(const std::string &id) const {
   if (auto c = check_id(id); !c) return c.error();
   return read_meta(entry_file(id));
-}
-
-Result<std::string> Store::message(const std::string &id) const {
-  if (auto c = check_id(id); !c) return c.error();
-  auto file = read_entry_file(id, kMaxEntryFile);
-  if (!file) return file.error();
-  auto e = decode_entry(*file, id, key_ ? &*key_ : nullptr);
-  if (!e) return e.error();
-  return std::move(e->message);
 }
 
 Result<std::vector<EntryMeta>> Store::list(
@@ -329,16 +348,10 @@ Result<Store::VerifyReport> Store::verify() const {
       rep.bad.emplace_back(name, "unexpected file in entries/");
       continue;
     }
-    auto file = read_entry_file(id, kMaxEntryFile);
-    if (!file) {
-      if (file.error().message.rfind("no such quarantine entry", 0) == 0) continue;  // deleted
-      rep.bad.emplace_back(id, file.error().message);
-      continue;
-    }
-    auto e = decode_entry(*file, id, key_ ? &*key_ : nullptr);
+    auto e = read_message(id, nullptr);
     if (e)
       ++rep.ok;
-    else
+    else if (e.error().message.rfind("no such quarantine entry", 0) != 0)  // else deleted
       rep.bad.emplace_back(id, e.error().message);
   }
   return rep;
@@ -351,9 +364,7 @@ Result<void> Store::export_to(const std::string &archive_path) const {
   std::vector<std::string> ids;
   for (const auto &name : *names)
     if (std::string id = id_of(name); !id.empty()) ids.push_back(id);  // strays: verify() says
-  return write_export(
-      archive_path, ids, [&](const std::string &id) { return read_entry_file(id, kMaxEntryFile); },
-      key(), now());
+  return write_export(archive_path, ids, *this, key(), now());
 }
 
 Result<size_t> Store::import_from(const std::string &archive_path) {
@@ -425,13 +436,22 @@ Result<size_t> Store::import_from(const std::string &archive_path) {
   for (const auto &[id, st] : staged) {
     Fd in(::openat(tmp_fd_.get(), st.temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in.valid()) return io_error("cannot reopen staging file", dir_ + "/tmp/" + st.temp);
-    auto data = read_all(in.get(), dir_ + "/tmp/" + st.temp, kMaxEntryFile);
-    if (!data) return data.error();
-    auto e = decode_entry(*data, id, key_ ? &*key_ : nullptr);
+    EntryReader reader(id, key());
+    auto fed = stream_fd(
+        in.get(), st.size, [&](std::string_view d) { return reader.feed(d); },
+        dir_ + "/tmp/" + st.temp);
+    auto e = fed ? reader.finish() : Result<EntryMeta>(fed.error());
     if (!e) return bad("entry " + id + " does not verify: " + e.error().message);
     if (exists(id)) {
-      auto cur = read_entry_file(id, kMaxEntryFile);
-      if (cur && *cur == *data) continue;  // already here, identical: nothing to do
+      Sha256 cur;
+      uint64_t cur_size = 0;
+      auto r = stream_entry_file(id, nullptr, [&](std::string_view d) -> Result<void> {
+        cur.update(d);
+        cur_size += d.size();
+        return {};
+      });
+      if (r && cur_size == st.size && cur.final_hex() == st.sha256)
+        continue;  // already here, identical: nothing to do
       return make_error(ErrorCode::kState,
                         "import: entry " + id + " already exists with different content",
                         archive_path);
