@@ -90,6 +90,10 @@ std::string id_of_entry_file(std::string_view name) {
   return valid_id(id) ? id : std::string();
 }
 
+std::string entry_file_name(const std::string &id) {
+  return id + std::string(kEntrySuffix);
+}
+
 Result<void> check_manifest(
     const std::string &manifest_text,
     const std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> &seen,

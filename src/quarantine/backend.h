@@ -150,8 +150,9 @@ Result<void> check_manifest(
 Result<void> write_export(const std::string &archive_path, std::vector<std::string> ids,
                           const Backend &store, const Key *key, int64_t now);
 
-// "<id>.avq" -> id, or "" when the name is not an entry file name.
+// "<id>.avq" -> id, or "" when the name is not an entry file name; and back.
 std::string id_of_entry_file(std::string_view name);
+std::string entry_file_name(const std::string &id);
 
 // The operator name for audit records: `by` when non-empty, else $SUDO_USER when running as
 // root through sudo, else the login name of the real uid, else "uid:<n>".

@@ -2,6 +2,7 @@
 // All opens use O_CLOEXEC and O_NOFOLLOW; files are created 0600 and directories 0700.
 #include "quarantine/fs_util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -145,6 +146,19 @@ Result<void> durable_create_streamed(
   }
   if (auto s = fsync_dir(dir_fd, shown_path); !s) return s;
   if (tmp_dir_fd != dir_fd) ::fsync(tmp_dir_fd);
+  return {};
+}
+
+Result<void> stream_file(int fd, uint64_t size,
+                         const std::function<Result<void>(std::string_view)> &out,
+                         const std::string &path, size_t piece) {
+  for (uint64_t off = 0; off < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, piece));
+    auto data = pread_exact(fd, off, n, path);
+    if (!data) return data.error();
+    if (auto r = out(*data); !r) return r;
+    off += n;
+  }
   return {};
 }
 

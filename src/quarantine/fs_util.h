@@ -69,6 +69,12 @@ Result<void> durable_create_streamed(
     const std::function<Result<void>(const std::function<Result<void>(std::string_view)> &)> &write,
     const std::string &shown_path);
 
+// Hands `size` bytes of `fd` (from offset 0) to `out` in pieces of at most `piece` bytes.
+// Errors: kIo (short file included), or whatever `out` returns.
+Result<void> stream_file(int fd, uint64_t size,
+                         const std::function<Result<void>(std::string_view)> &out,
+                         const std::string &path, size_t piece);
+
 // Names in a directory (no "." / ".."). Errors: kIo.
 Result<std::vector<std::string>> list_dir(int dir_fd, const std::string &path);
 
