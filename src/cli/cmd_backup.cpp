@@ -414,12 +414,7 @@ struct Backup {
 
 // Hands a member to `f` in kPiece pieces.
 Result<void> each_piece(const q::MemberReader &read, const q::Sink &f) {
-  for (;;) {
-    auto c = read(kPiece);
-    if (!c) return c.error();
-    if (c->empty()) return {};
-    if (auto r = f(*c); !r) return r;
-  }
+  return q::tar_member_pieces(read, kPiece, f);
 }
 
 Result<Backup> read_backup(const std::string &path) {

@@ -104,6 +104,15 @@ Result<void> tar_finish(const Sink &sink) {
   return sink(std::string(2 * kBlock, '\0'));
 }
 
+Result<void> tar_member_pieces(const MemberReader &read, size_t piece, const Sink &f) {
+  for (;;) {
+    auto c = read(piece);
+    if (!c) return c.error();
+    if (c->empty()) return {};
+    if (auto r = f(*c); !r) return r;
+  }
+}
+
 Result<void> tar_read(
     int fd, const std::string &path,
     const std::function<Result<void>(const TarMember &, const MemberReader &)> &on_member) {

@@ -34,6 +34,10 @@ struct TarMember {
   uint64_t size = 0;
 };
 using MemberReader = std::function<Result<std::string>(size_t max)>;  // "" at member end
+
+// Reads the rest of a member through `read` and hands it to `f` in pieces of at most `piece`
+// bytes. Errors: the reader's or `f`'s.
+Result<void> tar_member_pieces(const MemberReader &read, size_t piece, const Sink &f);
 Result<void> tar_read(
     int fd, const std::string &path,
     const std::function<Result<void>(const TarMember &, const MemberReader &)> &on_member);

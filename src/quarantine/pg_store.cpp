@@ -693,14 +693,8 @@ Result<size_t> PgStore::import_from(const std::string &archive_path) {
   auto bad = [&](const std::string &what) {
     return make_error(ErrorCode::kIo, "import: " + what, archive_path);
   };
-  // Hands a member to `f` in kStreamPiece pieces.
-  auto each_piece = [](const MemberReader &read, const ByteSink &f) -> Result<void> {
-    for (;;) {
-      auto piece = read(kStreamPiece);
-      if (!piece) return piece.error();
-      if (piece->empty()) return {};
-      if (auto r = f(*piece); !r) return r;
-    }
+  auto each_piece = [](const MemberReader &read, const ByteSink &f) {
+    return tar_member_pieces(read, kStreamPiece, f);
   };
   struct Seen {
     uint64_t size = 0;
