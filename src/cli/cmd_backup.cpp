@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -47,6 +48,7 @@ constexpr std::string_view kFormat = "avsink-backup";
 constexpr int kKdfIterations = 600000;  // PBKDF2-HMAC-SHA256
 constexpr uint64_t kMaxFile = 64u << 20;
 constexpr uint64_t kMaxQuarantine = uint64_t{1} << 36;
+constexpr size_t kPiece = size_t{1} << 20;  // what create, verify and restore hold of a member
 
 const char kUsage[] =
     "usage: avsink backup COMMAND FILE [options]\n"
@@ -54,7 +56,8 @@ const char kUsage[] =
     "  create FILE --config CONF   config, rule and list files, sealed key files, the quarantine\n"
     "                              (either backend) and a manifest with digests, in one archive\n"
     "  verify FILE                 restore into a scratch root and check everything there\n"
-    "  restore FILE --root DIR     restore every file under DIR (DIR/<original path>)\n"
+    "  restore FILE --root DIR     restore every file under DIR (DIR/<original path>) and the\n"
+    "                              quarantine into its store (PostgreSQL: migrated first)\n"
     "\n"
     "  --passphrase-file F   the passphrase sealing the key files (else env\n"
     "                        AVSINK_BACKUP_PASSPHRASE; never on the command line)\n"
@@ -267,7 +270,8 @@ q::BackendOptions backend_of(const Config &cfg, const std::string &root) {
   bo.fs.release_secret_file = cfg.release_secret_file.empty() ? "" : root + cfg.release_secret_file;
   bo.fs.retention_seconds = static_cast<int64_t>(cfg.retention_days) * 86400;
   if (bo.backend == "postgresql") {
-    auto ci = q::pg_conninfo(cfg.pg_conninfo, cfg.pg_conninfo_file);
+    auto ci = q::pg_conninfo(cfg.pg_conninfo,
+                             cfg.pg_conninfo_file.empty() ? "" : root + cfg.pg_conninfo_file);
     bo.pg.conninfo = ci ? *ci : "";
     bo.pg.key_file = bo.fs.key_file;
     bo.pg.release_secret_file = bo.fs.release_secret_file;
@@ -314,8 +318,11 @@ int create(const Options &o) {
     ~Unlink() { ::unlink(p.c_str()); }
   } qclean{qtmp};
   if (auto r = (*store)->export_to(qtmp); !r) return fail("quarantine: " + r.error().describe());
-  auto qdata = read_regular_file(qtmp, kMaxQuarantine);
-  if (!qdata) return fail(qdata.error().describe());
+  q::Fd qfd(::open(qtmp.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat qst {};
+  if (!qfd.valid() || ::fstat(qfd.get(), &qst) != 0) return fail("cannot read " + qtmp);
+  const auto qsize = static_cast<uint64_t>(qst.st_size);
+  if (qsize > kMaxQuarantine) return fail("quarantine export too large: " + qtmp);
   auto entries = (*store)->list();
 
   const std::string tmp = o.file + "." + q::to_hex(q::random_bytes(6)) + ".tmp";
@@ -362,8 +369,20 @@ int create(const Options &o) {
                      {"sealed", sealed->second}});
     q::wipe(&*data);
   }
+  // The quarantine's export, copied a piece at a time (it may be far larger than memory).
   std::string qmember = std::string(kPrefix) + "quarantine.tar";
-  if (auto r = q::tar_add(sink, qmember, *qdata, now); !r) return fail(r.error().describe());
+  Sha256 qhash;
+  if (auto r = q::tar_begin_member(sink, qmember, qsize, now); !r)
+    return fail(r.error().describe());
+  for (uint64_t off = 0; off < qsize;) {
+    auto piece = q::pread_exact(qfd.get(), off,
+                                static_cast<size_t>(std::min<uint64_t>(qsize - off, kPiece)), qtmp);
+    if (!piece) return fail(piece.error().describe());
+    qhash.update(*piece);
+    if (auto r = sink(*piece); !r) return fail(r.error().describe());
+    off += piece->size();
+  }
+  if (auto r = q::tar_end_member(sink, qsize); !r) return fail(r.error().describe());
   nlohmann::json manifest = {{"format", kFormat},
                              {"version", 1},
                              {"created", util::iso8601_utc_now_ms()},
@@ -373,8 +392,8 @@ int create(const Options &o) {
                               {{"member", qmember},
                                {"backend", cfg->quarantine_backend},
                                {"entries", entries ? entries->size() : 0},
-                               {"size", qdata->size()},
-                               {"sha256", sha256_hex(*qdata)}}}};
+                               {"size", qsize},
+                               {"sha256", qhash.final_hex()}}}};
   if (auto r = q::tar_add(sink, std::string(kPrefix) + "manifest.json", manifest.dump(1), now); !r)
     return fail(r.error().describe());
   if (auto r = q::tar_finish(sink); !r) return fail(r.error().describe());
@@ -386,33 +405,45 @@ int create(const Options &o) {
   return kOk;
 }
 
-// Reads a backup completely and checks every member against the manifest.
+// A backup checked against its manifest: every member's size and SHA-256 (read a piece at a
+// time; only the manifest is kept), nothing missing, nothing extra.
 struct Backup {
+  std::string path;
   nlohmann::json manifest;
-  std::map<std::string, std::string> members;
+  std::map<std::string, std::pair<uint64_t, std::string>> members;  // name -> (size, SHA-256)
 };
+
+// Hands a member to `f` in kPiece pieces.
+Result<void> each_piece(const q::MemberReader &read, const q::Sink &f) {
+  return q::tar_member_pieces(read, kPiece, f);
+}
 
 Result<Backup> read_backup(const std::string &path) {
   q::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open", path);
   Backup b;
+  b.path = path;
+  const std::string manifest_member = std::string(kPrefix) + "manifest.json";
+  std::string manifest_text;
   auto on_member = [&](const q::TarMember &m, const q::MemberReader &read) -> Result<void> {
     if (m.name.rfind(kPrefix, 0) != 0 || b.members.count(m.name))
       return make_error(ErrorCode::kIo, "backup: unexpected member " + m.name, path);
-    std::string data;
-    for (;;) {
-      auto c = read(1 << 20);
-      if (!c) return c.error();
-      if (c->empty()) break;
-      data += *c;
-    }
-    b.members[m.name] = std::move(data);
+    if (m.name == manifest_member && m.size > kMaxFile)
+      return make_error(ErrorCode::kIo, "backup: manifest too large", path);
+    Sha256 h;
+    auto r = each_piece(read, [&](std::string_view d) -> Result<void> {
+      h.update(d);
+      if (m.name == manifest_member) manifest_text.append(d);
+      return {};
+    });
+    if (!r) return r;
+    b.members[m.name] = {m.size, h.final_hex()};
     return {};
   };
   if (auto r = q::tar_read(fd.get(), path, on_member); !r) return r.error();
-  auto it = b.members.find(std::string(kPrefix) + "manifest.json");
-  if (it == b.members.end()) return make_error(ErrorCode::kIo, "backup: no manifest", path);
-  b.manifest = nlohmann::json::parse(it->second, nullptr, false);
+  if (!b.members.count(manifest_member))
+    return make_error(ErrorCode::kIo, "backup: no manifest", path);
+  b.manifest = nlohmann::json::parse(manifest_text, nullptr, false);
   try {
     if (b.manifest.is_discarded() || b.manifest.at("format") != kFormat ||
         b.manifest.at("version") != 1)
@@ -424,13 +455,13 @@ Result<Backup> read_backup(const std::string &path) {
       if (m == b.members.end())
         return make_error(ErrorCode::kIo, "backup: missing " + f.at("path").get<std::string>(),
                           path);
-      if (!f.contains("sealed") && sha256_hex(m->second) != f.at("sha256").get<std::string>())
+      if (!f.contains("sealed") && m->second.second != f.at("sha256").get<std::string>())
         return make_error(ErrorCode::kIo,
                           "backup: digest mismatch for " + f.at("path").get<std::string>(), path);
     }
     const auto &qm = b.manifest.at("quarantine");
     auto m = b.members.find(qm.at("member").get<std::string>());
-    if (m == b.members.end() || sha256_hex(m->second) != qm.at("sha256").get<std::string>())
+    if (m == b.members.end() || m->second.second != qm.at("sha256").get<std::string>())
       return make_error(ErrorCode::kIo, "backup: the quarantine does not match the manifest", path);
     if (listed != b.members.size())
       return make_error(ErrorCode::kIo, "backup: members not in the manifest", path);
@@ -438,6 +469,28 @@ Result<Backup> read_backup(const std::string &path) {
     return make_error(ErrorCode::kIo, std::string("backup: malformed manifest: ") + e.what(), path);
   }
   return b;
+}
+
+// Creates `path` (never replacing a file) from a member streamed in pieces; its SHA-256 must be
+// `sha256` (the archive may have changed since read_backup checked it): else the file is removed.
+Result<void> write_member(const std::string &path, const q::MemberReader &read, unsigned mode,
+                          const std::string &sha256) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot create directory: " + ec.message(), path);
+  q::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return q::io_error("cannot create (exists?)", path);
+  Sha256 h;
+  auto r = each_piece(read, [&](std::string_view d) {
+    h.update(d);
+    return q::write_all(fd.get(), d, path);
+  });
+  if (r && h.final_hex() != sha256)
+    r = make_error(ErrorCode::kIo, "backup: changed while restoring", path);
+  if (r && (::fchmod(fd.get(), mode & 0777) != 0 || ::fsync(fd.get()) != 0))
+    r = q::io_error("cannot finish", path);
+  if (!r) ::unlink(path.c_str());
+  return r;
 }
 
 Result<void> write_file(const std::string &path, std::string_view data, unsigned mode) {
@@ -454,49 +507,81 @@ Result<void> write_file(const std::string &path, std::string_view data, unsigned
 
 struct Restored {
   size_t files = 0, keys = 0, entries = 0;
-  std::string config;  // the restored config's path
+  std::string config;                           // the restored config's path
+  std::optional<std::pair<int, int>> migrated;  // PostgreSQL schema version before, after
+  std::string store;                            // where the quarantine went
 };
 
-// Restores everything under `root`; the quarantine is imported into a filesystem store at
-// root + its directory (filesystem backend), or left as root/avsink-quarantine-export.tar for
-// `avsink quarantine import` (PostgreSQL: the database is not under a root).
-Result<Restored> restore(const Backup &b, const std::string &root, const Opener &opener) {
+// Restores everything under `root`. The quarantine is imported into a filesystem store at
+// root + its directory (filesystem backend), or into the database the restored configuration
+// names (PostgreSQL: its schema migrated first, then one verified import). With `scratch` (backup
+// verify) a PostgreSQL quarantine is left as root/avsink-quarantine-export.tar instead: a
+// verification never writes to a database.
+Result<Restored> restore(const Backup &b, const std::string &root, const Opener &opener,
+                         bool scratch) {
   Restored out;
-  for (const auto &f : b.manifest.at("files")) {
+  std::map<std::string, const nlohmann::json *> by_member;
+  for (const auto &f : b.manifest.at("files")) by_member[f.at("member").get<std::string>()] = &f;
+  const std::string qmember = b.manifest.at("quarantine").at("member").get<std::string>();
+  const std::string qfile = root + "/avsink-quarantine-export.tar";
+  q::Fd fd(::open(b.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error(ErrorCode::kIo, "cannot open", b.path);
+  auto on_member = [&](const q::TarMember &m, const q::MemberReader &read) -> Result<void> {
+    const std::string &sha = b.members.count(m.name) ? b.members.at(m.name).second : "";
+    if (m.name == qmember) return write_member(qfile, read, 0600, sha);
+    auto it = by_member.find(m.name);
+    if (it == by_member.end())  // the manifest (checked by read_backup)
+      return each_piece(read, [](std::string_view) -> Result<void> { return {}; });
+    const nlohmann::json &f = *it->second;
     const std::string path = f.at("path").get<std::string>();
-    const std::string &data = b.members.at(f.at("member").get<std::string>());
-    if (f.contains("sealed")) {
-      auto plain = opener.open(path, data, f.at("sealed").get<std::string>());
-      if (!plain) return plain.error();
-      if (sha256_hex(*plain) != f.at("sha256").get<std::string>())
-        return make_error(ErrorCode::kIo, "backup: digest mismatch for key " + path);
-      auto w = write_file(root + path, *plain, 0600);
-      q::wipe(&*plain);
-      if (!w) return w.error();
-      ++out.keys;
-    } else {
-      if (auto w = write_file(root + path, data, f.at("mode").get<unsigned>()); !w)
-        return w.error();
+    if (!f.contains("sealed")) {
+      if (auto w = write_member(root + path, read, f.at("mode").get<unsigned>(), sha); !w) return w;
       ++out.files;
+      return {};
     }
-  }
+    if (m.size > 65536) return make_error(ErrorCode::kIo, "backup: sealed key too large: " + path);
+    std::string data;
+    auto r = each_piece(read, [&](std::string_view d) -> Result<void> {
+      data.append(d);
+      return {};
+    });
+    if (!r) return r;
+    auto plain = opener.open(path, data, f.at("sealed").get<std::string>());
+    if (!plain) return plain.error();
+    if (sha256_hex(*plain) != f.at("sha256").get<std::string>())
+      return make_error(ErrorCode::kIo, "backup: digest mismatch for key " + path);
+    auto w = write_file(root + path, *plain, 0600);
+    q::wipe(&*plain);
+    if (!w) return w.error();
+    ++out.keys;
+    return {};
+  };
+  if (auto r = q::tar_read(fd.get(), b.path, on_member); !r) return r.error();
   out.config = root + b.manifest.at("config").get<std::string>();
   auto cfg = load_config(out.config);
   if (!cfg) return cfg.error();
-  const std::string &qdata = b.members.at(b.manifest.at("quarantine").at("member"));
-  const std::string qfile = root + "/avsink-quarantine-export.tar";
-  if (auto w = write_file(qfile, qdata, 0600); !w) return w.error();
-  if (cfg->quarantine_backend != "postgresql") {
-    auto bo = backend_of(*cfg, root);
+  const bool pg = cfg->quarantine_backend == "postgresql";
+  if (pg && scratch) return out;
+  auto bo = backend_of(*cfg, root);
+  if (pg) {
+    if (bo.pg.conninfo.empty())
+      return make_error(ErrorCode::kConfig,
+                        "restore: the restored configuration names no "
+                        "PostgreSQL connection string");
+    auto m = q::pg_migrate(bo.pg.conninfo, bo.pg.timeout_ms);
+    if (!m) return m.error();
+    out.migrated = *m;
+  } else {
     std::error_code ec;
     fs::create_directories(fs::path(bo.fs.dir).parent_path(), ec);
-    auto store = q::open_backend(bo, nullptr);
-    if (!store) return store.error();
-    auto n = (*store)->import_from(qfile);
-    if (!n) return n.error();
-    out.entries = *n;
-    ::unlink(qfile.c_str());
   }
+  auto store = q::open_backend(bo, nullptr);
+  if (!store) return store.error();
+  auto n = (*store)->import_from(qfile);
+  if (!n) return n.error();
+  out.entries = *n;
+  out.store = (*store)->dir();
+  ::unlink(qfile.c_str());
   return out;
 }
 
@@ -534,7 +619,7 @@ int cmd_restore(const Options &o, bool verify_only) {
       if (remove) fs::remove_all(p, ec);
     }
   } scratch{root, verify_only};
-  auto r = restore(*b, root, opener);
+  auto r = restore(*b, root, opener, verify_only);
   if (!r) {
     std::cerr << "avsink backup: restore failed: " << r.error().describe() << "\n";
     return verify_only ? kProblem : kError;
@@ -547,11 +632,9 @@ int cmd_restore(const Options &o, bool verify_only) {
     std::printf("  %-16s %s\n", f.at("kind").get<std::string>().c_str(),
                 f.at("path").get<std::string>().c_str());
   if (!verify_only) {
-    if (qm.at("backend") == "postgresql")
-      std::printf(
-          "quarantine archive: %s/avsink-quarantine-export.tar (load it with `avsink "
-          "quarantine import` into the database)\n",
-          root.c_str());
+    if (r->migrated)
+      std::printf("quarantine schema: version %d -> %d\n", r->migrated->first, r->migrated->second);
+    std::printf("quarantine: %zu entries imported into %s\n", r->entries, r->store.c_str());
     return kOk;
   }
 

@@ -389,17 +389,28 @@ int cmd_show(const Options &o, q::Backend &s) {
 int cmd_extract(const Options &o, q::Backend &s) {
   auto id = one_id(o);
   if (!id) return usage_error("extract needs exactly one ID");
-  auto msg = s.message(*id);
-  if (!msg) return report(msg.error());
-  int fd = 1;
-  q::Fd owned;
-  if (!o.output.empty() && o.output != "-") {
-    owned = q::Fd(::open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!owned.valid()) return report(q::io_error("cannot create", o.output));
-    fd = owned.get();
+  if (o.output.empty() || o.output == "-") {
+    // Standard output cannot take bytes back: the message is checked whole before any is written.
+    auto msg = s.message(*id);
+    if (!msg) return report(msg.error());
+    if (auto w = q::write_all(1, *msg, "stdout"); !w) return report(w.error());
+    return kOk;
   }
-  if (auto w = q::write_all(fd, *msg, o.output.empty() ? "stdout" : o.output); !w)
-    return report(w.error());
+  // A file: streamed a piece at a time into a temp file beside it, renamed into place only when
+  // every check of the entry passed (else removed): memory stays bounded by a piece.
+  const std::string tmp = o.output + "." + q::to_hex(q::random_bytes(6)) + ".tmp";
+  q::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return report(q::io_error("cannot create", tmp));
+  auto m = s.read_message(*id, [&](std::string_view d) { return q::write_all(fd.get(), d, tmp); });
+  Result<void> done = m ? Result<void>() : Result<void>(m.error());
+  if (done && ::fsync(fd.get()) != 0) done = q::io_error("fsync failed", tmp);
+  fd.reset();
+  if (done && ::rename(tmp.c_str(), o.output.c_str()) != 0)
+    done = q::io_error("cannot rename into place", o.output);
+  if (!done) {
+    ::unlink(tmp.c_str());
+    return report(done.error());
+  }
   return kOk;
 }
 

@@ -67,7 +67,14 @@ Error bad(const std::string &path, const std::string &what) {
 
 Result<void> tar_add(const Sink &sink, const std::string &name, std::string_view data,
                      int64_t mtime) {
-  if (name.size() >= 100 || data.size() >= (uint64_t{1} << 33))
+  if (auto r = tar_begin_member(sink, name, data.size(), mtime); !r) return r;
+  if (auto r = sink(data); !r) return r;
+  return tar_end_member(sink, data.size());
+}
+
+Result<void> tar_begin_member(const Sink &sink, const std::string &name, uint64_t size,
+                              int64_t mtime) {
+  if (name.size() >= 100 || size >= (uint64_t{1} << 33))
     return make_error(ErrorCode::kInvalidArgument, "archive: member name or size out of range");
   char h[kBlock];
   std::memset(h, 0, sizeof h);
@@ -75,7 +82,7 @@ Result<void> tar_add(const Sink &sink, const std::string &name, std::string_view
   put_octal(h + 100, 8, 0600);
   put_octal(h + 108, 8, 0);
   put_octal(h + 116, 8, 0);
-  put_octal(h + 124, 12, data.size());
+  put_octal(h + 124, 12, size);
   put_octal(h + 136, 12, static_cast<uint64_t>(mtime < 0 ? 0 : mtime));
   h[156] = '0';
   std::memcpy(h + 257, "ustar", 6);  // magic "ustar\0"
@@ -84,15 +91,26 @@ Result<void> tar_add(const Sink &sink, const std::string &name, std::string_view
   std::memcpy(h + 297, "avsink", 6);
   put_octal(h + 148, 7, checksum(h));  // six digits, NUL, then a space (tar convention)
   h[155] = ' ';
-  if (auto r = sink(std::string_view(h, kBlock)); !r) return r;
-  if (auto r = sink(data); !r) return r;
-  size_t pad = (kBlock - data.size() % kBlock) % kBlock;
+  return sink(std::string_view(h, kBlock));
+}
+
+Result<void> tar_end_member(const Sink &sink, uint64_t size) {
+  size_t pad = static_cast<size_t>((kBlock - size % kBlock) % kBlock);
   if (pad) return sink(std::string(pad, '\0'));
   return {};
 }
 
 Result<void> tar_finish(const Sink &sink) {
   return sink(std::string(2 * kBlock, '\0'));
+}
+
+Result<void> tar_member_pieces(const MemberReader &read, size_t piece, const Sink &f) {
+  for (;;) {
+    auto c = read(piece);
+    if (!c) return c.error();
+    if (c->empty()) return {};
+    if (auto r = f(*c); !r) return r;
+  }
 }
 
 Result<void> tar_read(

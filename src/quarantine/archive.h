@@ -17,6 +17,11 @@ namespace avsink::quarantine {
 using Sink = std::function<Result<void>(std::string_view)>;
 Result<void> tar_add(const Sink &sink, const std::string &name, std::string_view data,
                      int64_t mtime);
+// The same in three steps, for data that is streamed: the header of a member of `size` bytes,
+// then the caller writes exactly `size` bytes through `sink`, then tar_end_member pads them.
+Result<void> tar_begin_member(const Sink &sink, const std::string &name, uint64_t size,
+                              int64_t mtime);
+Result<void> tar_end_member(const Sink &sink, uint64_t size);
 // The end-of-archive marker: two zero blocks.
 Result<void> tar_finish(const Sink &sink);
 
@@ -29,6 +34,10 @@ struct TarMember {
   uint64_t size = 0;
 };
 using MemberReader = std::function<Result<std::string>(size_t max)>;  // "" at member end
+
+// Reads the rest of a member through `read` and hands it to `f` in pieces of at most `piece`
+// bytes. Errors: the reader's or `f`'s.
+Result<void> tar_member_pieces(const MemberReader &read, size_t piece, const Sink &f);
 Result<void> tar_read(
     int fd, const std::string &path,
     const std::function<Result<void>(const TarMember &, const MemberReader &)> &on_member);

@@ -90,6 +90,10 @@ std::string id_of_entry_file(std::string_view name) {
   return valid_id(id) ? id : std::string();
 }
 
+std::string entry_file_name(const std::string &id) {
+  return id + std::string(kEntrySuffix);
+}
+
 Result<void> check_manifest(
     const std::string &manifest_text,
     const std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> &seen,
@@ -120,9 +124,35 @@ Result<void> check_manifest(
   return {};
 }
 
+Result<EntryMeta> Backend::read_message(const std::string &id, const ByteSink &out,
+                                        std::string *file_sha256) const {
+  if (!valid_id(id))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid quarantine id (want 32 lowercase hex characters)");
+  EntryReader reader(id, key(), out);
+  if (auto r = stream_entry_file(id, nullptr, [&](std::string_view d) { return reader.feed(d); });
+      !r)
+    return r.error();
+  auto m = reader.finish();
+  if (m && file_sha256) *file_sha256 = reader.file_sha256();
+  return m;
+}
+
+Result<std::string> Backend::message(const std::string &id) const {
+  std::string msg;
+  auto m = read_message(id, [&](std::string_view d) -> Result<void> {
+    msg.append(d);
+    return {};
+  });
+  if (!m) {
+    wipe(&msg);
+    return m.error();
+  }
+  return msg;
+}
+
 Result<void> write_export(const std::string &archive_path, std::vector<std::string> ids,
-                          const std::function<Result<std::string>(const std::string &)> &read_file,
-                          const Key *key, int64_t now) {
+                          const Backend &store, const Key *key, int64_t now) {
   if (archive_path.empty()) return make_error(ErrorCode::kInvalidArgument, "export: no file name");
   std::sort(ids.begin(), ids.end());
   std::string tmp_path = archive_path + "." + to_hex(random_bytes(6)) + ".tmp";
@@ -142,26 +172,50 @@ Result<void> write_export(const std::string &archive_path, std::vector<std::stri
   nlohmann::json entries = nlohmann::json::array();
   std::vector<std::string> bad;
   for (const auto &id : ids) {
-    auto file = read_file(id);
-    if (!file) {
-      if (file.error().message.rfind("no such quarantine entry", 0) == 0) continue;
-      if (file.error().code == ErrorCode::kTimeout || file.error().code == ErrorCode::kConfig)
-        return file.error();  // the store itself failed, not this entry
-      bad.push_back(id + ": " + file.error().message);
+    // The entry's bytes go into the archive and through a verifying reader at the same time; a
+    // member that fails leaves a broken archive behind, which is then refused as a whole.
+    const std::string member = std::string(kArchiveEntries) + id + std::string(kEntrySuffix);
+    EntryReader reader(id, key);
+    std::optional<Error> invalid;  // the entry failed verification (not the store)
+    uint64_t size = 0;
+    auto r = store.stream_entry_file(
+        id,
+        [&](uint64_t n) {
+          size = n;
+          return tar_begin_member(sink, member, n, now);
+        },
+        [&](std::string_view d) -> Result<void> {
+          if (auto v = reader.feed(d); !v) {
+            invalid = v.error();
+            return v;
+          }
+          return sink(d);
+        });
+    std::optional<EntryMeta> meta;
+    if (r && !invalid) {
+      auto m = reader.finish();
+      if (m)
+        meta = std::move(*m);
+      else
+        invalid = m.error();
+    }
+    if (!r && !invalid) {
+      if (r.error().message.rfind("no such quarantine entry", 0) == 0) continue;
+      if (r.error().code == ErrorCode::kTimeout || r.error().code == ErrorCode::kConfig ||
+          r.error().message.rfind("postgresql:", 0) == 0 || reader.bytes_fed() > 0)
+        return r.error();  // the store or the archive failed, not this entry
+      invalid = r.error();
+    }
+    if (invalid) {
+      bad.push_back(id + ": " + invalid->message);
       continue;
     }
-    auto e = decode_entry(*file, id, key);
-    if (!e) {
-      bad.push_back(id + ": " + e.error().message);
-      continue;
-    }
-    std::string member = std::string(kArchiveEntries) + id + std::string(kEntrySuffix);
-    if (auto r = tar_add(sink, member, *file, e->meta.time); !r) return r;
+    if (auto e = tar_end_member(sink, size); !e) return e;
     entries.push_back({{"id", id},
                        {"file", member},
-                       {"size", file->size()},
-                       {"sha256", sha256_hex(*file)},
-                       {"time", e->meta.time}});
+                       {"size", size},
+                       {"sha256", reader.file_sha256()},
+                       {"time", meta->time}});
   }
   if (!bad.empty()) {
     std::string msg = "export refused: " + std::to_string(bad.size()) +

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/audit.h"
+#include "core/deadline.h"
 #include "core/result.h"
 #include "quarantine/entry.h"
 
@@ -57,10 +58,28 @@ class Backend {
 
   virtual ~Backend();
 
-  virtual Result<std::string> put(std::string_view message, const EntryMeta &meta) = 0;
+  // Stores `message`; besides `message` itself, memory holds one kStreamPiece (or chunk) and the
+  // metadata. `deadline` (the scan's; null = none): a backend that cannot finish before it fails
+  // kTimeout and stores nothing (PostgreSQL; the local filesystem store does not wait on others).
+  virtual Result<std::string> put(std::string_view message, const EntryMeta &meta,
+                                  const Deadline *deadline = nullptr) = 0;
   virtual bool exists(const std::string &id) const = 0;
   virtual Result<EntryMeta> meta(const std::string &id) const = 0;
-  virtual Result<std::string> message(const std::string &id) const = 0;
+  // Streams entry `id`'s stored file (entry.h bytes, not yet verified) from one consistent version
+  // of the entry: `on_size` (may be null) gets its size first, then `out` its bytes in pieces of
+  // at most kStreamPiece (or the backend's chunk). Errors: kIo "no such quarantine entry: <id>"
+  // before any byte; kIo/kTimeout from the storage; whatever a callback returns.
+  virtual Result<void> stream_entry_file(const std::string &id,
+                                         const std::function<Result<void>(uint64_t)> &on_size,
+                                         const ByteSink &out) const = 0;
+  // The message decrypted and checked against every digest, tag and its SHA-256, streamed to
+  // `out` (null: only checked) with memory bounded by a piece: the bytes `out` got count only
+  // when the result is ok (any mismatch is kIo "tampered: ..." at the end at the latest).
+  // Returns the metadata and, in `file_sha256` when given, the entry file's SHA-256.
+  Result<EntryMeta> read_message(const std::string &id, const ByteSink &out,
+                                 std::string *file_sha256 = nullptr) const;
+  // read_message into one string (memory: the message).
+  Result<std::string> message(const std::string &id) const;
   virtual Result<std::vector<EntryMeta>> list(Unreadable *unreadable = nullptr) const = 0;
   virtual Result<void> remove(const std::string &id, const std::string &by) = 0;
   virtual Result<size_t> purge_older_than(int64_t age_seconds, const std::string &by) = 0;
@@ -123,16 +142,17 @@ Result<void> check_manifest(
     const std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> &seen,
     const std::string &archive_path);
 
-// Writes an export archive (ustar): for each of `ids` (sorted here) the entry file `read_file`
-// returns, fully verified with `key` first, then manifest.json (each entry's size and SHA-256).
-// Written to a temp file beside `archive_path`, fsynced, renamed. An id whose read says "no such
-// quarantine entry" (deleted meanwhile) is skipped; any other failure refuses the whole export.
+// Writes an export archive (ustar): for each of `ids` (sorted here) the entry file streamed from
+// `store` (stream_entry_file) and verified with `key` as it passes, then manifest.json (each
+// entry's size and SHA-256); memory is bounded by a piece, not an entry. Written to a temp file
+// beside `archive_path`, fsynced, renamed. An id whose read says "no such quarantine entry"
+// (deleted meanwhile) is skipped; any other failure refuses the whole export.
 Result<void> write_export(const std::string &archive_path, std::vector<std::string> ids,
-                          const std::function<Result<std::string>(const std::string &)> &read_file,
-                          const Key *key, int64_t now);
+                          const Backend &store, const Key *key, int64_t now);
 
-// "<id>.avq" -> id, or "" when the name is not an entry file name.
+// "<id>.avq" -> id, or "" when the name is not an entry file name; and back.
 std::string id_of_entry_file(std::string_view name);
+std::string entry_file_name(const std::string &id);
 
 // The operator name for audit records: `by` when non-empty, else $SUDO_USER when running as
 // root through sudo, else the login name of the real uid, else "uid:<n>".

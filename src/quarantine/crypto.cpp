@@ -111,63 +111,95 @@ Result<Key> load_key_file(const std::string &path) {
   return key;
 }
 
+struct Gcm::Ctx {
+  CipherCtx c;
+  Mode mode;
+};
+
+Gcm::Gcm(Mode mode, const Key &key, std::string_view nonce12, std::string_view aad)
+    : ctx_(std::make_unique<Ctx>()) {
+  ctx_->mode = mode;
+  ctx_->c.reset(EVP_CIPHER_CTX_new());
+  if (!ctx_->c || nonce12.size() != kNonceBytes) throw std::bad_alloc();
+  EVP_CIPHER_CTX *c = ctx_->c.get();
+  int len = 0;
+  bool ok;
+  if (mode == Mode::kEncrypt)
+    ok = EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+         EVP_EncryptInit_ex(c, nullptr, nullptr, key.data(), bytes(nonce12)) == 1 &&
+         EVP_EncryptUpdate(c, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
+  else
+    ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+         EVP_DecryptInit_ex(c, nullptr, nullptr, key.data(), bytes(nonce12)) == 1 &&
+         EVP_DecryptUpdate(c, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
+  if (!ok) throw std::bad_alloc();  // only reachable when OpenSSL itself is broken
+}
+
+Gcm::~Gcm() = default;
+
+void Gcm::update(std::string_view in, std::string *out) {
+  const size_t base = out->size();
+  out->resize(base + in.size());
+  auto *o = reinterpret_cast<unsigned char *>(out->data()) + base;
+  // EVP takes int lengths: feed large inputs in pieces.
+  size_t done = 0;
+  while (done < in.size()) {
+    size_t n = std::min<size_t>(in.size() - done, 1u << 30);
+    int len = 0;
+    int ok = ctx_->mode == Mode::kEncrypt
+                 ? EVP_EncryptUpdate(ctx_->c.get(), o + done, &len, bytes(in) + done,
+                                     static_cast<int>(n))
+                 : EVP_DecryptUpdate(ctx_->c.get(), o + done, &len, bytes(in) + done,
+                                     static_cast<int>(n));
+    if (ok != 1) throw std::bad_alloc();
+    done += n;
+  }
+}
+
+std::string Gcm::finish_encrypt() {
+  unsigned char tail[16];
+  std::string tag(kTagBytes, '\0');
+  int len = 0;
+  if (EVP_EncryptFinal_ex(ctx_->c.get(), tail, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_->c.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, tag.data()) != 1)
+    throw std::bad_alloc();
+  return tag;
+}
+
+Result<void> Gcm::finish_decrypt(std::string_view tag) {
+  unsigned char t[kTagBytes], tail[16];
+  int len = 0;
+  if (tag.size() != kTagBytes)
+    return make_error(ErrorCode::kIo, "tampered: authentication tag missing");
+  std::memcpy(t, tag.data(), kTagBytes);
+  if (EVP_CIPHER_CTX_ctrl(ctx_->c.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, t) != 1 ||
+      EVP_DecryptFinal_ex(ctx_->c.get(), tail, &len) != 1)
+    return make_error(ErrorCode::kIo,
+                      "tampered: authentication tag does not verify (altered bytes or wrong key)");
+  return {};
+}
+
 std::string seal(const Key &key, std::string_view plain, std::string_view aad) {
   std::string out = random_bytes(kNonceBytes);
-  out.resize(kNonceBytes + plain.size() + kTagBytes);
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) throw std::bad_alloc();
-  auto *o = reinterpret_cast<unsigned char *>(out.data());
-  int len = 0;
-  bool ok =
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), o) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
-  // EVP takes int lengths: feed large messages in chunks.
-  size_t done = 0;
-  while (ok && done < plain.size()) {
-    size_t chunk = std::min<size_t>(plain.size() - done, 1u << 30);
-    ok = EVP_EncryptUpdate(ctx.get(), o + kNonceBytes + done, &len, bytes(plain) + done,
-                           static_cast<int>(chunk)) == 1;
-    done += chunk;
-  }
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), o + kNonceBytes + done, &len) == 1 &&
-       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
-                           o + kNonceBytes + plain.size()) == 1;
-  if (!ok) throw std::bad_alloc();  // only reachable when OpenSSL itself is broken
+  out.reserve(kNonceBytes + plain.size() + kTagBytes);
+  Gcm g(Gcm::Mode::kEncrypt, key, out, aad);
+  g.update(plain, &out);
+  out += g.finish_encrypt();
   return out;
 }
 
 Result<std::string> open_sealed(const Key &key, std::string_view sealed, std::string_view aad) {
   if (sealed.size() < kSealOverhead)
     return make_error(ErrorCode::kIo, "tampered: sealed section too short");
-  size_t n = sealed.size() - kSealOverhead;
-  std::string out(n, '\0');
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) throw std::bad_alloc();
-  auto *o = reinterpret_cast<unsigned char *>(out.data());
-  const unsigned char *in = bytes(sealed);
-  int len = 0;
-  bool ok =
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), in) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1;
-  size_t done = 0;
-  while (ok && done < n) {
-    size_t chunk = std::min<size_t>(n - done, 1u << 30);
-    ok = EVP_DecryptUpdate(ctx.get(), o + done, &len, in + kNonceBytes + done,
-                           static_cast<int>(chunk)) == 1;
-    done += chunk;
-  }
-  unsigned char tag[kTagBytes];
-  std::memcpy(tag, in + kNonceBytes + n, kTagBytes);
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
-       EVP_DecryptFinal_ex(ctx.get(), o + n, &len) == 1;
-  if (!ok) {
+  std::string out;
+  out.reserve(sealed.size() - kSealOverhead);
+  Gcm g(Gcm::Mode::kDecrypt, key, sealed.substr(0, kNonceBytes), aad);
+  g.update(sealed.substr(kNonceBytes, sealed.size() - kSealOverhead), &out);
+  if (auto r = g.finish_decrypt(sealed.substr(sealed.size() - kTagBytes)); !r) {
     OPENSSL_cleanse(out.data(), out.size());
-    return make_error(ErrorCode::kIo,
-                      "tampered: authentication tag does not verify (altered bytes or wrong key)");
+    return r.error();
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,28 @@ std::string seal(const Key &key, std::string_view plain, std::string_view aad);
 // Opens what seal() produced. Errors: kIo "tampered" when the tag does not verify (wrong key,
 // altered bytes, altered aad) or the input is too short.
 Result<std::string> open_sealed(const Key &key, std::string_view sealed, std::string_view aad);
+
+// AES-256-GCM over a stream: what seal()/open_sealed() do, fed in pieces, so a section of any
+// size is processed with memory bounded by the piece. One thread at a time per object. Decrypted
+// bytes are unauthenticated until finish_decrypt() succeeds: a caller must discard them otherwise.
+// Throws std::bad_alloc when OpenSSL cannot allocate a context (as seal()).
+class Gcm {
+ public:
+  enum class Mode { kEncrypt, kDecrypt };
+  Gcm(Mode mode, const Key &key, std::string_view nonce12, std::string_view aad);
+  ~Gcm();
+  Gcm(const Gcm &) = delete;  // owns an EVP_CIPHER_CTX
+  Gcm &operator=(const Gcm &) = delete;
+  // Appends the transformed bytes of `in` (same length) to `out`.
+  void update(std::string_view in, std::string *out);
+  // Encrypt: the tag (16 bytes). Decrypt: checks `tag`; kIo "tampered: ..." when it fails.
+  std::string finish_encrypt();
+  Result<void> finish_decrypt(std::string_view tag);
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
 
 // HMAC-SHA256(key, data) as raw 32 bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);

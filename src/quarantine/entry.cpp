@@ -2,6 +2,7 @@
 // decode_* never trust a length before checking it against the bytes actually present.
 #include "quarantine/entry.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/action.h"
@@ -126,32 +127,68 @@ Result<EntryMeta> meta_from_json(const nlohmann::json &j) {
   }
 }
 
-std::string encode_entry(const EntryMeta &meta, std::string_view message, const Key *key) {
+Result<WrittenEntry> write_entry(const EntryMeta &meta, std::string_view message, const Key *key,
+                                 const ByteSink &out) {
   EntryMeta m = meta;
   m.encrypted = key != nullptr;
   std::string json = meta_to_json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  size_t meta_len = key ? json.size() + kSealOverhead : json.size();
-  size_t body_len = key ? message.size() + kSealOverhead : message.size();
+  const size_t meta_len = key ? json.size() + kSealOverhead : json.size();
+  const uint64_t body_len = key ? message.size() + kSealOverhead : message.size();
 
+  Sha256 signed_hash, all_hash;  // bytes before the final digest; every byte
+  WrittenEntry w;
+  auto emit = [&](std::string_view d) -> Result<void> {
+    all_hash.update(d);
+    w.size += d.size();
+    return out(d);
+  };
+  auto emit_signed = [&](std::string_view d) -> Result<void> {
+    signed_hash.update(d);
+    return emit(d);
+  };
+
+  std::string head;
+  head.append(kMagic, 4);
+  head.push_back(static_cast<char>(kVersion));
+  head.push_back(static_cast<char>(key ? kFlagEncrypted : 0));
+  put_be(&head, 0, 2);
+  put_be(&head, meta_len, 4);
+  put_be(&head, body_len, 8);
+  // Header, metadata section and its digest: one piece (the metadata digest covers just these).
+  std::string prefix = head + (key ? seal(*key, json, aad(head, m.id, "meta")) : json);
+  prefix += sha256_raw(prefix);
+  if (auto r = emit_signed(prefix); !r) return r.error();
+  prefix.clear();
+  prefix.shrink_to_fit();
+
+  std::string piece;
+  if (key) {
+    const std::string nonce = random_bytes(kNonceBytes);
+    if (auto r = emit_signed(nonce); !r) return r.error();
+    Gcm gcm(Gcm::Mode::kEncrypt, *key, nonce, aad(head, m.id, "body"));
+    for (size_t off = 0; off < message.size(); off += kStreamPiece) {
+      piece.clear();
+      gcm.update(message.substr(off, kStreamPiece), &piece);
+      if (auto r = emit_signed(piece); !r) return r.error();
+    }
+    if (auto r = emit_signed(gcm.finish_encrypt()); !r) return r.error();
+  } else {
+    for (size_t off = 0; off < message.size(); off += kStreamPiece)
+      if (auto r = emit_signed(message.substr(off, kStreamPiece)); !r) return r.error();
+  }
+  std::string digest;
+  from_hex(signed_hash.final_hex(), &digest);
+  if (auto r = emit(digest); !r) return r.error();
+  w.sha256 = all_hash.final_hex();
+  return w;
+}
+
+std::string encode_entry(const EntryMeta &meta, std::string_view message, const Key *key) {
   std::string out;
-  out.reserve(kHeaderBytes + meta_len + kDigestBytes + body_len + kDigestBytes);
-  out.append(kMagic, 4);
-  out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(key ? kFlagEncrypted : 0));
-  put_be(&out, 0, 2);
-  put_be(&out, meta_len, 4);
-  put_be(&out, body_len, 8);
-  std::string header = out;
-  if (key)
-    out += seal(*key, json, aad(header, m.id, "meta"));
-  else
-    out += json;
-  out += sha256_raw(out);
-  if (key)
-    out += seal(*key, message, aad(header, m.id, "body"));
-  else
-    out.append(message);
-  out += sha256_raw(out);
+  (void)write_entry(meta, message, key, [&](std::string_view d) -> Result<void> {
+    out.append(d);
+    return {};
+  });
   return out;
 }
 
@@ -204,28 +241,190 @@ Result<EntryMeta> decode_meta(std::string_view prefix, const std::string &expect
   return meta;
 }
 
+struct EntryReader::State {
+  enum class Stage { kHeader, kMeta, kNonce, kBody, kTag, kDigest, kDone };
+  std::string id;
+  const Key *key = nullptr;
+  ByteSink out;
+  Stage stage = Stage::kHeader;
+  std::string buf;  // the fixed-size part being collected
+  std::string head;
+  EntryHeader eh;
+  std::optional<EntryMeta> meta;
+  std::unique_ptr<Gcm> gcm;
+  uint64_t body_left = 0;  // message bytes (plaintext) or ciphertext bytes still to come
+  Sha256 signed_hash, all_hash, message_hash;
+  uint64_t fed = 0, message_bytes = 0;
+  std::string file_sha;
+  std::optional<Error> failed;
+
+  size_t want() const {
+    switch (stage) {
+      case Stage::kHeader:
+        return kHeaderBytes;
+      case Stage::kMeta:
+        return eh.meta_len + kDigestBytes;
+      case Stage::kNonce:
+        return kNonceBytes;
+      case Stage::kTag:
+        return kTagBytes;
+      case Stage::kDigest:
+        return kDigestBytes;
+      default:
+        return 0;
+    }
+  }
+
+  Result<void> body(std::string_view d) {
+    std::string plain;
+    std::string_view p = d;
+    if (gcm) {
+      gcm->update(d, &plain);
+      p = plain;
+    }
+    message_hash.update(p);
+    message_bytes += p.size();
+    if (out) return out(p);
+    return {};
+  }
+
+  // `buf` holds want() bytes of the current stage: act on them.
+  Result<void> complete() {
+    switch (stage) {
+      case Stage::kHeader: {
+        auto h = decode_header(buf);
+        if (!h) return h.error();
+        eh = *h;
+        head = buf;
+        stage = Stage::kMeta;
+        return {};
+      }
+      case Stage::kMeta: {
+        auto m = decode_meta(head + buf, id, key);
+        if (!m) return m.error();
+        meta = std::move(*m);
+        if (eh.encrypted) {
+          if (eh.body_len < kSealOverhead) return tampered("sealed section too short");
+          body_left = eh.body_len - kSealOverhead;
+          stage = Stage::kNonce;
+        } else {
+          body_left = eh.body_len;
+          stage = body_left ? Stage::kBody : Stage::kDigest;
+        }
+        return {};
+      }
+      case Stage::kNonce:
+        gcm = std::make_unique<Gcm>(Gcm::Mode::kDecrypt, *key, buf, aad(head, id, "body"));
+        stage = body_left ? Stage::kBody : Stage::kTag;
+        return {};
+      case Stage::kTag: {
+        if (auto r = gcm->finish_decrypt(buf); !r) return r;
+        return end_of_body();
+      }
+      case Stage::kDigest: {
+        std::string mine;
+        from_hex(signed_hash.final_hex(), &mine);
+        if (mine != buf) return tampered("file digest does not match");
+        stage = Stage::kDone;
+        return {};
+      }
+      default:
+        return corrupt("internal reader state");
+    }
+  }
+
+  Result<void> end_of_body() {
+    if (message_bytes != meta->size || message_hash.final_hex() != meta->sha256)
+      return tampered("message SHA-256 does not match its metadata");
+    stage = Stage::kDigest;
+    return {};
+  }
+
+  Result<void> feed(std::string_view d) {
+    fed += d.size();
+    while (!d.empty()) {
+      if (stage == Stage::kDone) return corrupt("trailing bytes");
+      if (stage == Stage::kBody) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(body_left, d.size()));
+        signed_hash.update(d.substr(0, n));
+        all_hash.update(d.substr(0, n));
+        if (auto r = body(d.substr(0, n)); !r) return r;
+        body_left -= n;
+        d.remove_prefix(n);
+        if (body_left == 0) {
+          if (gcm) {
+            stage = Stage::kTag;
+          } else if (auto r = end_of_body(); !r) {
+            return r;
+          }
+        }
+        continue;
+      }
+      size_t n = std::min(want() - buf.size(), d.size());
+      buf.append(d.substr(0, n));
+      if (stage != Stage::kDigest) signed_hash.update(d.substr(0, n));
+      all_hash.update(d.substr(0, n));
+      d.remove_prefix(n);
+      if (buf.size() == want()) {
+        auto r = complete();
+        buf.clear();
+        if (!r) return r;
+      }
+    }
+    return {};
+  }
+};
+
+EntryReader::EntryReader(std::string expected_id, const Key *key, ByteSink message_out)
+    : st_(std::make_unique<State>()) {
+  st_->id = std::move(expected_id);
+  st_->key = key;
+  st_->out = std::move(message_out);
+}
+
+EntryReader::~EntryReader() = default;
+
+Result<void> EntryReader::feed(std::string_view data) {
+  if (st_->failed) return *st_->failed;
+  auto r = st_->feed(data);
+  if (!r) st_->failed = r.error();
+  return r;
+}
+
+Result<EntryMeta> EntryReader::finish() {
+  if (st_->failed) return *st_->failed;
+  if (st_->stage != State::Stage::kDone) {
+    st_->failed = corrupt("truncated");
+    return *st_->failed;
+  }
+  st_->file_sha = st_->all_hash.final_hex();
+  st_->stage = State::Stage::kDone;
+  st_->failed = corrupt("finish() called twice");  // the hashes are spent
+  return *st_->meta;
+}
+
+uint64_t EntryReader::bytes_fed() const {
+  return st_->fed;
+}
+
+const std::string &EntryReader::file_sha256() const {
+  return st_->file_sha;
+}
+
 Result<DecodedEntry> decode_entry(std::string_view file, const std::string &expected_id,
                                   const Key *key) {
-  auto eh = decode_header(file);
-  if (!eh) return eh.error();
-  if (file.size() != eh->file_size())
-    return corrupt(file.size() < eh->file_size() ? "truncated" : "trailing bytes");
-  std::string_view signed_all = file.substr(0, file.size() - kDigestBytes);
-  if (sha256_raw(signed_all) != file.substr(signed_all.size()))
-    return tampered("file digest does not match");
-  auto meta = decode_meta(file, expected_id, key);
-  if (!meta) return meta.error();
-  std::string_view body = file.substr(kHeaderBytes + eh->meta_len + kDigestBytes, eh->body_len);
   DecodedEntry out;
-  if (key) {
-    auto plain = open_sealed(*key, body, aad(file.substr(0, kHeaderBytes), expected_id, "body"));
-    if (!plain) return plain.error();
-    out.message = std::move(*plain);
-  } else {
-    out.message = std::string(body);
-  }
-  if (out.message.size() != meta->size || sha256_hex(out.message) != meta->sha256)
-    return tampered("message SHA-256 does not match its metadata");
+  EntryReader reader(expected_id, key, [&](std::string_view d) -> Result<void> {
+    out.message.append(d);
+    return {};
+  });
+  auto fail = [&](Error e) -> Result<DecodedEntry> {
+    wipe(&out.message);
+    return e;
+  };
+  if (auto r = reader.feed(file); !r) return fail(r.error());
+  auto meta = reader.finish();
+  if (!meta) return fail(meta.error());
   out.meta = std::move(*meta);
   return out;
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,8 +67,26 @@ struct EntryHeader {
   uint64_t file_size() const { return kHeaderBytes + meta_len + kDigestBytes + body_len + 32; }
 };
 
-// Builds the complete entry file. `meta` must already carry id, sha256 and size; `key` null =
-// plaintext. Thread-safe.
+// Takes bytes handed over in pieces (entry files, messages, archives). Errors stop the producer.
+using ByteSink = std::function<Result<void>(std::string_view)>;
+
+// The piece size of every streamed read and write of an entry: what the store holds in memory
+// besides the caller's own message.
+inline constexpr size_t kStreamPiece = size_t{1} << 20;
+
+// Writes the entry file for `message` to `out` in pieces of at most kStreamPiece bytes (the
+// metadata section may be larger): besides `message`, memory holds one piece and the metadata.
+// `meta` must carry id, sha256 and size; `key` null = plaintext. Returns the file's size and
+// lowercase hex SHA-256. Errors: whatever `out` returns. Thread-safe.
+struct WrittenEntry {
+  uint64_t size = 0;
+  std::string sha256;
+};
+Result<WrittenEntry> write_entry(const EntryMeta &meta, std::string_view message, const Key *key,
+                                 const ByteSink &out);
+
+// Builds the complete entry file (write_entry into one string). `meta` must already carry id,
+// sha256 and size; `key` null = plaintext. Thread-safe.
 std::string encode_entry(const EntryMeta &meta, std::string_view message, const Key *key);
 
 // Parses the fixed header. Errors: kIo "corrupt: ..." (bad magic, version, flags, sizes).
@@ -87,5 +107,29 @@ struct DecodedEntry {
 };
 Result<DecodedEntry> decode_entry(std::string_view file, const std::string &expected_id,
                                   const Key *key);
+
+// Decodes and verifies an entry file fed in pieces of any size, with memory bounded by the
+// largest piece plus the metadata (the checks of decode_entry, in file order). The message goes
+// to `message_out` (null: checked, not kept) as it is decrypted; those bytes are not yet
+// authenticated: a caller must discard them unless finish() succeeds. feed() fails at the first
+// bad byte it can judge (header, metadata digest, tag, message digest, trailing bytes); after a
+// failure every call returns that error. One thread at a time per object.
+class EntryReader {
+ public:
+  EntryReader(std::string expected_id, const Key *key, ByteSink message_out = nullptr);
+  ~EntryReader();
+  EntryReader(const EntryReader &) = delete;
+  EntryReader &operator=(const EntryReader &) = delete;
+  Result<void> feed(std::string_view data);
+  // After the last byte: kIo "corrupt: truncated" when the file ended early, else the metadata.
+  Result<EntryMeta> finish();
+  uint64_t bytes_fed() const;
+  // SHA-256 (lowercase hex) of every byte fed; valid after a successful finish().
+  const std::string &file_sha256() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
 
 }  // namespace avsink::quarantine

@@ -2,6 +2,7 @@
 // All opens use O_CLOEXEC and O_NOFOLLOW; files are created 0600 and directories 0700.
 #include "quarantine/fs_util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -104,6 +105,16 @@ Result<void> fsync_dir(int dir_fd, const std::string &path) {
 Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir_fd,
                             const std::string &final_name, std::string_view data,
                             const std::string &shown_path) {
+  return durable_create_streamed(
+      tmp_dir_fd, tmp_name, dir_fd, final_name,
+      [&](const std::function<Result<void>(std::string_view)> &sink) { return sink(data); },
+      shown_path);
+}
+
+Result<void> durable_create_streamed(
+    int tmp_dir_fd, const std::string &tmp_name, int dir_fd, const std::string &final_name,
+    const std::function<Result<void>(const std::function<Result<void>(std::string_view)> &)> &write,
+    const std::string &shown_path) {
   Fd fd(::openat(tmp_dir_fd, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                  0600));
   if (!fd.valid()) return io_error("cannot create temp file", shown_path);
@@ -113,7 +124,8 @@ Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir
     return e;
   };
   if (::fchmod(fd.get(), 0600) != 0) return fail(io_error("cannot chmod temp file", shown_path));
-  if (auto w = write_all(fd.get(), data, shown_path); !w) return fail(w.error());
+  if (auto w = write([&](std::string_view d) { return write_all(fd.get(), d, shown_path); }); !w)
+    return fail(w.error());
   if (::fsync(fd.get()) != 0) return fail(io_error("fsync failed", shown_path));
   fd.reset();
   // RENAME_NOREPLACE: an existing entry is never overwritten (ids are random; this is a guard).
@@ -134,6 +146,19 @@ Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir
   }
   if (auto s = fsync_dir(dir_fd, shown_path); !s) return s;
   if (tmp_dir_fd != dir_fd) ::fsync(tmp_dir_fd);
+  return {};
+}
+
+Result<void> stream_file(int fd, uint64_t size,
+                         const std::function<Result<void>(std::string_view)> &out,
+                         const std::string &path, size_t piece) {
+  for (uint64_t off = 0; off < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(size - off, piece));
+    auto data = pread_exact(fd, off, n, path);
+    if (!data) return data.error();
+    if (auto r = out(*data); !r) return r;
+    off += n;
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,19 @@ Result<void> fsync_dir(int dir_fd, const std::string &path);
 Result<void> durable_create(int tmp_dir_fd, const std::string &tmp_name, int dir_fd,
                             const std::string &final_name, std::string_view data,
                             const std::string &shown_path);
+
+// The same, with the bytes produced by `write`, which hands them to the sink it is given in
+// pieces (so a large file never sits in memory). Errors: as above, or whatever `write` returns.
+Result<void> durable_create_streamed(
+    int tmp_dir_fd, const std::string &tmp_name, int dir_fd, const std::string &final_name,
+    const std::function<Result<void>(const std::function<Result<void>(std::string_view)> &)> &write,
+    const std::string &shown_path);
+
+// Hands `size` bytes of `fd` (from offset 0) to `out` in pieces of at most `piece` bytes.
+// Errors: kIo (short file included), or whatever `out` returns.
+Result<void> stream_file(int fd, uint64_t size,
+                         const std::function<Result<void>(std::string_view)> &out,
+                         const std::string &path, size_t piece);
 
 // Names in a directory (no "." / ".."). Errors: kIo.
 Result<std::vector<std::string>> list_dir(int dir_fd, const std::string &path);

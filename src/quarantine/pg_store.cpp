@@ -317,10 +317,9 @@ Result<void> check_id(const std::string &id) {
   return {};
 }
 
-// Reads entry `id`'s file from its chunks, inside the caller's transaction. prefix_only: stops
-// once the header, metadata and metadata digest are in (what meta() needs).
-Result<std::string> read_file(Conn &c, const std::string &id, bool prefix_only,
-                              Clock::time_point deadline) {
+// Reads entry `id`'s header, metadata and metadata digest (what meta() needs) from its first
+// chunks, inside the caller's transaction.
+Result<std::string> read_prefix(Conn &c, const std::string &id, Clock::time_point deadline) {
   auto r = exec(c, "SELECT size, chunks FROM avsink_entries WHERE id = $1", {{id}}, deadline);
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return not_found(id);
@@ -339,21 +338,53 @@ Result<std::string> read_file(Conn &c, const std::string &id, bool prefix_only,
     out += value(*d, 0, 0);
     if (out.size() > static_cast<uint64_t>(size))
       return make_error(ErrorCode::kIo, "tampered: chunks longer than the entry");
-    if (prefix_only && out.size() >= kHeaderBytes) {
+    if (out.size() >= kHeaderBytes) {
       auto eh = decode_header(std::string_view(out).substr(0, kHeaderBytes));
       if (!eh) return eh.error();
       want = std::min<uint64_t>(want, kHeaderBytes + eh->meta_len + kDigestBytes);
     }
   }
   if (out.size() < want) return make_error(ErrorCode::kIo, "tampered: entry truncated");
-  if (!prefix_only) {
-    auto extra = exec(c, "SELECT count(*) FROM avsink_chunks WHERE id = $1", {{id}}, deadline);
-    if (!extra) return extra.error();
-    if (int_value(*extra, 0, 0) != chunks)
-      return make_error(ErrorCode::kIo, "tampered: chunk count differs from the entry row");
-  }
   return out;
 }
+
+// Collects streamed bytes into rows of `chunk` bytes: `flush(seq, bytes)` inserts one row.
+class Chunker {
+ public:
+  Chunker(size_t chunk, std::function<Result<void>(int64_t, std::string_view)> flush)
+      : chunk_(chunk), flush_(std::move(flush)) {
+    buf_.reserve(chunk);
+  }
+  Result<void> add(std::string_view d) {
+    hash_.update(d);
+    size_ += d.size();
+    while (!d.empty()) {
+      size_t n = std::min(chunk_ - buf_.size(), d.size());
+      buf_.append(d.substr(0, n));
+      d.remove_prefix(n);
+      if (buf_.size() == chunk_)
+        if (auto r = emit(); !r) return r;
+    }
+    return {};
+  }
+  Result<void> finish() { return buf_.empty() ? Result<void>() : emit(); }
+  int64_t rows() const { return seq_; }
+  uint64_t size() const { return size_; }
+  std::string sha256() { return hash_.final_hex(); }
+
+ private:
+  Result<void> emit() {
+    auto r = flush_(seq_++, buf_);
+    buf_.clear();
+    return r;
+  }
+  size_t chunk_;
+  std::function<Result<void>(int64_t, std::string_view)> flush_;
+  std::string buf_;
+  Sha256 hash_;
+  int64_t seq_ = 0;
+  uint64_t size_ = 0;
+};
 
 constexpr const char *kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
@@ -397,41 +428,51 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgOptions &options,
   return s;
 }
 
-Result<std::string> PgStore::put(std::string_view message, const EntryMeta &meta) {
-  const auto deadline = deadline_after(impl_->opts.timeout_ms);
+Result<std::string> PgStore::put(std::string_view message, const EntryMeta &meta,
+                                 const Deadline *scan_deadline) {
+  auto deadline = deadline_after(impl_->opts.timeout_ms);
+  if (scan_deadline != nullptr) {
+    // What is left of the scan's time, not the whole timeout: the MTA is waiting on this scan.
+    if (scan_deadline->expired())
+      return make_error(ErrorCode::kTimeout,
+                        "postgresql: quarantine write: the scan deadline has already passed");
+    deadline =
+        std::min(deadline, Clock::now() + std::chrono::milliseconds(scan_deadline->remaining_ms()));
+  }
   EntryMeta m = meta;
   m.sha256 = sha256_hex(message);
   m.size = message.size();
   m.encrypted = key_.has_value();
   if (m.time == 0) m.time = now();
-  const size_t chunk = impl_->opts.chunk_bytes;
   for (int attempt = 0; attempt < 3; ++attempt) {
     m.id = random_id();
-    const std::string file = encode_entry(m, message, key());
-    const int64_t chunks = static_cast<int64_t>((file.size() + chunk - 1) / chunk);
     auto l = lease(*impl_, deadline);
     if (!l) return l.error();
     if (auto r = exec(**l, "BEGIN", {}, deadline); !r) return r.error();
+    // The row first (the chunks reference it); its size and digest once the file is written.
     auto ins = exec(**l,
                     "INSERT INTO avsink_entries (id, time, size, chunks, sha256) "
-                    "VALUES ($1, $2, $3, $4, $5)",
-                    {{m.id},
-                     {std::to_string(m.time)},
-                     {std::to_string(file.size())},
-                     {std::to_string(chunks)},
-                     {sha256_hex(file)}},
-                    deadline);
+                    "VALUES ($1, $2, 0, 0, '')",
+                    {{m.id}, {std::to_string(m.time)}}, deadline);
     if (!ins) {
       if (has_state(ins.error(), "23505")) continue;  // id taken: another id
       return ins.error();
     }
-    for (int64_t seq = 0; seq < chunks; ++seq) {
-      std::string_view part =
-          std::string_view(file).substr(static_cast<size_t>(seq) * chunk, chunk);
+    Chunker rows(impl_->opts.chunk_bytes, [&](int64_t seq, std::string_view part) -> Result<void> {
       auto r = exec(**l, "INSERT INTO avsink_chunks (id, seq, data) VALUES ($1, $2, $3)",
                     {{m.id}, {std::to_string(seq)}, {part, true}}, deadline);
       if (!r) return r.error();
-    }
+      return {};
+    });
+    auto w = write_entry(m, message, key(), [&](std::string_view d) { return rows.add(d); });
+    if (!w) return w.error();
+    if (auto r = rows.finish(); !r) return r.error();
+    if (auto r =
+            exec(**l, "UPDATE avsink_entries SET size = $2, chunks = $3, sha256 = $4 WHERE id = $1",
+                 {{m.id}, {std::to_string(w->size)}, {std::to_string(rows.rows())}, {w->sha256}},
+                 deadline);
+        !r)
+      return r.error();
     if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
     return m.id;
   }
@@ -447,14 +488,14 @@ bool PgStore::exists(const std::string &id) const {
   return r && PQntuples(r->get()) == 1;
 }
 
-// Entry `id`'s file (or its metadata prefix) read in one read-only snapshot.
-Result<std::string> PgStore::read_entry(const std::string &id, bool prefix_only) const {
+// Entry `id`'s metadata prefix, read in one read-only snapshot.
+Result<std::string> PgStore::read_entry(const std::string &id, bool /*prefix_only*/) const {
   if (auto c = check_id(id); !c) return c.error();
   const auto deadline = deadline_after(impl_->opts.timeout_ms);
   auto l = lease(*impl_, deadline);
   if (!l) return l.error();
   if (auto r = exec(**l, kBeginRead, {}, deadline); !r) return r.error();
-  auto file = read_file(**l, id, prefix_only, deadline);
+  auto file = read_prefix(**l, id, deadline);
   if (!file) return file.error();
   if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
   return file;
@@ -466,12 +507,55 @@ Result<EntryMeta> PgStore::meta(const std::string &id) const {
   return decode_meta(*prefix, id, key());
 }
 
-Result<std::string> PgStore::message(const std::string &id) const {
-  auto file = read_entry(id, false);
-  if (!file) return file.error();
-  auto e = decode_entry(*file, id, key());
-  if (!e) return e.error();
-  return std::move(e->message);
+Result<void> PgStore::stream_entry_file(const std::string &id,
+                                        const std::function<Result<void>(uint64_t)> &on_size,
+                                        const ByteSink &out) const {
+  if (auto c = check_id(id); !c) return c;
+  const auto deadline = deadline_after(impl_->opts.timeout_ms);
+  auto l = lease(*impl_, deadline);
+  if (!l) return l.error();
+  Conn &c = **l;
+  if (auto r = exec(c, kBeginRead, {}, deadline); !r) return r.error();
+  auto row =
+      exec(c, "SELECT size, chunks, sha256 FROM avsink_entries WHERE id = $1", {{id}}, deadline);
+  if (!row) return row.error();
+  if (PQntuples(row->get()) == 0) {
+    if (auto r = exec(c, "COMMIT", {}, deadline); !r) return r.error();
+    return not_found(id);
+  }
+  const int64_t size = int_value(*row, 0, 0);
+  const int64_t chunks = int_value(*row, 0, 1);
+  const std::string digest = value(*row, 0, 2);
+  if (size < 0 || static_cast<uint64_t>(size) > kMaxEntryFile || chunks < 0)
+    return make_error(ErrorCode::kIo, "corrupt: entry row has an impossible size");
+  if (on_size)
+    if (auto r = on_size(static_cast<uint64_t>(size)); !r) return r;
+  Sha256 h;
+  uint64_t got = 0;
+  for (int64_t seq = 0; seq < chunks; ++seq) {
+    auto d = exec(c, "SELECT data FROM avsink_chunks WHERE id = $1 AND seq = $2",
+                  {{id}, {std::to_string(seq)}}, deadline, true);
+    if (!d) return d.error();
+    if (PQntuples(d->get()) != 1)
+      return make_error(ErrorCode::kIo, "tampered: chunk " + std::to_string(seq) + " missing");
+    std::string_view part(PQgetvalue(d->get(), 0, 0),
+                          static_cast<size_t>(PQgetlength(d->get(), 0, 0)));
+    got += part.size();
+    if (got > static_cast<uint64_t>(size))
+      return make_error(ErrorCode::kIo, "tampered: chunks longer than the entry");
+    h.update(part);
+    if (auto r = out(part); !r) return r;
+  }
+  if (got != static_cast<uint64_t>(size))
+    return make_error(ErrorCode::kIo, "tampered: entry truncated");
+  auto extra = exec(c, "SELECT count(*) FROM avsink_chunks WHERE id = $1", {{id}}, deadline);
+  if (!extra) return extra.error();
+  if (int_value(*extra, 0, 0) != chunks)
+    return make_error(ErrorCode::kIo, "tampered: chunk count differs from the entry row");
+  if (auto r = exec(c, "COMMIT", {}, deadline); !r) return r.error();
+  if (h.final_hex() != digest)
+    return make_error(ErrorCode::kIo, "tampered: entry row digest differs from the entry");
+  return {};
 }
 
 Result<std::vector<EntryMeta>> PgStore::list(Unreadable *unreadable) const {
@@ -484,7 +568,7 @@ Result<std::vector<EntryMeta>> PgStore::list(Unreadable *unreadable) const {
   std::vector<EntryMeta> out;
   for (int i = 0; i < PQntuples(ids->get()); ++i) {
     std::string id = value(*ids, i, 0);
-    auto prefix = read_file(**l, id, true, deadline);
+    auto prefix = read_prefix(**l, id, deadline);
     if (!prefix && (prefix.error().code == ErrorCode::kTimeout ||
                     prefix.error().message.rfind("postgresql:", 0) == 0))
       return prefix.error();  // the server failed, not the entry
@@ -578,33 +662,16 @@ Result<Backend::VerifyReport> PgStore::verify() const {
     // Chunks whose entry is gone cannot exist (foreign key); releases of vanished entries can.
   }
   for (const auto &id : ids) {
-    const auto deadline = deadline_after(impl_->opts.timeout_ms);
-    auto l = lease(*impl_, deadline);
-    if (!l) return l.error();
-    if (auto r = exec(**l, kBeginRead, {}, deadline); !r) return r.error();
-    auto file = read_file(**l, id, false, deadline);
-    if (!file && file.error().message.rfind("no such quarantine entry", 0) == 0) continue;
-    if (!file && (file.error().code == ErrorCode::kTimeout ||
-                  file.error().message.rfind("postgresql:", 0) == 0))
-      return file.error();
-    Result<std::string> digest = file ? Result<std::string>(std::string()) : file.error();
-    if (file) {
-      auto row = exec(**l, "SELECT sha256 FROM avsink_entries WHERE id = $1", {{id}}, deadline);
-      if (!row) return row.error();
-      if (PQntuples(row->get()) == 1) digest = value(*row, 0, 0);
-    }
-    if (auto r = exec(**l, "COMMIT", {}, deadline); !r) return r.error();
-    if (!file) {
-      rep.bad.emplace_back(id, file.error().message);
+    auto e = read_message(id, nullptr);
+    if (e) {
+      ++rep.ok;
       continue;
     }
-    auto e = decode_entry(*file, id, key());
-    if (!e)
-      rep.bad.emplace_back(id, e.error().message);
-    else if (*digest != sha256_hex(*file))
-      rep.bad.emplace_back(id, "tampered: entry row digest differs from the entry");
-    else
-      ++rep.ok;
+    if (e.error().message.rfind("no such quarantine entry", 0) == 0) continue;  // deleted
+    if (e.error().code == ErrorCode::kTimeout || e.error().code == ErrorCode::kConfig ||
+        e.error().message.rfind("postgresql:", 0) == 0)
+      return e.error();  // the server failed, not the entry
+    rep.bad.emplace_back(id, e.error().message);
   }
   return rep;
 }
@@ -619,29 +686,23 @@ Result<void> PgStore::export_to(const std::string &archive_path) const {
     if (!r) return r.error();
     for (int i = 0; i < PQntuples(r->get()); ++i) ids.push_back(value(*r, i, 0));
   }
-  auto read = [&](const std::string &id) { return read_entry(id, false); };
-  return write_export(archive_path, ids, read, key(), now());
+  return write_export(archive_path, ids, *this, key(), now());
 }
 
 Result<size_t> PgStore::import_from(const std::string &archive_path) {
   auto bad = [&](const std::string &what) {
     return make_error(ErrorCode::kIo, "import: " + what, archive_path);
   };
-  auto read_member = [](const MemberReader &read, uint64_t size) -> Result<std::string> {
-    std::string data;
-    if (size > kMaxEntryFile) return make_error(ErrorCode::kIo, "import: member too large");
-    data.reserve(size);
-    for (;;) {
-      auto chunk = read(1 << 20);
-      if (!chunk) return chunk.error();
-      if (chunk->empty()) break;
-      data += *chunk;
-    }
-    return data;
+  auto each_piece = [](const MemberReader &read, const ByteSink &f) {
+    return tar_member_pieces(read, kStreamPiece, f);
   };
-  // Pass 1: manifest and every entry verified; nothing written.
-  std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> seen;
-  std::map<std::string, std::string> digests;
+  struct Seen {
+    uint64_t size = 0;
+    std::string sha256;
+    int64_t time = 0;
+  };
+  // Pass 1: manifest and every entry verified, streamed; nothing written.
+  std::map<std::string, Seen> info;
   std::string manifest_text;
   bool have_manifest = false;
   {
@@ -652,31 +713,33 @@ Result<size_t> PgStore::import_from(const std::string &archive_path) {
         if (have_manifest) return bad("two manifests");
         if (m.size > (256u << 20)) return bad("manifest too large");
         have_manifest = true;
-        auto d = read_member(read, m.size);
-        if (!d) return d.error();
-        manifest_text = std::move(*d);
-        return {};
+        return each_piece(read, [&](std::string_view d) -> Result<void> {
+          manifest_text.append(d);
+          return {};
+        });
       }
       std::string_view n = m.name;
       std::string id = n.rfind(kArchiveEntries, 0) == 0
                            ? id_of_entry_file(n.substr(kArchiveEntries.size()))
                            : std::string();
       if (id.empty()) return bad("unexpected member " + m.name);
-      if (digests.count(id)) return bad("entry twice in the archive: " + id);
-      auto d = read_member(read, m.size);
-      if (!d) return d.error();
-      auto e = decode_entry(*d, id, key());
+      if (info.count(id)) return bad("entry twice in the archive: " + id);
+      if (m.size > kMaxEntryFile) return bad("member too large");
+      EntryReader reader(id, key());
+      auto fed = each_piece(read, [&](std::string_view d) { return reader.feed(d); });
+      auto e = fed ? reader.finish() : Result<EntryMeta>(fed.error());
       if (!e) return bad("entry " + id + " does not verify: " + e.error().message);
-      digests[id] = sha256_hex(*d);
-      seen.push_back({id, {d->size(), digests[id]}});
+      info[id] = Seen{reader.bytes_fed(), reader.file_sha256(), e->time};
       return {};
     };
     if (auto r = tar_read(fd.get(), archive_path, on_member); !r) return r.error();
   }
   if (!have_manifest) return bad("no manifest");
+  std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> seen;
+  for (const auto &[id, i] : info) seen.push_back({id, {i.size, i.sha256}});
   if (auto c = check_manifest(manifest_text, seen, archive_path); !c) return c.error();
 
-  // Pass 2: one transaction; the bytes must be those pass 1 verified.
+  // Pass 2: one transaction; the bytes must be those pass 1 verified (same SHA-256).
   const auto deadline = deadline_after(std::max(impl_->opts.timeout_ms, kMinMigrateMs));
   auto l = lease(*impl_, deadline);
   if (!l) return l.error();
@@ -685,42 +748,46 @@ Result<size_t> PgStore::import_from(const std::string &archive_path) {
   const size_t chunk = impl_->opts.chunk_bytes;
   Fd fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return io_error("cannot open archive", archive_path);
+  auto drain = [&](const MemberReader &read) {
+    return each_piece(read, [](std::string_view) -> Result<void> { return {}; });
+  };
   auto on_member = [&](const TarMember &m, const MemberReader &read) -> Result<void> {
-    auto d = read_member(read, m.size);
-    if (!d) return d.error();
-    if (m.name == kArchiveManifest) return {};
+    if (m.name == kArchiveManifest) return drain(read);
     std::string id = id_of_entry_file(std::string_view(m.name).substr(kArchiveEntries.size()));
-    const std::string digest = sha256_hex(*d);
-    if (digests[id] != digest) return bad("archive changed while importing: " + id);
+    auto it = info.find(id);
+    if (it == info.end() || it->second.size != m.size)
+      return bad("archive changed while importing: " + m.name);
+    const Seen &want = it->second;
     auto cur = exec(**l, "SELECT sha256 FROM avsink_entries WHERE id = $1", {{id}}, deadline);
     if (!cur) return cur.error();
     if (PQntuples(cur->get()) == 1) {
-      if (value(*cur, 0, 0) == digest) return {};  // already here, identical
+      if (value(*cur, 0, 0) == want.sha256) return drain(read);  // already here, identical
       return make_error(ErrorCode::kState,
                         "import: entry " + id + " already exists with different content",
                         archive_path);
     }
-    auto e = decode_entry(*d, id, key());
-    if (!e) return bad("entry " + id + " does not verify: " + e.error().message);
-    const int64_t chunks = static_cast<int64_t>((d->size() + chunk - 1) / chunk);
+    const int64_t chunks = static_cast<int64_t>((want.size + chunk - 1) / chunk);
     if (auto r = exec(**l,
                       "INSERT INTO avsink_entries (id, time, size, chunks, sha256) "
                       "VALUES ($1, $2, $3, $4, $5)",
                       {{id},
-                       {std::to_string(e->meta.time)},
-                       {std::to_string(d->size())},
+                       {std::to_string(want.time)},
+                       {std::to_string(want.size)},
                        {std::to_string(chunks)},
-                       {digest}},
+                       {want.sha256}},
                       deadline);
         !r)
       return r.error();
-    for (int64_t seq = 0; seq < chunks; ++seq) {
-      std::string_view part = std::string_view(*d).substr(static_cast<size_t>(seq) * chunk, chunk);
-      if (auto r = exec(**l, "INSERT INTO avsink_chunks (id, seq, data) VALUES ($1, $2, $3)",
-                        {{id}, {std::to_string(seq)}, {part, true}}, deadline);
-          !r)
-        return r.error();
-    }
+    Chunker rows(chunk, [&](int64_t seq, std::string_view part) -> Result<void> {
+      auto r = exec(**l, "INSERT INTO avsink_chunks (id, seq, data) VALUES ($1, $2, $3)",
+                    {{id}, {std::to_string(seq)}, {part, true}}, deadline);
+      if (!r) return r.error();
+      return {};
+    });
+    if (auto r = each_piece(read, [&](std::string_view d) { return rows.add(d); }); !r) return r;
+    if (auto r = rows.finish(); !r) return r;
+    if (rows.sha256() != want.sha256 || rows.rows() != chunks)
+      return bad("archive changed while importing: " + id);
     ++added;
     return {};
   };

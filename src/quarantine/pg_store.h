@@ -61,19 +61,27 @@ class PgStore final : public Backend {
   PgStore &operator=(const PgStore &) = delete;
 
   // The entry file (entry.h) is written as rows of avsink_chunks and one avsink_entries row in a
-  // single transaction: visible whole on commit, or not at all.
-  Result<std::string> put(std::string_view message, const EntryMeta &meta) override;
+  // single transaction: visible whole on commit, or not at all. The file is produced a chunk at a
+  // time (no second copy of the message in memory). The operation ends at timeout_ms or at
+  // `deadline`, whichever comes first: past it, kTimeout and nothing is stored.
+  Result<std::string> put(std::string_view message, const EntryMeta &meta,
+                          const Deadline *deadline = nullptr) override;
   bool exists(const std::string &id) const override;
   Result<EntryMeta> meta(const std::string &id) const override;
-  Result<std::string> message(const std::string &id) const override;
+  // One read-only snapshot, one chunk row per query; the bytes are checked against the entry
+  // row's size, chunk count and SHA-256 (kIo "tampered: ..." at the end when they differ).
+  Result<void> stream_entry_file(const std::string &id,
+                                 const std::function<Result<void>(uint64_t)> &on_size,
+                                 const ByteSink &out) const override;
   Result<std::vector<EntryMeta>> list(Unreadable *unreadable = nullptr) const override;
   Result<void> remove(const std::string &id, const std::string &by) override;
   Result<size_t> purge_older_than(int64_t age_seconds, const std::string &by) override;
   Result<VerifyReport> verify() const override;
   // The same archive format as Store::export_to (either backend imports it).
   Result<void> export_to(const std::string &archive_path) const override;
-  // Reads the archive twice: first checks the manifest and fully verifies every entry (one entry
-  // in memory at a time), then inserts all new entries in one transaction. kState when an id
+  // Reads the archive twice: first checks the manifest and fully verifies every entry (streamed:
+  // memory bounded by a chunk), then inserts all new entries in one transaction, checking that
+  // each member's bytes are still those verified. kState when an id
   // exists with different bytes (nothing is committed).
   Result<size_t> import_from(const std::string &archive_path) override;
   // Release records are rows of avsink_releases; a claim is a conditional UPDATE (used_at IS

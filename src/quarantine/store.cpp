@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <map>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,12 +24,11 @@ namespace {
 
 constexpr int64_t kStaleTempSeconds = 24 * 3600;
 constexpr uint64_t kMaxEntryFile = uint64_t{1} << 36;  // 64 GiB: far beyond any message limit
-constexpr uint64_t kMaxManifest = 256u << 20;
 
 std::atomic<uint64_t> g_temp_counter{0};
 
 std::string entry_file(const std::string &id) {
-  return id + std::string(kEntrySuffix);
+  return entry_file_name(id);
 }
 
 std::string id_of(std::string_view name) {
@@ -40,15 +38,6 @@ std::string id_of(std::string_view name) {
 Error not_found(const std::string &id) {
   return make_error(ErrorCode::kIo, "no such quarantine entry: " + id);
 }
-
-// Unlinks staged temp files on scope exit (import failure paths); commit() empties the list.
-struct StagedFiles {
-  int dir_fd = -1;
-  std::vector<std::string> names;
-  ~StagedFiles() {
-    for (const auto &n : names) ::unlinkat(dir_fd, n.c_str(), 0);
-  }
-};
 
 }  // namespace
 
@@ -138,7 +127,8 @@ Result<void> Store::check_id(const std::string &id) const {
   return {};
 }
 
-Result<std::string> Store::put(std::string_view message, const EntryMeta &meta) {
+Result<std::string> Store::put(std::string_view message, const EntryMeta &meta,
+                               const Deadline * /*deadline*/) {
   EntryMeta m = meta;
   m.sha256 = sha256_hex(message);
   m.size = message.size();
@@ -146,9 +136,14 @@ Result<std::string> Store::put(std::string_view message, const EntryMeta &meta) 
   if (m.time == 0) m.time = now();
   for (int attempt = 0; attempt < 3; ++attempt) {
     m.id = random_id();
-    std::string data = encode_entry(m, message, key_ ? &*key_ : nullptr);
-    auto r = durable_create(tmp_fd_.get(), temp_name("put"), entries_fd_.get(), entry_file(m.id),
-                            data, dir_ + "/entries/" + entry_file(m.id));
+    auto r = durable_create_streamed(
+        tmp_fd_.get(), temp_name("put"), entries_fd_.get(), entry_file(m.id),
+        [&](const ByteSink &sink) -> Result<void> {
+          auto w = write_entry(m, message, key(), sink);
+          if (!w) return w.error();
+          return {};
+        },
+        dir_ + "/entries/" + entry_file(m.id));
     if (r) return m.id;
     if (r.error().code != ErrorCode::kState) return r.error();
   }
@@ -162,7 +157,10 @@ bool Store::exists(const std::string &id) const {
          S_ISREG(st.st_mode);
 }
 
-Result<std::string> Store::read_entry_file(const std::string &id, uint64_t max_bytes) const {
+Result<void> Store::stream_entry_file(const std::string &id,
+                                      const std::function<Result<void>(uint64_t)> &on_size,
+                                      const ByteSink &out) const {
+  if (auto c = check_id(id); !c) return c;
   std::string shown = dir_ + "/entries/" + entry_file(id);
   Fd fd(::openat(entries_fd_.get(), entry_file(id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
@@ -172,7 +170,12 @@ Result<std::string> Store::read_entry_file(const std::string &id, uint64_t max_b
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return make_error(ErrorCode::kIo, "corrupt: not a regular file", shown);
-  return read_all(fd.get(), shown, max_bytes);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > kMaxEntryFile)
+    return make_error(ErrorCode::kIo, "corrupt: entry file too large", shown);
+  if (on_size)
+    if (auto r = on_size(size); !r) return r;
+  return stream_file(fd.get(), size, out, shown, kStreamPiece);
 }
 
 Result<EntryMeta> Store::read_meta(const std::string &name) const {
@@ -195,15 +198,6 @@ Result<EntryMeta> Store::read_meta(const std::string &name) const {
 Result<EntryMeta> Store::meta(const std::string &id) const {
   if (auto c = check_id(id); !c) return c.error();
   return read_meta(entry_file(id));
-}
-
-Result<std::string> Store::message(const std::string &id) const {
-  if (auto c = check_id(id); !c) return c.error();
-  auto file = read_entry_file(id, kMaxEntryFile);
-  if (!file) return file.error();
-  auto e = decode_entry(*file, id, key_ ? &*key_ : nullptr);
-  if (!e) return e.error();
-  return std::move(e->message);
 }
 
 Result<std::vector<EntryMeta>> Store::list(
@@ -329,138 +323,13 @@ Result<Store::VerifyReport> Store::verify() const {
       rep.bad.emplace_back(name, "unexpected file in entries/");
       continue;
     }
-    auto file = read_entry_file(id, kMaxEntryFile);
-    if (!file) {
-      if (file.error().message.rfind("no such quarantine entry", 0) == 0) continue;  // deleted
-      rep.bad.emplace_back(id, file.error().message);
-      continue;
-    }
-    auto e = decode_entry(*file, id, key_ ? &*key_ : nullptr);
+    auto e = read_message(id, nullptr);
     if (e)
       ++rep.ok;
-    else
+    else if (e.error().message.rfind("no such quarantine entry", 0) != 0)  // else deleted
       rep.bad.emplace_back(id, e.error().message);
   }
   return rep;
-}
-
-Result<void> Store::export_to(const std::string &archive_path) const {
-  if (archive_path.empty()) return make_error(ErrorCode::kInvalidArgument, "export: no file name");
-  auto names = list_dir(entries_fd_.get(), dir_ + "/entries");
-  if (!names) return names.error();
-  std::vector<std::string> ids;
-  for (const auto &name : *names)
-    if (std::string id = id_of(name); !id.empty()) ids.push_back(id);  // strays: verify() says
-  return write_export(
-      archive_path, ids, [&](const std::string &id) { return read_entry_file(id, kMaxEntryFile); },
-      key(), now());
-}
-
-Result<size_t> Store::import_from(const std::string &archive_path) {
-  Fd fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return io_error("cannot open archive", archive_path);
-  auto bad = [&](const std::string &what) {
-    return make_error(ErrorCode::kIo, "import: " + what, archive_path);
-  };
-
-  struct Staged {
-    std::string temp;
-    uint64_t size = 0;
-    std::string sha256;
-  };
-  std::map<std::string, Staged> staged;  // id -> staged temp file
-  StagedFiles cleanup;
-  cleanup.dir_fd = tmp_fd_.get();
-  std::string manifest_text;
-  bool have_manifest = false;
-
-  auto on_member = [&](const TarMember &m, const MemberReader &read) -> Result<void> {
-    if (m.name == kArchiveManifest) {
-      if (have_manifest) return bad("two manifests");
-      if (m.size > kMaxManifest) return bad("manifest too large");
-      have_manifest = true;
-      for (;;) {
-        auto chunk = read(1 << 20);
-        if (!chunk) return chunk.error();
-        if (chunk->empty()) break;
-        manifest_text += *chunk;
-      }
-      return {};
-    }
-    std::string_view n = m.name;
-    std::string id =
-        n.rfind(kArchiveEntries, 0) == 0 ? id_of(n.substr(kArchiveEntries.size())) : std::string();
-    if (id.empty()) return bad("unexpected member " + m.name);
-    if (staged.count(id)) return bad("entry twice in the archive: " + id);
-    Staged st;
-    st.temp = temp_name("import");
-    Fd out(::openat(tmp_fd_.get(), st.temp.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!out.valid()) return io_error("cannot create staging file", dir_ + "/tmp/" + st.temp);
-    cleanup.names.push_back(st.temp);
-    Sha256 h;
-    for (;;) {
-      auto chunk = read(1 << 20);
-      if (!chunk) return chunk.error();
-      if (chunk->empty()) break;
-      h.update(*chunk);
-      st.size += chunk->size();
-      if (auto w = write_all(out.get(), *chunk, dir_ + "/tmp/" + st.temp); !w) return w;
-    }
-    if (::fsync(out.get()) != 0) return io_error("fsync failed", dir_ + "/tmp/" + st.temp);
-    st.sha256 = h.final_hex();
-    staged.emplace(id, std::move(st));
-    return {};
-  };
-  if (auto r = tar_read(fd.get(), archive_path, on_member); !r) return r.error();
-  if (!have_manifest) return bad("no manifest");
-
-  // 1. The manifest lists exactly the staged entries, with matching sizes and digests.
-  std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> seen;
-  for (const auto &[id, st] : staged) seen.push_back({id, {st.size, st.sha256}});
-  if (auto c = check_manifest(manifest_text, seen, archive_path); !c) return c.error();
-
-  // 2. Every entry verifies with this store's key; conflicts with existing entries are found.
-  std::vector<std::string> to_commit;
-  for (const auto &[id, st] : staged) {
-    Fd in(::openat(tmp_fd_.get(), st.temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!in.valid()) return io_error("cannot reopen staging file", dir_ + "/tmp/" + st.temp);
-    auto data = read_all(in.get(), dir_ + "/tmp/" + st.temp, kMaxEntryFile);
-    if (!data) return data.error();
-    auto e = decode_entry(*data, id, key_ ? &*key_ : nullptr);
-    if (!e) return bad("entry " + id + " does not verify: " + e.error().message);
-    if (exists(id)) {
-      auto cur = read_entry_file(id, kMaxEntryFile);
-      if (cur && *cur == *data) continue;  // already here, identical: nothing to do
-      return make_error(ErrorCode::kState,
-                        "import: entry " + id + " already exists with different content",
-                        archive_path);
-    }
-    to_commit.push_back(id);
-  }
-
-  // 3. Commit: rename each staged file into entries/ (never replacing), then fsync.
-  size_t added = 0;
-  for (const auto &id : to_commit) {
-    const Staged &st = staged.at(id);
-    if (::renameat2(tmp_fd_.get(), st.temp.c_str(), entries_fd_.get(), entry_file(id).c_str(),
-                    RENAME_NOREPLACE) != 0) {
-      if (errno == EEXIST) continue;  // written concurrently by another import
-      return io_error("cannot commit entry " + id, dir_ + "/entries");
-    }
-    ++added;
-  }
-  if (auto s = fsync_dir(entries_fd_.get(), dir_ + "/entries"); !s) return s.error();
-  ::fsync(tmp_fd_.get());
-  if (auto a = audit("quarantine.import", {{"archive", archive_path},
-                                           {"uid", ::getuid()},
-                                           {"added", added},
-                                           {"in_archive", staged.size()}});
-      !a)
-    return make_error(ErrorCode::kIo,
-                      "imported " + std::to_string(added) +
-                          " entries, but the audit record failed: " + a.error().message);
-  return added;
 }
 
 Result<void> Store::record_release(const std::string &id, int64_t mark_time,

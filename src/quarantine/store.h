@@ -61,14 +61,19 @@ class Store final : public Backend {
 
   // Stores `message` with `meta` (id, sha256, size and encrypted are filled in; time when 0).
   // Returns the new id. Durable on return: the entry file and its directory entry are fsynced.
-  Result<std::string> put(std::string_view message, const EntryMeta &meta) override;
+  // The file is written in kStreamPiece pieces (no second copy of the message in memory).
+  // `deadline` is not consulted: a local write does not wait on another server.
+  Result<std::string> put(std::string_view message, const EntryMeta &meta,
+                          const Deadline *deadline = nullptr) override;
 
   bool exists(const std::string &id) const override;  // false for invalid ids
   // Metadata only (reads and checks the header and metadata section, not the message).
   Result<EntryMeta> meta(const std::string &id) const override;
-  // The message, decrypted and checked against every digest and its SHA-256; any mismatch is
-  // kIo "tampered: ...".
-  Result<std::string> message(const std::string &id) const override;
+  // The entry file, read from one open descriptor in kStreamPiece pieces (Backend::read_message
+  // and message() decrypt and check it; any mismatch is kIo "tampered: ...").
+  Result<void> stream_entry_file(const std::string &id,
+                                 const std::function<Result<void>(uint64_t)> &on_size,
+                                 const ByteSink &out) const override;
   // Metadata of every readable entry, oldest first. Entries that cannot be read are skipped and,
   // when `unreadable` is given, reported there as (file name, reason).
   Result<std::vector<EntryMeta>> list(Unreadable *unreadable = nullptr) const override;
@@ -126,7 +131,6 @@ class Store final : public Backend {
 
  private:
   Store() = default;
-  Result<std::string> read_entry_file(const std::string &id, uint64_t max_bytes) const;
   Result<EntryMeta> read_meta(const std::string &file_name) const;
   Result<void> check_id(const std::string &id) const;
   size_t remove_stale_temps() const;

@@ -82,7 +82,7 @@ struct Scanner::Impl {
                       const Deadline &deadline, attachments::MemberLog *members) const;
   // Carries out QUARANTINE and REWRITE: stores the original, builds the stripped copy.
   Result<void> act(const Envelope &env, const RawMessage &raw, const mime::MessageTree &tree,
-                   Verdict &v) const;
+                   const Deadline &deadline, Verdict &v) const;
   // Runs one engine on one item; false when the engine failed (its finding is in `out`).
   bool scan_one(engines::Engine &engine, const engines::ScanItem &item, const Deadline &deadline,
                 Findings &out) const;
@@ -324,7 +324,8 @@ std::string Scanner::Impl::record(const Envelope &env, const Verdict &v, uint64_
 }
 
 Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
-                                const mime::MessageTree &tree, Verdict &v) const {
+                                const mime::MessageTree &tree, const Deadline &deadline,
+                                Verdict &v) const {
   if (v.action == Action::kRewrite) {
     rewrite::StripOptions options;
     options.added_header = "X-Avsink-Stripped";
@@ -347,7 +348,8 @@ Result<void> Scanner::Impl::act(const Envelope &env, const RawMessage &raw,
     meta.findings = v.findings;
     meta.action = std::string(to_string(v.action));
     meta.reason = v.reason;
-    auto id = store->put(raw.bytes, meta);
+    // A shared store (PostgreSQL) gets what is left of the scan deadline, not a fresh timeout.
+    auto id = store->put(raw.bytes, meta, &deadline);
     if (!id) {
       // Nothing may be lost: without a durable copy the MTA must keep the message (tempfail).
       return make_error(ErrorCode::kIo, "quarantine write failed: " + id.error().describe());
@@ -795,7 +797,7 @@ Result<Verdict> Scanner::scan(const Envelope &envelope, const RawMessage &raw) c
     v.recipients.push_back({envelope.rcpt_to[i], pv.policy, pv.action, pv.smtp_code,
                             pv.enhanced_status, pv.text, pv.reason});
   }
-  if (auto r = impl_->act(envelope, raw, tree, v); !r) {
+  if (auto r = impl_->act(envelope, raw, tree, deadline, v); !r) {
     // No verdict: the adapter tempfails the message.
     impl_->metrics.record_scan(
         Action::kTempfail, v.findings, raw.total_bytes,

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -17,9 +19,12 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
 #include <libpq-fe.h>
 
+#include "alloc_counter.h"
 #include "core/config.h"
+#include "core/sha256.h"
 #include "quarantine/open.h"
 #include "quarantine/pg_store.h"
 #include "quarantine/store.h"
@@ -413,6 +418,44 @@ TEST_F(PgQuarantine, AFrozenServerIsATimeoutNotAHang) {
   EXPECT_TRUE(again.ok()) << again.error().describe();
 }
 
+// A quarantine write gets what is left of the scan deadline, not a fresh pg_timeout_ms: the MTA
+// is waiting on the scan. The entries table is locked by another session, so the write waits.
+TEST_F(PgQuarantine, AWriteEndsWithWhatIsLeftOfTheScanDeadline) {
+  migrate();
+  auto o = pg_options(conninfo_, dir_);
+  o.timeout_ms = 20000;  // far beyond the scan's time
+  auto s = open_pg(o);
+  ASSERT_NE(s, nullptr);
+  PGconn *blocker = PQconnectdb(conninfo_.c_str());
+  ASSERT_EQ(PQstatus(blocker), CONNECTION_OK) << PQerrorMessage(blocker);
+  PQclear(PQexec(blocker, "BEGIN"));
+  PGresult *lock = PQexec(blocker, "LOCK TABLE avsink_entries IN ACCESS EXCLUSIVE MODE");
+  EXPECT_EQ(PQresultStatus(lock), PGRES_COMMAND_OK) << PQresultErrorMessage(lock);
+  PQclear(lock);
+
+  const avsink::Deadline scan = avsink::Deadline::after_ms(1200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the scan used some of it
+  const auto t0 = Clock::now();
+  auto id = s->put(message(1), meta_to("b@example.net"), &scan);
+  const auto took = Clock::now() - t0;
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().code, ErrorCode::kTimeout) << id.error().describe();
+  EXPECT_LT(took, std::chrono::milliseconds(4000)) << "waited for the store timeout instead";
+  EXPECT_GE(took, std::chrono::milliseconds(500)) << "gave up before the scan deadline";
+
+  // A deadline already passed: nothing is attempted, the verdict tempfails.
+  const avsink::Deadline late = avsink::Deadline::after_ms(0);
+  auto id2 = s->put(message(2), meta_to("b@example.net"), &late);
+  ASSERT_FALSE(id2.ok());
+  EXPECT_EQ(id2.error().code, ErrorCode::kTimeout);
+
+  PQclear(PQexec(blocker, "ROLLBACK"));
+  PQfinish(blocker);
+  EXPECT_EQ(sql(conninfo_, "SELECT count(*) FROM avsink_entries"), "0");
+  auto ok = s->put(message(3), meta_to("b@example.net"), nullptr);
+  EXPECT_TRUE(ok.ok()) << ok.error().describe();
+}
+
 TEST_F(PgQuarantine, QuarantineVerdictTempfailsWhenTheServerIsDown) {
   migrate();
   avsink::Config cfg;
@@ -447,6 +490,75 @@ TEST_F(PgQuarantine, QuarantineVerdictTempfailsWhenTheServerIsDown) {
   ASSERT_FALSE(down.ok()) << "a quarantine verdict without a stored copy";
   EXPECT_NE(down.error().message.find("quarantine write failed"), std::string::npos);
   EXPECT_LT(took, std::chrono::milliseconds(cfg.pg_timeout_ms + 1500));
+}
+
+// Big messages with bounded memory on PostgreSQL too: a 24 MiB message goes through put, a
+// streamed read, verify, export and import with this process allocating (operator new) under
+// 8 MiB besides the message itself. libpq's own buffers hold one chunk row per statement.
+TEST_F(PgQuarantine, BigMessageStaysWithinAFewChunks) {
+  migrate();
+  auto s = open_pg(pg_options(conninfo_, dir_));
+  ASSERT_NE(s, nullptr);
+  const size_t kSize = size_t{24} << 20;
+  const int64_t kBound = int64_t{8} << 20;
+  std::string msg = message(5, kSize);
+  const std::string sha = avsink::sha256_hex(msg);
+  auto report = [](const char *what, int64_t bytes) {
+    std::printf("postgresql memory: %s of a 24 MiB message peaked at %.2f MiB\n", what,
+                static_cast<double>(bytes) / (1 << 20));
+  };
+  std::string id;
+  {
+    avsink::test::PeakAlloc peak;
+    auto put = s->put(msg, meta_to("b@example.net"));
+    ASSERT_TRUE(put.ok()) << put.error().describe();
+    id = *put;
+    report("put", peak.peak());
+    EXPECT_LT(peak.peak(), kBound) << "put";
+  }
+  EXPECT_GE(std::stoll(sql(conninfo_, "SELECT chunks FROM avsink_entries")), 24);
+  {
+    avsink::test::PeakAlloc peak;
+    avsink::Sha256 h;
+    auto m = s->read_message(id, [&](std::string_view d) -> avsink::Result<void> {
+      h.update(d);
+      return {};
+    });
+    ASSERT_TRUE(m.ok()) << m.error().describe();
+    EXPECT_EQ(h.final_hex(), sha);
+    report("streamed read", peak.peak());
+    EXPECT_LT(peak.peak(), kBound) << "streamed read";
+  }
+  {
+    avsink::test::PeakAlloc peak;
+    auto v = s->verify();
+    ASSERT_TRUE(v.ok()) << v.error().describe();
+    EXPECT_EQ(v->ok, 1u);
+    report("verify", peak.peak());
+    EXPECT_LT(peak.peak(), kBound) << "verify";
+  }
+  {
+    avsink::test::PeakAlloc peak;
+    auto e = s->export_to(dir_ + "/big.tar");
+    ASSERT_TRUE(e.ok()) << e.error().describe();
+    report("export", peak.peak());
+    EXPECT_LT(peak.peak(), kBound) << "export";
+  }
+  const std::string other = fresh_db("t_big_import");
+  ASSERT_TRUE(q::pg_migrate(other, 3000).ok());
+  auto target = open_pg(pg_options(other, dir_));
+  ASSERT_NE(target, nullptr);
+  {
+    avsink::test::PeakAlloc peak;
+    auto i = target->import_from(dir_ + "/big.tar");
+    ASSERT_TRUE(i.ok()) << i.error().describe();
+    EXPECT_EQ(*i, 1u);
+    report("import", peak.peak());
+    EXPECT_LT(peak.peak(), kBound) << "import";
+  }
+  auto back = target->message(id);
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_TRUE(*back == msg);
 }
 
 TEST_F(PgQuarantine, TamperingWithARowIsDetected) {
@@ -592,24 +704,68 @@ TEST_F(PgQuarantine, CliMigratesListsAndReportsAnUnreachableServer) {
   EXPECT_EQ(ver.status, 0) << ver.out;
   EXPECT_NE(ver.out.find("1 ok, 0 bad"), std::string::npos) << ver.out;
 
-  // A backup of a gateway on PostgreSQL carries the quarantine, and verify proves it.
+  // A backup of a gateway on PostgreSQL carries the quarantine, and verify proves it. Two more
+  // entries, one of several chunks, so the drill below restores more than one row per entry.
+  std::map<std::string, std::pair<std::string, std::string>> want;  // id -> (message, meta JSON)
+  {
+    auto pg = open_pg(pg_options(conninfo_, dir_));
+    ASSERT_TRUE(pg);
+    for (size_t body : {size_t{300}, size_t{2500000}}) {
+      auto put = pg->put(message(static_cast<int>(body % 7), body), meta_to("c@example.net"));
+      ASSERT_TRUE(put.ok()) << put.error().describe();
+    }
+    auto all = pg->list();
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 3u);
+    for (const auto &m : *all) {
+      auto msg = pg->message(m.id);
+      ASSERT_TRUE(msg.ok()) << msg.error().describe();
+      want[m.id] = {*msg, q::meta_to_json(m).dump()};
+    }
+  }
   std::ofstream(dir_ + "/pass") << "pg backup passphrase\n";
   CliRun b = run_cli("backup create " + dir_ + "/gw.backup --config " + conf +
                      " --passphrase-file " + dir_ + "/pass");
   EXPECT_EQ(b.status, 0) << b.out;
-  EXPECT_NE(b.out.find("1 quarantine entries"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("3 quarantine entries"), std::string::npos) << b.out;
   CliRun bv = run_cli("backup verify " + dir_ + "/gw.backup --passphrase-file " + dir_ + "/pass");
   EXPECT_EQ(bv.status, 0) << bv.out;
   EXPECT_NE(bv.out.find("(postgresql backend)"), std::string::npos) << bv.out;
-  EXPECT_NE(bv.out.find("1 entries decrypt and verify"), std::string::npos) << bv.out;
+  EXPECT_NE(bv.out.find("3 entries decrypt and verify"), std::string::npos) << bv.out;
+  // verify never writes to the database: still exactly the three rows.
+  EXPECT_EQ(sql(conninfo_, "SELECT count(*) FROM avsink_entries"), "3");
 
+  // The drill: wipe the quarantine (schema and all), restore, and every entry is back, equal.
+  sql(conninfo_, "DROP TABLE avsink_chunks, avsink_entries, avsink_releases, avsink_schema");
   CliRun br = run_cli("backup restore " + dir_ + "/gw.backup --root " + dir_ + "/root" +
                       " --passphrase-file " + dir_ + "/pass");
   EXPECT_EQ(br.status, 0) << br.out;
+  EXPECT_NE(br.out.find("quarantine schema: version 0 -> "), std::string::npos) << br.out;
+  EXPECT_NE(br.out.find("quarantine: 3 entries imported into postgresql:"), std::string::npos)
+      << br.out;
   EXPECT_EQ(avsink::test::read_file(dir_ + "/root" + dir_ + "/conninfo"),
             avsink::test::read_file(dir_ + "/conninfo"));
   struct stat tar_st {};
-  EXPECT_EQ(::stat((dir_ + "/root/avsink-quarantine-export.tar").c_str(), &tar_st), 0) << br.out;
+  EXPECT_NE(::stat((dir_ + "/root/avsink-quarantine-export.tar").c_str(), &tar_st), 0)
+      << "the quarantine archive is imported, not left behind";
+  {
+    auto pg = open_pg(pg_options(conninfo_, dir_));
+    ASSERT_TRUE(pg);
+    auto all = pg->list();
+    ASSERT_TRUE(all.ok()) << all.error().describe();
+    EXPECT_EQ(all->size(), want.size());
+    for (const auto &m : *all) {
+      ASSERT_TRUE(want.count(m.id)) << m.id;
+      auto msg = pg->message(m.id);
+      ASSERT_TRUE(msg.ok()) << msg.error().describe();
+      EXPECT_EQ(*msg, want[m.id].first) << m.id;
+      EXPECT_EQ(q::meta_to_json(m).dump(), want[m.id].second) << m.id;
+    }
+    auto v = pg->verify();
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->ok, 3u);
+    EXPECT_TRUE(v->bad.empty());
+  }
 
   ASSERT_EQ(server("stop"), 0);
   const auto t0 = Clock::now();

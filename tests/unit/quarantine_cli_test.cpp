@@ -157,6 +157,18 @@ TEST_F(CliTest, ShowExtract) {
   struct stat st {};
   ::stat(out.c_str(), &st);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A damaged entry is never extracted, not even in part: no file appears.
+  std::string path = dir_ + "/entries/" + id + ".avq";
+  std::string data = avsink::test::read_file(path);
+  data[data.size() - 40] ^= 1;  // inside the message, before the final digest
+  ::chmod(path.c_str(), 0600);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+  std::string bad = root_ + "/damaged.eml";
+  EXPECT_NE(run("extract " + id + " -o '" + bad + "'").rc, 0);
+  EXPECT_FALSE(fs::exists(bad));
+  for (const auto &e : fs::directory_iterator(root_))
+    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
 }
 
 TEST_F(CliTest, ReleaseDeliversMarkedCopyAndAudits) {
