@@ -111,16 +111,13 @@ Verdict decide(const Findings &findings, const DefaultActions &config) {
     return v;
   }
 
-  bool allow_rule = std::any_of(findings.begin(), findings.end(), [](const Finding &f) {
-    return f.kind == FindingKind::kRule && f.action == Action::kAccept;
-  });
-
+  // Rule precedence (an allow rule overrides the block rules below it) is the rule engine's: an
+  // allow rule's finding arrives alone. Here an accept decides nothing; the strictest action wins.
   Action best = Action::kAccept;
   std::vector<const Finding *> deciding;
   for (const auto &f : findings) {
     auto a = action_for(f, config);
     if (!a) continue;
-    if (allow_rule && f.kind == FindingKind::kRule && *a != Action::kAccept) continue;
     if (*a == Action::kAccept) continue;
     if (rank(*a) > rank(best)) {
       best = *a;
