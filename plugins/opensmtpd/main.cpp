@@ -23,10 +23,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "header_edits.h"
 
 namespace {
 
@@ -149,46 +152,6 @@ std::vector<std::string> to_lines(std::string_view msg) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// True for a header avsink owns, whoever wrote it: X-Virus-Scanned, X-Virus-Status, X-Avsink-*,
-// or a name the verdict adds.
-bool owned_header(std::string_view name, const std::vector<std::string> &also) {
-  if (iequals(name, "X-Virus-Scanned") || iequals(name, "X-Virus-Status")) return true;
-  if (name.size() >= 9 && iequals(name.substr(0, 9), "X-Avsink-")) return true;
-  for (const std::string &a : also)
-    if (iequals(name, a)) return true;
-  return false;
-}
-
-// The message with every top-level header field avsink owns removed (with its folded lines), so
-// only avsink's own copies, added on top, reach the recipient.
-std::string without_owned_headers(std::string_view msg, const std::vector<std::string> &also) {
-  std::string out;
-  bool dropping = false;
-  while (!msg.empty()) {
-    size_t nl = msg.find('\n');
-    std::string_view line = msg.substr(0, nl == std::string_view::npos ? msg.size() : nl + 1);
-    std::string_view bare = line.substr(0, line.find_first_of("\r\n"));
-    if (bare.empty()) break;  // end of the header block: the rest is copied below
-    if (bare[0] != ' ' && bare[0] != '\t') {
-      size_t colon = bare.find(':');
-      dropping = colon != std::string_view::npos && owned_header(bare.substr(0, colon), also);
-    }
-    if (!dropping) out.append(line);
-    msg.remove_prefix(line.size());
-  }
-  out.append(msg);
-  return out;
-}
-
 std::string reply_of(int code, const char *enh, const char *text, int lo, int dflt,
                      const char *dflt_enh) {
   if (code < lo || code > lo + 99) code = dflt;
@@ -226,30 +189,15 @@ Result scan(const Job &job) {
   const int code = avsink_verdict_smtp_code(v);
   const char *enh = avsink_verdict_enhanced_status(v);
   const char *text = avsink_verdict_text(v);
-  std::string headers;
-  std::vector<std::string> names;
-  for (size_t i = 0, n = avsink_verdict_header_count(v); i < n; ++i) {
-    const char *name = nullptr, *value = nullptr;
-    if (avsink_verdict_header(&name, &value, v, i) != AVSINK_OK) {
-      avsink_scan_free(sc);
-      return r;
-    }
-    headers += std::string(name) + ": " + value + "\r\n";
-    names.emplace_back(name);
-  }
   switch (action) {
     case AVSINK_ACTION_ACCEPT:
-      r.outcome.kind = Outcome::kProceed;
-      r.lines = to_lines(headers + without_owned_headers(job.message, names));
-      break;
     case AVSINK_ACTION_REWRITE: {
-      const void *data = nullptr;
-      size_t len = 0;
-      if (avsink_verdict_rewritten(&data, &len, v) != AVSINK_OK || data == nullptr) break;
+      // The verdict's headers, header edits and (a rewrite) new body: header_edits.h. When that
+      // cannot be done the outcome stays the default 451.
+      std::optional<std::string> out = avsink::adapter::message_for_verdict(job.message, v);
+      if (!out) break;
       r.outcome.kind = Outcome::kProceed;
-      r.lines =
-          to_lines(headers + without_owned_headers(
-                                 std::string_view(static_cast<const char *>(data), len), names));
+      r.lines = to_lines(*out);
       break;
     }
     case AVSINK_ACTION_REJECT:

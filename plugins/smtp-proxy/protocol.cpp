@@ -7,8 +7,6 @@
 #include <cctype>
 #include <map>
 
-#include "avsink/avsink.h"
-
 namespace avsink::smtpd {
 
 LineResult take_line(std::string_view in, size_t max_len, std::string *line, size_t *consumed) {
@@ -187,90 +185,6 @@ std::string parse_attributes(std::string_view arg,
     out->emplace_back(upper(w.substr(0, eq)), value);
   }
   return "";
-}
-
-namespace {
-
-// Calls f(name, begin, end) for each field of the top header block (end includes its CRLF and
-// folded lines). Returns the offset where the header block ends (the empty line, or the size).
-template <typename F>
-size_t for_each_field(std::string_view m, F f) {
-  size_t i = 0;
-  while (i < m.size()) {
-    if (m[i] == '\r' || m[i] == '\n') return i;  // the empty line
-    size_t colon = m.find(':', i);
-    size_t eol = m.find('\n', i);
-    if (colon == std::string_view::npos || (eol != std::string_view::npos && colon > eol))
-      return i;  // not a header line: the body starts here (no empty line)
-    size_t end = eol == std::string_view::npos ? m.size() : eol + 1;
-    while (end < m.size() && (m[end] == ' ' || m[end] == '\t')) {
-      size_t next = m.find('\n', end);
-      end = next == std::string_view::npos ? m.size() : next + 1;
-    }
-    std::string_view name = m.substr(i, colon - i);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    f(name, i, end);
-    i = end;
-  }
-  return i;
-}
-
-}  // namespace
-
-std::optional<std::string> prepare_message(
-    std::string_view received, const std::vector<HeaderEdit> &edits,
-    const std::vector<std::pair<std::string, std::string>> &headers,
-    std::optional<std::string_view> body) {
-  auto lower = [](std::string_view v) {
-    std::string k(v);
-    for (char &c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return k;
-  };
-  // "Name:" + value with its folds as CRLF, and the closing CRLF.
-  auto field = [](const std::string &name, const std::string &value) {
-    std::string f = name + ":";
-    for (char c : value) {
-      if (c == '\r' || c == '\0') continue;
-      if (c == '\n') f += '\r';
-      f += c;
-    }
-    return f + "\r\n";
-  };
-  std::map<std::pair<std::string, uint32_t>, const HeaderEdit *> by_occurrence;
-  for (const HeaderEdit &e : edits) {
-    if (e.kind == AVSINK_HEADER_CHANGE || e.kind == AVSINK_HEADER_DELETE)
-      by_occurrence[{lower(e.name), e.index}] = &e;
-    else if (e.kind != AVSINK_HEADER_ADD)
-      return std::nullopt;
-  }
-  std::string out;
-  out.reserve(received.size() + 256);
-  for (const auto &h : headers) {
-    out += h.first;
-    out += ": ";
-    for (char c : h.second)
-      if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
-    out += "\r\n";
-  }
-  std::map<std::string, uint32_t> seen;  // lower-cased name -> occurrences so far
-  const size_t block_end =
-      for_each_field(received, [&](std::string_view name, size_t begin, size_t end) {
-        const std::string k = lower(name);
-        auto it = by_occurrence.find({k, ++seen[k]});
-        if (it == by_occurrence.end())
-          out.append(received.substr(begin, end - begin));
-        else if (it->second->kind == AVSINK_HEADER_CHANGE)
-          out += field(std::string(name), it->second->value);
-      });
-  for (const HeaderEdit &e : edits)
-    if (e.kind == AVSINK_HEADER_ADD) out += field(e.name, e.value);
-  if (body) {
-    out += "\r\n";
-    out.append(*body);
-  } else {
-    out.append(received.substr(block_end));
-  }
-  return out;
 }
 
 std::string reply_text(std::string_view text) {

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,26 +70,6 @@ std::string parse_path_arg(std::string_view arg, std::string_view keyword, PathA
 // "[TEMPUNAVAIL]" as empty). Returns "" or the reason for a 501.
 std::string parse_attributes(std::string_view arg,
                              std::vector<std::pair<std::string, std::string>> *out);
-
-// One edit of the received message's top header block, as avsink_verdict_header_edit() gives it
-// (kind is an avsink_header_edit_kind; index is the 1-based occurrence of name among the fields
-// as received, case-insensitive; value as it follows the colon, folded lines joined by "\n").
-struct HeaderEdit {
-  int kind = 0;
-  std::string name;
-  uint32_t index = 0;
-  std::string value;
-};
-
-// The message to relay: `headers` (name, value; CR/LF-free) prepended as "Name: value\r\n"; then
-// the top header block of `received` with `edits` applied (changes and deletes by occurrence, adds
-// at the end of the block); then the rest of `received` from its empty line on, or, when `body`
-// is set (a rewrite), an empty line and `body`. Everything not edited is byte-identical. An edit
-// of a kind not known here makes it return nullopt: the caller must not relay (fail closed).
-std::optional<std::string> prepare_message(
-    std::string_view received, const std::vector<HeaderEdit> &edits,
-    const std::vector<std::pair<std::string, std::string>> &headers,
-    std::optional<std::string_view> body = std::nullopt);
 
 // Reply text safe for one SMTP reply line: printable ASCII (others become '?'), at most 400 bytes.
 std::string reply_text(std::string_view text);

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "header_edits.h"
 #include "message.h"  // milter::log_escape, milter::enhanced_for
 #include "protocol.h"
 #include "smtp/client.h"
@@ -520,34 +521,12 @@ class Session {
       }
       case AVSINK_ACTION_ACCEPT:
       case AVSINK_ACTION_REWRITE: {
-        std::optional<std::string_view> body;
-        if (action == AVSINK_ACTION_REWRITE) {
-          const void *data = nullptr;
-          size_t len = 0;
-          if (avsink_verdict_rewritten_body(&data, &len, v) != AVSINK_OK) {
-            reply(451, "4.7.1", "message could not be rewritten, try again later");
-            return log_line("tempfail", 451, "4.7.1", "rewrite without a message", dr.size(), t0,
-                            "");
-          }
-          body = std::string_view(static_cast<const char *>(data), len);
-        }
-        std::vector<HeaderEdit> edits;
-        for (size_t i = 0, n = avsink_verdict_header_edit_count(v); i < n; ++i) {
-          const avsink_header_edit *e = avsink_verdict_header_edit(v, i);
-          if (e == nullptr) continue;
-          edits.push_back(HeaderEdit{static_cast<int>(e->kind), e->name ? e->name : "", e->index,
-                                     e->value ? e->value : ""});
-        }
-        Attrs headers;
-        for (size_t i = 0, n = avsink_verdict_header_count(v); i < n; ++i) {
-          const char *hn = nullptr, *hv = nullptr;
-          if (avsink_verdict_header(&hn, &hv, v, i) == AVSINK_OK) headers.emplace_back(hn, hv);
-        }
-        std::optional<std::string> prepared = prepare_message(msg, edits, headers, body);
+        // The verdict's headers, header edits and (a rewrite) new body: header_edits.h.
+        std::optional<std::string> prepared = adapter::message_for_verdict(msg, v);
         if (!prepared) {
           reply(451, "4.7.1", "message could not be prepared, try again later");
-          return log_line("tempfail", 451, "4.7.1", "a header edit of an unknown kind", dr.size(),
-                          t0, "");
+          return log_line("tempfail", 451, "4.7.1", "verdict could not be applied", dr.size(), t0,
+                          "");
         }
         const std::string &out = *prepared;
         if (sh_.options.log_json)

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "avsink/avsink.h"
+#include "header_edits.h"
 #include "protocol.h"
 
 using namespace avsink::smtpd;
@@ -150,6 +150,8 @@ TEST(Attributes, XtextAndUnavailable) {
 }
 
 TEST(PrepareMessage, AppliesTheVerdictsEditsAndKeepsTheRest) {
+  using avsink::adapter::HeaderEdit;
+  using avsink::adapter::prepare_message;
   const std::string in =
       "X-Virus-Status: Clean (forged)\r\nSubject: s\r\nX-Virus-Scanned: forged\r\n\tfold\r\n"
       "Content-Type: application/x-msdownload\r\n\r\nX-Virus-Status: in body\r\n";
