@@ -267,8 +267,19 @@ Result<std::string> strip_parts(
     return make_error(ErrorCode::kInvalidArgument,
                       "strip_parts: the MIME tree does not describe this message");
   }
-  std::map<size_t, Target> targets;  // by part index
+  // One entry per part: several findings on one part (its name, its true type) are one removal
+  // with all their reasons.
+  std::vector<std::pair<std::string, std::string>> requests;
   for (const auto &[path, reason] : path_and_reason) {
+    auto same = std::find_if(requests.begin(), requests.end(),
+                             [&path](const auto &r) { return r.first == path; });
+    if (same == requests.end())
+      requests.emplace_back(path, reason);
+    else if (same->second != reason)
+      same->second += "; " + reason;
+  }
+  std::map<size_t, Target> targets;  // by part index
+  for (const auto &[path, reason] : requests) {
     size_t idx = tree.parts.size();
     for (size_t i = 0; i < tree.parts.size(); ++i) {
       if (tree.parts[i].path == path) {
@@ -348,7 +359,7 @@ Result<std::string> strip_parts(
   out.append(raw.substr(copied));
 
   if (!options.added_header.empty()) {
-    std::string value = std::to_string(path_and_reason.size()) + " part(s) removed:";
+    std::string value = std::to_string(requests.size()) + " part(s) removed:";
     for (const Target *t : ordered) {
       for (const auto &r : t->removed) value += " " + r.path + " " + r.filename + ";";
     }

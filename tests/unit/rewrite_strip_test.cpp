@@ -137,6 +137,21 @@ TEST(RewriteStrip, TwoSiblingsAndAddedHeader) {
   expect_others_identical(raw, before, body, body_tree, {"1.2", "1.4"});
 }
 
+// Two findings on one part (its name and its true type) remove one part: it is counted and listed
+// once, and its notice gives both reasons.
+TEST(RewriteStrip, TwoReasonsForOnePartListItOnce) {
+  const std::string raw =
+      avsink::test::read_file(avsink::test::data_path("attachments/strip-mixed-exe.eml"));
+  const MessageTree before = parse_message(raw, Limits{});
+  StripOptions o;
+  o.added_header = "X-Avsink-Stripped";
+  const std::string out = strip_ok(raw, before, {{"1.2", "reason one"}, {"1.2", "reason two"}}, o);
+  const MessageTree after = parse_message(out, Limits{});
+  EXPECT_EQ(after.header("X-Avsink-Stripped"), "1 part(s) removed: 1.2 invoice-2025-031.pdf");
+  EXPECT_NE(out.find("reason one"), std::string::npos);
+  EXPECT_NE(out.find("reason two"), std::string::npos);
+}
+
 TEST(RewriteStrip, SinglePartMessageKeepsItsHeaders) {
   const std::string raw =
       "From: a@example.org\nTo: b@example.net\nSubject: tool\n"
