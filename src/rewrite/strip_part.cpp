@@ -270,13 +270,14 @@ Result<std::string> strip_parts(
   // One entry per part: several findings on one part (its name, its true type) are one removal
   // with all their reasons.
   std::vector<std::pair<std::string, std::string>> requests;
-  for (const auto &[path, reason] : path_and_reason) {
+  for (const auto &request : path_and_reason) {
+    const std::string &path = request.first;  // (a lambda cannot capture a structured binding)
     auto same = std::find_if(requests.begin(), requests.end(),
                              [&path](const auto &r) { return r.first == path; });
     if (same == requests.end())
-      requests.emplace_back(path, reason);
-    else if (same->second != reason)
-      same->second += "; " + reason;
+      requests.push_back(request);
+    else if (same->second != request.second)
+      same->second += "; " + request.second;
   }
   std::map<size_t, Target> targets;  // by part index
   for (const auto &[path, reason] : requests) {
