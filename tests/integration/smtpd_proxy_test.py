@@ -91,6 +91,22 @@ class Client:
         self.s.close()
 
 
+def greeted_client(port, timeout=5):
+    """A Client the proxy has greeted with 220, retried while it still answers 421 for the
+    connection limit (connections just closed may not be gone on its side); None past timeout."""
+    got = []
+
+    def greeted():
+        h = Client(port)
+        if h.reply()[0] == 220:
+            got.append(h)
+            return True
+        h.close()
+        return False
+    e2e.wait_for(greeted, timeout, 0.2)
+    return got[0] if got else None
+
+
 def send_message(port, data: bytes, rcpts=("bob@example.net",), sender="alice@example.org"):
     """One transaction; returns (code, text) of the reply to the end of DATA (or the first refusal)."""
     c = Client(port)
@@ -323,16 +339,8 @@ def main():
                   "421" in str(got[4]) + last[1] + str(last[0]), f"{got} {last}")
 
         if want("connection_limit"):
-            held = []
-            for _ in range(4):  # earlier connections may still be closing: wait for 4 greetings
-                def greeted():
-                    h = Client(aq.port)
-                    if h.reply()[0] == 220:
-                        held.append(h)
-                        return True
-                    h.close()
-                    return False
-                e2e.wait_for(greeted, 5, 0.2)
+            # Earlier connections may still be closing: wait for 4 greetings.
+            held = [h for h in (greeted_client(aq.port) for _ in range(4)) if h is not None]
             extra = Client(aq.port)
             r = extra.reply()
             extra.close()
@@ -343,16 +351,7 @@ def main():
         if want("idle_timeout"):
             # The connections held above may still be closing on the proxy's side, and until
             # they are it answers 421 for the limit: wait for a real greeting first.
-            idle = []
-            def greeted_once():
-                h = Client(aq.port)
-                if h.reply()[0] == 220:
-                    idle.append(h)
-                    return True
-                h.close()
-                return False
-            e2e.wait_for(greeted_once, 5, 0.2)
-            c = idle[0] if idle else Client(aq.port)
+            c = greeted_client(aq.port) or Client(aq.port)
             t0 = time.monotonic()
             r = c.reply()
             took = time.monotonic() - t0
