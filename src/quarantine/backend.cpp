@@ -94,6 +94,29 @@ std::string entry_file_name(const std::string &id) {
   return id + std::string(kEntrySuffix);
 }
 
+Result<void> classify_archive_member(const TarMember &m, const MemberReader &read,
+                                     const std::string &archive_path, bool *have_manifest,
+                                     std::string *manifest_text, std::string *entry_id) {
+  auto bad = [&](const std::string &what) {
+    return make_error(ErrorCode::kIo, "import: " + what, archive_path);
+  };
+  entry_id->clear();
+  if (m.name == kArchiveManifest) {
+    if (*have_manifest) return bad("two manifests");
+    if (m.size > (256u << 20)) return bad("manifest too large");
+    *have_manifest = true;
+    return tar_member_pieces(read, kStreamPiece, [&](std::string_view d) -> Result<void> {
+      manifest_text->append(d);
+      return {};
+    });
+  }
+  const std::string_view n = m.name;
+  if (n.rfind(kArchiveEntries, 0) == 0)
+    *entry_id = id_of_entry_file(n.substr(kArchiveEntries.size()));
+  if (entry_id->empty()) return bad("unexpected member " + m.name);
+  return {};
+}
+
 Result<void> check_manifest(
     const std::string &manifest_text,
     const std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> &seen,

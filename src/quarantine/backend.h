@@ -14,6 +14,7 @@
 #include "core/audit.h"
 #include "core/deadline.h"
 #include "core/result.h"
+#include "quarantine/archive.h"
 #include "quarantine/entry.h"
 
 namespace avsink::quarantine {
@@ -141,6 +142,15 @@ Result<void> check_manifest(
     const std::string &manifest_text,
     const std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> &seen,
     const std::string &archive_path);
+
+// One member of an export archive as both importers read it (Store and PgStore::import_from).
+// The manifest: appended to *manifest_text, *have_manifest set; a second one or one over 256 MiB
+// is an error, and so is a member that is neither the manifest nor an entry file. An entry file:
+// its id in *entry_id, its bytes left for the caller to read. Errors name `archive_path`
+// ("import: ..."). Thread-safety: pure apart from its out-parameters.
+Result<void> classify_archive_member(const TarMember &m, const MemberReader &read,
+                                     const std::string &archive_path, bool *have_manifest,
+                                     std::string *manifest_text, std::string *entry_id);
 
 // Writes an export archive (ustar): for each of `ids` (sorted here) the entry file streamed from
 // `store` (stream_entry_file) and verified with `key` as it passes, then manifest.json (each

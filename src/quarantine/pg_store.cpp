@@ -709,20 +709,11 @@ Result<size_t> PgStore::import_from(const std::string &archive_path) {
     Fd fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return io_error("cannot open archive", archive_path);
     auto on_member = [&](const TarMember &m, const MemberReader &read) -> Result<void> {
-      if (m.name == kArchiveManifest) {
-        if (have_manifest) return bad("two manifests");
-        if (m.size > (256u << 20)) return bad("manifest too large");
-        have_manifest = true;
-        return each_piece(read, [&](std::string_view d) -> Result<void> {
-          manifest_text.append(d);
-          return {};
-        });
-      }
-      std::string_view n = m.name;
-      std::string id = n.rfind(kArchiveEntries, 0) == 0
-                           ? id_of_entry_file(n.substr(kArchiveEntries.size()))
-                           : std::string();
-      if (id.empty()) return bad("unexpected member " + m.name);
+      std::string id;
+      if (auto c =
+              classify_archive_member(m, read, archive_path, &have_manifest, &manifest_text, &id);
+          !c || id.empty())
+        return c;  // an error, or the manifest (read)
       if (info.count(id)) return bad("entry twice in the archive: " + id);
       if (m.size > kMaxEntryFile) return bad("member too large");
       EntryReader reader(id, key());

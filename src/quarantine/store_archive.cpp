@@ -14,8 +14,6 @@ namespace avsink::quarantine {
 
 namespace {
 
-constexpr uint64_t kMaxManifest = 256u << 20;
-
 // Unlinks staged temp files on scope exit (import failure paths); commit() empties the list.
 struct StagedFiles {
   int dir_fd = -1;
@@ -57,23 +55,11 @@ Result<size_t> Store::import_from(const std::string &archive_path) {
   bool have_manifest = false;
 
   auto on_member = [&](const TarMember &m, const MemberReader &read) -> Result<void> {
-    if (m.name == kArchiveManifest) {
-      if (have_manifest) return bad("two manifests");
-      if (m.size > kMaxManifest) return bad("manifest too large");
-      have_manifest = true;
-      for (;;) {
-        auto chunk = read(1 << 20);
-        if (!chunk) return chunk.error();
-        if (chunk->empty()) break;
-        manifest_text += *chunk;
-      }
-      return {};
-    }
-    std::string_view n = m.name;
-    std::string id = n.rfind(kArchiveEntries, 0) == 0
-                         ? id_of_entry_file(n.substr(kArchiveEntries.size()))
-                         : std::string();
-    if (id.empty()) return bad("unexpected member " + m.name);
+    std::string id;
+    if (auto c =
+            classify_archive_member(m, read, archive_path, &have_manifest, &manifest_text, &id);
+        !c || id.empty())
+      return c;  // an error, or the manifest (read)
     if (staged.count(id)) return bad("entry twice in the archive: " + id);
     Staged st;
     st.temp = temp_name("import");
@@ -82,14 +68,12 @@ Result<size_t> Store::import_from(const std::string &archive_path) {
     if (!out.valid()) return io_error("cannot create staging file", dir_ + "/tmp/" + st.temp);
     cleanup.names.push_back(st.temp);
     Sha256 h;
-    for (;;) {
-      auto chunk = read(1 << 20);
-      if (!chunk) return chunk.error();
-      if (chunk->empty()) break;
-      h.update(*chunk);
-      st.size += chunk->size();
-      if (auto w = write_all(out.get(), *chunk, dir_ + "/tmp/" + st.temp); !w) return w;
-    }
+    auto copied = tar_member_pieces(read, kStreamPiece, [&](std::string_view d) -> Result<void> {
+      h.update(d);
+      st.size += d.size();
+      return write_all(out.get(), d, dir_ + "/tmp/" + st.temp);
+    });
+    if (!copied) return copied;
     if (::fsync(out.get()) != 0) return io_error("fsync failed", dir_ + "/tmp/" + st.temp);
     st.sha256 = h.final_hex();
     staged.emplace(id, std::move(st));

@@ -163,6 +163,7 @@ TEST_F(ArchiveTest, ManifestMustMatchAndNamesMustBeSafe) {
   struct Case {
     const char *what;
     std::function<void(std::string *)> build;
+    const char *want = "";  // in the error, when set
   } cases[] = {
       {"entry missing from manifest",
        [&](std::string *o) {
@@ -184,6 +185,29 @@ TEST_F(ArchiveTest, ManifestMustMatchAndNamesMustBeSafe) {
                           0);
        }},
       {"no manifest", [&](std::string *o) { (void)q::tar_add(sink_to(o), member(ids[0]), e0, 0); }},
+      {"two manifests",
+       [&](std::string *o) {
+         (void)q::tar_add(sink_to(o), member(ids[0]), e0, 0);
+         for (int i = 0; i < 2; ++i)
+           (void)q::tar_add(sink_to(o), "avsink-quarantine/manifest.json", manifest({{ids[0], e0}}),
+                            0);
+       },
+       "two manifests"},
+      {"entry twice",
+       [&](std::string *o) {
+         for (int i = 0; i < 2; ++i) (void)q::tar_add(sink_to(o), member(ids[0]), e0, 0);
+         (void)q::tar_add(sink_to(o), "avsink-quarantine/manifest.json", manifest({{ids[0], e0}}),
+                          0);
+       },
+       "entry twice in the archive"},
+      {"a member that is no entry file",
+       [&](std::string *o) {
+         (void)q::tar_add(sink_to(o), member(ids[0]), e0, 0);
+         (void)q::tar_add(sink_to(o), "avsink-quarantine/entries/notes.txt", "x", 0);
+         (void)q::tar_add(sink_to(o), "avsink-quarantine/manifest.json", manifest({{ids[0], e0}}),
+                          0);
+       },
+       "unexpected member"},
       {"path traversal",
        [&](std::string *o) {
          (void)q::tar_add(sink_to(o), "avsink-quarantine/../../etc/passwd", "x", 0);
@@ -202,6 +226,10 @@ TEST_F(ArchiveTest, ManifestMustMatchAndNamesMustBeSafe) {
     std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
     auto r = target->import_from(p);
     EXPECT_FALSE(r.ok()) << c.what << ": import accepted";
+    if (!r.ok() && *c.want) {
+      EXPECT_NE(r.error().message.find(c.want), std::string::npos)
+          << c.what << ": " << r.error().message;
+    }
     EXPECT_TRUE(target->list()->empty()) << c.what;
     EXPECT_TRUE(fs::is_empty(target_opts.dir + "/tmp")) << c.what;
   }
