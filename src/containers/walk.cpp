@@ -12,6 +12,7 @@
 #include <cctype>
 #include <memory>
 
+#include "containers/sevenzip.h"
 #include "containers/tnef.h"
 #include "util/text.h"
 
@@ -384,6 +385,20 @@ class Walker {
       if (depth == 1 && res_.format.empty()) res_.format = "cpio";
       problem(Reason::kCorrupt, path, "cpio: a member's name size lies beyond the data");
       return true;
+    }
+    if (formats == Formats::kSevenZip || formats == Formats::kAll) {  // kAll: SFX stubs too
+      const uint64_t ratio_bytes = std::max<uint64_t>(
+          kRatioFloorBytes, static_cast<uint64_t>(data.size()) * limits_.max_compression_ratio);
+      if (const SevenZipCheck c = check_sevenzip(data, limits_.max_file_bytes, ratio_bytes);
+          !c.ok()) {
+        if (depth == 1 && res_.format.empty()) res_.format = "7-Zip";
+        const Reason why = c.bound == SevenZipCheck::Bound::kFileBytes  ? Reason::kFileBytes
+                           : c.bound == SevenZipCheck::Bound::kRatio    ? Reason::kRatio
+                           : c.bound == SevenZipCheck::Bound::kPastData ? Reason::kMultiVolume
+                                                                        : Reason::kCorrupt;
+        problem(why, path, c.detail);
+        return true;
+      }
     }
     int format = 0;
     bool listed = list_archive(data, formats, path, depth, format);

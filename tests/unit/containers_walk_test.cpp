@@ -2,6 +2,10 @@
 // limit+1 (members, depth, member bytes, all bytes, compression ratio), readings and TNEF.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <algorithm>
@@ -206,6 +210,92 @@ TEST(ContainersWalk, CpioNameSizeBeyondTheDataIsNotHandedToLibarchive) {
   Walked off = run(ok + '\0' + off_chain + "a.txt" + std::string(64, '\0'), Limits());
   ASSERT_TRUE(off.has(Reason::kCorrupt)) << off.describe();
   EXPECT_NE(off.result.problems[0].detail.find("name size"), std::string::npos) << off.describe();
+}
+
+// Walks `data` in a child process and returns how far the child's resident set grew (KiB), so
+// that earlier tests' peaks cannot hide the growth; `reason` = the first problem's reason + 1
+// (0 = none).
+uint64_t walk_growth_kib(const std::string &data, const Limits &limits, int &reason) {
+  int fds[2];
+  if (pipe(fds) != 0) return UINT64_MAX;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    const WalkResult r = walk(data, limits, Deadline(), [](const Member &) {});
+    getrusage(RUSAGE_SELF, &after);
+    const uint64_t out[2] = {
+        static_cast<uint64_t>(after.ru_maxrss - before.ru_maxrss),
+        r.problems.empty() ? 0u : static_cast<uint64_t>(r.problems[0].reason) + 1};
+    const bool sent = write(fds[1], out, sizeof out) == static_cast<ssize_t>(sizeof out);
+    _exit(sent ? 0 : 1);
+  }
+  close(fds[1]);
+  uint64_t in[2] = {UINT64_MAX, 0};
+  const bool got = pid > 0 && read(fds[0], in, sizeof in) == static_cast<ssize_t>(sizeof in);
+  close(fds[0]);
+  int status = 0;
+  if (pid > 0) waitpid(pid, &status, 0);
+  reason = got ? static_cast<int>(in[1]) : -1;
+  return got ? in[0] : UINT64_MAX;
+}
+
+TEST(ContainersWalk, SevenZipEncodedHeaderIsBoundedBeforeLibarchiveDecodesIt) {
+  // 9.6 KB whose LZMA-packed header decodes to 64 MiB of one property: libarchive 3.6.2 decodes
+  // the whole header into memory before it lists a member (a 74 KB one held 512 MiB).
+  // tests/data/regressions/make_7z_header_bomb.py wrote it.
+  const std::string bomb =
+      avsink::test::read_file(avsink::test::data_path("regressions/7z-encoded-header-64mib.7z"));
+  ASSERT_GT(bomb.size(), 1000u);
+  int reason = 0;
+  const uint64_t grew = walk_growth_kib(bomb, Limits(), reason);
+  EXPECT_LT(grew, 16u << 10) << "the listing decoded the header";
+  EXPECT_EQ(reason, static_cast<int>(Reason::kRatio) + 1);
+  Walked w = run(bomb, Limits());
+  ASSERT_TRUE(w.has(Reason::kRatio)) << w.describe();
+  EXPECT_NE(w.result.problems[0].detail.find("67108872"), std::string::npos) << w.describe();
+  EXPECT_TRUE(w.members.empty()) << w.describe();
+
+  // Past max_file_bytes, that is the limit named.
+  Limits small;
+  small.max_file_bytes = 32u << 20;
+  small.max_compression_ratio = 100000;
+  const Walked over = run(bomb, small);
+  EXPECT_TRUE(over.has(Reason::kFileBytes)) << over.describe();
+  // Within both limits, libarchive reads it (and finds no member in it).
+  Limits roomy;
+  roomy.max_compression_ratio = 100000;
+  const Walked within = run(bomb, roomy);
+  EXPECT_FALSE(within.has(Reason::kRatio) || within.has(Reason::kFileBytes)) << within.describe();
+
+  // libarchive 3.6.2 reads a start header at offset 0 even when its CRC fails: so does the check.
+  std::string bad_crc = bomb;
+  bad_crc[8] = static_cast<char>(bad_crc[8] ^ 0xff);
+  EXPECT_TRUE(run(bad_crc, Limits()).has(Reason::kRatio)) << run(bad_crc, Limits()).describe();
+
+  // In a self-extractor (PE stub, 7z at 0x27000), the same; one whose start header's CRC fails
+  // is passed over by libarchive's SFX search, and by the check.
+  const std::string stub = "MZ" + std::string(0x27000 - 2, '\0');
+  EXPECT_TRUE(run(stub + bomb, Limits()).has(Reason::kRatio))
+      << run(stub + bomb, Limits()).describe();
+  const uint64_t sfx_grew = walk_growth_kib(stub + bomb, Limits(), reason);
+  EXPECT_LT(sfx_grew, 16u << 10) << "the listing decoded the self-extractor's header";
+  EXPECT_FALSE(run(stub + bad_crc, Limits()).has(Reason::kRatio))
+      << run(stub + bad_crc, Limits()).describe();
+}
+
+TEST(ContainersWalk, SevenZipHeaderPastTheDataIsNotHandedToLibarchive) {
+  // A start header claiming a 0x79...72-byte header: libarchive asked for a 4.2 GB read-ahead
+  // (fuzz_containers in CI; seed
+  // tests/data/fuzz/containers/regression-7z-header-size-past-data.7z).
+  const std::string d = avsink::test::read_file(
+      avsink::test::data_path("fuzz/containers/regression-7z-header-size-past-data.7z"));
+  ASSERT_EQ(d.size(), 162u);
+  Walked w = run(d, Limits());
+  ASSERT_TRUE(w.has(Reason::kMultiVolume)) << w.describe();
+  EXPECT_NE(w.result.problems[0].detail.find("lies beyond the data"), std::string::npos)
+      << w.describe();
 }
 
 // One newc member (header, name, data, each 4-byte aligned), as cpio -H newc writes it.
