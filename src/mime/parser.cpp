@@ -68,6 +68,20 @@ bool cr_only_lines(std::string_view s) {
   return s.find('\n') == std::string_view::npos && s.find('\r') != std::string_view::npos;
 }
 
+// Does `body` hold something after its first empty line (a header block and then a body)?
+bool has_body_after_header_block(std::string_view body) {
+  for (size_t at = 0; at < body.size();) {
+    const size_t eol = body.find('\n', at);
+    if (eol == std::string_view::npos) return false;
+    const std::string_view line = body.substr(at, eol - at);
+    at = eol + 1;
+    if (line.empty() || line == "\r") {
+      return body.substr(at).find_first_not_of(" \t\r\n") != std::string_view::npos;
+    }
+  }
+  return false;
+}
+
 bool is_message_type(const std::string &type, const std::string &subtype) {
   return type == "message" && (subtype == "rfc822" || subtype == "global");
 }
@@ -587,6 +601,16 @@ class Parser {
           readings.push_back(std::move(a));
         }
       }
+    }
+
+    // 4. A message carried as text: text/rfc822-headers (RFC 6522) is meant for a returned
+    //    message's header block, but bounces (OpenSMTPD's) put the whole message there,
+    //    attachments and all, which a reader saving the part gets back. Read as message/rfc822
+    //    when there is more than a header block: a body after an empty line, or an encoding.
+    if (primary_leaf && info.type == "text" && info.subtype == "rfc822-headers" &&
+        (primary_te != TransferEncoding::kIdentity || has_body_after_header_block(body))) {
+      readings.push_back(AltReading{"message", "rfc822", "", info.transfer_encoding, false,
+                                    "MIME.Ambiguous.MessageInText"});
     }
 
     std::vector<const AltReading *> distinct;

@@ -236,6 +236,42 @@ TEST(MimeReadings, LenientParamValues) {
   EXPECT_TRUE(lenient_param_values("text/plain; charset=utf-8", "boundary").empty());
 }
 
+TEST(MimeReadings, MessageReturnedInTextRfc822HeadersIsReadAsAMessage) {
+  // RFC 6522 means the part for the returned header block; OpenSMTPD's bounces carry the whole
+  // message there, its attachment still base64 text (issue 20's end-to-end run).
+  const std::string returned =
+      "From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\nhi\n"
+      "--r\nContent-Type: application/octet-stream; name=\"p.bin\"\n"
+      "Content-Transfer-Encoding: base64\n\n" +
+      avsink::test::base64(kMarker) + "--r--\n";
+  auto report = [](const std::string &quoted, const std::string &cte) {
+    return crlf(
+        "From: MAILER-DAEMON@example.org\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nfailed\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x\n\n"
+        "--b\nContent-Type: text/rfc822-headers\n" +
+        cte + "\n" + quoted + "--b--\n");
+  };
+  MessageTree whole = parse_message(report(returned, ""), Limits());
+  EXPECT_TRUE(leaf_has(whole, kMarker)) << describe(whole);
+  EXPECT_TRUE(has_name(whole, "p.bin")) << describe(whole);
+  EXPECT_FALSE(has_unscannable(whole)) << describe(whole);
+
+  // Base64 over the returned message: decoded, then read as a message.
+  MessageTree encoded = parse_message(
+      report(avsink::test::base64(returned), "Content-Transfer-Encoding: base64\n"), Limits());
+  EXPECT_TRUE(leaf_has(encoded, kMarker)) << describe(encoded);
+
+  // The header block alone, as RFC 6522 means it: no reading is added.
+  const std::string headers_only = returned.substr(0, returned.find("\n\n") + 1);
+  MessageTree plain = parse_message(report(headers_only, ""), Limits());
+  for (const Part &p : plain.parts) EXPECT_NE(p.origin, PartOrigin::kAlternate) << describe(plain);
+  for (const auto &f : plain.findings)
+    EXPECT_EQ(f.name.rfind("MIME.Ambiguous", 0), std::string::npos) << describe(plain);
+}
+
 TEST(MimeReadings, OrdinaryMailHasNoAlternateReadings) {
   // Nested multipart/mixed with alternative text/html, a signature, a quoted reply, a PGP block
   // and a base64 attachment: what ordinary clients send. No reading may be added.

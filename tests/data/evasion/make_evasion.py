@@ -265,6 +265,28 @@ def build():
                                  b"Content-Type: message/rfc822" + CRLF +
                                  b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
                                  b64(mixed("inner", [ea], boundary=b"=_inner"))]))
+    # A delivery report returning the whole message in its text/rfc822-headers part (RFC 6522
+    # means the header block only; OpenSMTPD's bounces carry the body too): the attachment is
+    # still base64 text inside a text part. Beside it, the same report with headers only.
+    dsn = (b"Content-Type: message/delivery-status" + CRLF + CRLF +
+           b"Reporting-MTA: dns; mx.example.org" + CRLF + CRLF +
+           b"Final-Recipient: rfc822; b@example.org" + CRLF + b"Action: failed" + CRLF +
+           b"Status: 5.0.0" + CRLF)
+    report = b"Content-Type: multipart/report; report-type=delivery-status; " \
+        b"boundary=\"=_evasion_b1\"" + CRLF
+    returned = mixed("returned", [text_part(), ea], boundary=b"=_returned")
+    headers_only = returned[:returned.index(CRLF + CRLF) + 2]
+    for name, trick, payload, expect, quoted in (
+            ("bounce-rfc822-headers-whole-message.eml", "delivery report returning the whole "
+             "message, EICAR attachment and all, in a text/rfc822-headers part", "eicar",
+             "reject", returned),
+            ("bounce-rfc822-headers-only.eml", "delivery report returning the header block only "
+             "in a text/rfc822-headers part: benign", "none", "accept", headers_only)):
+        add(name, trick, 2, payload, expect,
+            mixed("Undelivered Mail Returned to Sender",
+                  [text_part(b"Your message could not be delivered."), dsn,
+                   b"Content-Description: Message headers" + CRLF +
+                   b"Content-Type: text/rfc822-headers" + CRLF + CRLF + quoted], ctype=report))
     # ---------------- B. boundary ambiguity ----------------
     add("boundary-param-twice.eml", "boundary=A; boundary=B, body split on B only", 13, "eicar",
         "reject-or-quarantine",
