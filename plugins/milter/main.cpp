@@ -150,22 +150,14 @@ int main(int argc, char **argv) {
   runtime().options.foreground = opts.foreground;
   openlog("avsink-milter", LOG_PID | LOG_NDELAY | (opts.foreground ? LOG_PERROR : 0), LOG_MAIL);
   // Checked before anything is created, so a refusal leaves no socket or pid file behind.
-  if (geteuid() == 0 && opts.user.empty())
-    die(1, "refusing to run as root: give -u USER (the socket and quarantine owner)");
-  if (!opts.user.empty() && getpwnam(opts.user.c_str()) == nullptr)
-    die(1, "unknown user '%s'", opts.user.c_str());
   const std::string socket_path = unix_socket_path(opts.socket);
   // The root phase writes only in directories the -u user cannot change (issue 14 item 2: with a
   // socket directory it owned, that user swapped the socket for a symlink and root chowned the
   // link's target to it).
-  if (geteuid() == 0) {
-    for (const auto &[path, what] : {std::pair{socket_path, "socket directory"},
-                                     std::pair{opts.pid_file, "pid file directory"}}) {
-      if (path.empty()) continue;
-      std::string why = check_root_owned_dir(parent_dir(path), what);
-      if (!why.empty()) die(1, "refusing to start: %s", why.c_str());
-    }
-  }
+  if (std::string why = check_start(
+          opts.user, {{socket_path, "socket directory"}, {opts.pid_file, "pid file directory"}});
+      !why.empty())
+    die(1, "%s", why.c_str());
   if (!opts.foreground) daemonize();
   if (!opts.pid_file.empty()) {
     std::string why = write_pid_file(opts.pid_file, static_cast<long>(getpid()));

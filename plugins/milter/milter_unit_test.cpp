@@ -232,6 +232,20 @@ TEST(RootPhase, DirectoriesMustBeRootOwnedAndNotWritableByOthers) {
   }
 }
 
+// The start-up checks both daemons make (check_start): -u as root, the user, root-owned dirs.
+TEST(RootPhase, StartChecksUserAndRootWrittenDirectories) {
+  EXPECT_NE(check_start("no-such-user-avsink", {}).find("unknown user"), std::string::npos);
+  if (geteuid() != 0) {
+    EXPECT_EQ(check_start("", {{"/tmp/x.pid", "pid file directory"}}), "");
+    return;
+  }
+  EXPECT_NE(check_start("", {}).find("refusing to run as root"), std::string::npos);
+  EXPECT_EQ(check_start("nobody", {{"", "socket directory"}, {"/run/x.pid", "pid file directory"}}),
+            "");
+  const std::string why = check_start("nobody", {{"/tmp/x.pid", "pid file directory"}});
+  EXPECT_NE(why.find("pid file directory"), std::string::npos) << why;
+}
+
 // The red-team swap: the socket replaced by a symlink to a root-owned 0600 file. The old code's
 // chown() followed it and gave the file to the milter user.
 TEST(RootPhase, SocketChownNeverFollowsASymlink) {

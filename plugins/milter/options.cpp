@@ -1,9 +1,10 @@
-// options.cpp - command-line parsing and socket checks for avsink-milter.
-// Loopback-only inet unless --allow-remote-inet: the milter socket is an attack surface.
+// options.cpp - command-line parsing and socket checks for avsink-milter, and the parts every
+// avsink daemon's command line shares. Loopback only unless --allow-remote-inet.
 #include "options.h"
 
 #include <arpa/inet.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -36,10 +37,35 @@ const char kUsage[] =
 namespace {
 
 bool parse_int(const char *text, int lo, int hi, int *out) {
-  char *end = nullptr;
-  long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < lo || v > hi) return false;
+  long long v = 0;
+  if (!parse_number(text, lo, hi, &v)) return false;
   *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+bool parse_number(const char *text, long long lo, long long hi, long long *out) {
+  char *end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+bool split_host_port(const std::string &s, std::string *host, uint16_t *port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string h = s.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  else if (h.find(':') != std::string::npos)
+    return false;
+  long long p = 0;
+  if (h.empty() || !parse_number(s.substr(colon + 1).c_str(), 1, 65535, &p)) return false;
+  *host = h;
+  *port = static_cast<uint16_t>(p);
   return true;
 }
 
@@ -55,7 +81,39 @@ bool is_loopback(const std::string &host) {
   return false;
 }
 
-}  // namespace
+int take_daemon_option(int argc, char **argv, int *i, DaemonOptions *o, std::string *error) {
+  const std::string a = argv[*i];
+  if (a == "-h" || a == "--help") {
+    o->help = true;
+  } else if (a == "-V" || a == "--version") {
+    o->version = true;
+  } else if (a == "-f") {
+    o->foreground = true;
+  } else if (a == "--log-json") {
+    o->log_json = true;
+  } else if (a == "--allow-remote-inet") {
+    o->allow_remote = true;
+  } else if (a == "-c" || a == "-p" || a == "-u" || a == "--drain-timeout") {
+    if (*i + 1 >= argc) {
+      *error = "option " + a + " needs a value";
+      return -1;
+    }
+    const char *v = argv[++*i];
+    if (a == "-c") {
+      o->config_path = v;
+    } else if (a == "-p") {
+      o->pid_file = v;
+    } else if (a == "-u") {
+      o->user = v;
+    } else if (!parse_int(v, 0, 3600, &o->drain_seconds)) {
+      *error = std::string("--drain-timeout: bad number '") + v + "' (0..3600)";
+      return -1;
+    }
+  } else {
+    return 0;
+  }
+  return 1;
+}
 
 std::string unix_socket_path(const std::string &spec) {
   for (const char *p : {"unix:", "local:"})
@@ -112,33 +170,20 @@ std::string parse_metrics_address(const std::string &spec, bool allow_remote, st
 std::string parse_options(int argc, char **argv, Options *out) {
   Options o;
   for (int i = 1; i < argc; ++i) {
+    std::string error;
+    const int taken = take_daemon_option(argc, argv, &i, &o, &error);
+    if (taken < 0) return error;
+    if (taken > 0) continue;
     std::string a = argv[i];
     auto need = [&]() -> const char * { return i + 1 < argc ? argv[++i] : nullptr; };
     const char *v = nullptr;
-    if (a == "-h" || a == "--help") {
-      o.help = true;
-    } else if (a == "-V" || a == "--version") {
-      o.version = true;
-    } else if (a == "-f") {
-      o.foreground = true;
-    } else if (a == "--log-json") {
-      o.log_json = true;
-    } else if (a == "--no-recipient-split") {
+    if (a == "--no-recipient-split") {
       o.recipient_split = false;
-    } else if (a == "--allow-remote-inet") {
-      o.allow_remote = true;
-    } else if (a == "-s" || a == "-c" || a == "-p" || a == "-u" || a == "--quarantine-mode" ||
-               a == "--max-connections" || a == "--drain-timeout" || a == "--timeout" ||
-               a == "--metrics") {
+    } else if (a == "-s" || a == "--quarantine-mode" || a == "--max-connections" ||
+               a == "--timeout" || a == "--metrics") {
       if ((v = need()) == nullptr) return "option " + a + " needs a value";
       if (a == "-s") {
         o.socket = v;
-      } else if (a == "-c") {
-        o.config_path = v;
-      } else if (a == "-p") {
-        o.pid_file = v;
-      } else if (a == "-u") {
-        o.user = v;
       } else if (a == "--metrics") {
         o.metrics_host = v;  // checked below, once --allow-remote-inet is known
       } else if (a == "--quarantine-mode") {
@@ -152,9 +197,6 @@ std::string parse_options(int argc, char **argv, Options *out) {
       } else if (a == "--max-connections") {
         if (!parse_int(v, 1, 100000, &o.max_connections))
           return std::string("--max-connections: bad number '") + v + "'";
-      } else if (a == "--drain-timeout") {
-        if (!parse_int(v, 0, 3600, &o.drain_seconds))
-          return std::string("--drain-timeout: bad number '") + v + "'";
       } else if (!parse_int(v, 1, 86400, &o.milter_timeout)) {
         return std::string("--timeout: bad number '") + v + "'";
       }

@@ -26,6 +26,21 @@ std::string errno_text(const std::string &what, const std::string &path) {
 
 }  // namespace
 
+std::string check_start(const std::string &user,
+                        std::initializer_list<std::pair<std::string, const char *>> root_written) {
+  const bool root = geteuid() == 0;
+  if (root && user.empty())
+    return "refusing to run as root: give -u USER (the owner of what it writes)";
+  if (!user.empty() && getpwnam(user.c_str()) == nullptr) return "unknown user '" + user + "'";
+  if (!root) return "";
+  for (const auto &[path, what] : root_written) {
+    if (path.empty()) continue;
+    std::string why = check_root_owned_dir(parent_dir(path), what);
+    if (!why.empty()) return "refusing to start: " + why;
+  }
+  return "";
+}
+
 std::string parent_dir(const std::string &path) {
   const auto slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace avsink::milter {
 
@@ -15,6 +17,14 @@ namespace avsink::milter {
 // `what` names the directory's role in the message ("socket directory").
 // Thread-safety: reentrant. Errors: the returned reason; nothing is changed.
 std::string check_root_owned_dir(const std::string &dir, const char *what);
+
+// The checks a daemon makes before it creates anything: as root, -u must name a user (the owner
+// of what it writes); the user must exist; and, as root, each of `root_written` (paths it will
+// create while still root: pid file, socket; "" = none) must lie in a root-owned directory
+// (check_root_owned_dir(), named by its role). Returns "" or the reason; the caller exits.
+// Thread-safety: reentrant (getpwnam at start-up).
+std::string check_start(const std::string &user,
+                        std::initializer_list<std::pair<std::string, const char *>> root_written);
 
 // The directory part of `path` ("/a/b/c" -> "/a/b"; "c" -> ".").
 std::string parent_dir(const std::string &path);

@@ -104,15 +104,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   openlog("avsink-smtpd", LOG_PID | LOG_NDELAY | (opts.foreground ? LOG_PERROR : 0), LOG_MAIL);
-  if (geteuid() == 0 && opts.user.empty())
-    die(1, "refusing to run as root: give -u USER (the quarantine owner)");
-  if (!opts.user.empty() && getpwnam(opts.user.c_str()) == nullptr)
-    die(1, "unknown user '%s'", opts.user.c_str());
-  if (geteuid() == 0 && !opts.pid_file.empty()) {
-    std::string w = avsink::milter::check_root_owned_dir(avsink::milter::parent_dir(opts.pid_file),
-                                                         "pid file directory");
-    if (!w.empty()) die(1, "refusing to start: %s", w.c_str());
-  }
+  if (std::string w =
+          avsink::milter::check_start(opts.user, {{opts.pid_file, "pid file directory"}});
+      !w.empty())
+    die(1, "%s", w.c_str());
   if (!opts.foreground) {
     if (daemon(0, 0) != 0) die(1, "daemon: %s", std::strerror(errno));
   }

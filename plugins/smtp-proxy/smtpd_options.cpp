@@ -1,13 +1,9 @@
 // smtpd_options.cpp - command-line parsing of avsink-smtpd. Loopback-only listening unless
-// --allow-remote (the milter's check_socket decides what loopback is).
+// --allow-remote-inet; the options every daemon has, and what loopback is, come from options.h.
 #include "smtpd_options.h"
 
 #include <cctype>
-#include <cerrno>
-#include <cstdlib>
 #include <cstring>
-
-#include "options.h"  // the milter's check_socket: one definition of "a loopback address"
 
 namespace avsink::smtpd {
 
@@ -42,34 +38,8 @@ const char kUsage[] =
     "  -V, --version          print versions and exit\n"
     "Signals: SIGHUP reloads rules, lists and signatures; SIGTERM drains and exits.\n";
 
-namespace {
-
-bool parse_num(const char *text, long long lo, long long hi, long long *out) {
-  char *end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
-// "HOST:PORT" or "[V6]:PORT".
-bool split_host_port(const std::string &s, std::string *host, uint16_t *port) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  std::string h = s.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
-    h = h.substr(1, h.size() - 2);
-  else if (h.find(':') != std::string::npos)
-    return false;
-  long long p = 0;
-  if (h.empty() || !parse_num(s.substr(colon + 1).c_str(), 1, 65535, &p)) return false;
-  *host = h;
-  *port = static_cast<uint16_t>(p);
-  return true;
-}
-
-}  // namespace
+using milter::parse_number;
+using milter::split_host_port;
 
 std::string parse_options(int argc, char **argv, Options *out) {
   Options o;
@@ -82,22 +52,15 @@ std::string parse_options(int argc, char **argv, Options *out) {
       const char *name;
       long long lo, hi;
     };
-    if (a == "-h" || a == "--help") {
-      o.help = true;
-    } else if (a == "-V" || a == "--version") {
-      o.version = true;
-    } else if (a == "-f") {
-      o.foreground = true;
-    } else if (a == "--log-json") {
-      o.log_json = true;
-    } else if (a == "--allow-remote-inet") {
-      o.allow_remote = true;
-    } else if (a == "--xforward") {
+    std::string error;
+    const int taken = milter::take_daemon_option(argc, argv, &i, &o, &error);
+    if (taken < 0) return error;
+    if (taken > 0) continue;
+    if (a == "--xforward") {
       o.xforward = true;
     } else if (a == "--xclient") {
       o.xclient = true;
-    } else if (a == "-l" || a == "-n" || a == "-c" || a == "-p" || a == "-u" || a == "--mode" ||
-               a == "--hostname") {
+    } else if (a == "-l" || a == "-n" || a == "--mode" || a == "--hostname") {
       const char *v = need();
       if (v == nullptr) return "option " + a + " needs a value";
       if (a == "-l") {
@@ -113,12 +76,6 @@ std::string parse_options(int argc, char **argv, Options *out) {
         }
         if (!split_host_port(s.substr(5), &o.next_host, &o.next_port))
           return "-n: bad HOST:PORT in '" + s + "'";
-      } else if (a == "-c") {
-        o.config_path = v;
-      } else if (a == "-p") {
-        o.pid_file = v;
-      } else if (a == "-u") {
-        o.user = v;
       } else if (a == "--hostname") {
         o.hostname = v;
         for (char c : o.hostname)
@@ -137,14 +94,14 @@ std::string parse_options(int argc, char **argv, Options *out) {
           {"--max-line", 512, 1 << 20},     {"--max-commands", 10, 10000000},
           {"--max-recipients", 1, 100000},  {"--max-errors", 1, 100000},
           {"--idle-timeout", 1, 86400},     {"--total-timeout", 1, 864000},
-          {"--relay-timeout", 1, 86400},    {"--drain-timeout", 0, 3600}};
+          {"--relay-timeout", 1, 86400}};
       const NumOpt *opt = nullptr;
       for (const auto &k : kNums)
         if (a == k.name) opt = &k;
       if (opt == nullptr) return "unknown argument '" + a + "'";
       const char *v = need();
       if (v == nullptr) return "option " + a + " needs a value";
-      if (!parse_num(v, opt->lo, opt->hi, &n))
+      if (!parse_number(v, opt->lo, opt->hi, &n))
         return a + ": bad number '" + v + "' (" + std::to_string(opt->lo) + ".." +
                std::to_string(opt->hi) + ")";
       if (a == "--max-connections")
@@ -163,10 +120,8 @@ std::string parse_options(int argc, char **argv, Options *out) {
         o.idle_timeout = static_cast<int>(n);
       else if (a == "--total-timeout")
         o.total_timeout = static_cast<int>(n);
-      else if (a == "--relay-timeout")
-        o.relay_timeout = static_cast<int>(n);
       else
-        o.drain_seconds = static_cast<int>(n);
+        o.relay_timeout = static_cast<int>(n);
     }
   }
   if (!o.help && !o.version) {

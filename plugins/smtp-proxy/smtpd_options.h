@@ -6,23 +6,21 @@
 #include <cstdint>
 #include <string>
 
+#include "options.h"  // DaemonOptions: what every avsink daemon's command line has
+
 namespace avsink::smtpd {
 
 enum class Mode { kBeforeQueue, kAfterQueue };
 
-struct Options {
+// -c -f -p -u -V --allow-remote-inet --drain-timeout --log-json: DaemonOptions (options.h).
+struct Options : milter::DaemonOptions {
   std::string listen_host = "127.0.0.1";  // -l HOST:PORT (loopback unless --allow-remote-inet)
   uint16_t listen_port = 10025;
   std::string next_host;  // -n smtp:HOST:PORT or lmtp:HOST:PORT (required)
   uint16_t next_port = 0;
   bool next_lmtp = false;
   Mode mode = Mode::kAfterQueue;  // --mode before-queue|after-queue
-  std::string config_path;        // -c avsink.toml ("" = embedded defaults)
-  bool foreground = false;        // -f
-  std::string pid_file;           // -p
-  std::string user;               // -u (required when started as root)
   std::string hostname;           // --hostname: name in the greeting and EHLO ("" = gethostname)
-  bool allow_remote = false;      // --allow-remote-inet: listen on a non-loopback address
   bool xforward = false;          // --xforward: accept XFORWARD (client attributes for the rules)
   bool xclient = false;           // --xclient: accept XCLIENT (same; the client acts as that host)
   int max_connections = 64;       // --max-connections: more are answered 421 and closed
@@ -34,10 +32,6 @@ struct Options {
   int idle_timeout = 300;         // --idle-timeout: seconds without a client byte, then 421
   int total_timeout = 3600;       // --total-timeout: seconds per connection, then 421
   int relay_timeout = 120;        // --relay-timeout: per next-hop read or write
-  int drain_seconds = 30;         // --drain-timeout: SIGTERM waits this long for connections
-  bool log_json = false;          // --log-json
-  bool help = false;
-  bool version = false;
 };
 
 // Parses argv[1..argc). Returns "" on success, else the reason (for a usage message).
