@@ -603,11 +603,14 @@ class Parser {
       }
     }
 
-    // 4. A message carried as text: text/rfc822-headers (RFC 6522) is meant for a returned
-    //    message's header block, but bounces (OpenSMTPD's) put the whole message there,
-    //    attachments and all, which a reader saving the part gets back. Read as message/rfc822
-    //    when there is more than a header block: a body after an empty line, or an encoding.
-    if (primary_leaf && info.type == "text" && info.subtype == "rfc822-headers" &&
+    // 4. A message carried as text: text/rfc822-headers (RFC 6522) and message/global-headers
+    //    (RFC 6533) are meant for a returned message's header block, but bounces (OpenSMTPD's)
+    //    put the whole message there, attachments and all, which a reader saving the part gets
+    //    back. Read as message/rfc822 when there is more than a header block: a body after an
+    //    empty line, or an encoding.
+    const bool returned_headers = (info.type == "text" && info.subtype == "rfc822-headers") ||
+                                  (info.type == "message" && info.subtype == "global-headers");
+    if (primary_leaf && returned_headers &&
         (primary_te != TransferEncoding::kIdentity || has_body_after_header_block(body))) {
       readings.push_back(AltReading{"message", "rfc822", "", info.transfer_encoding, false,
                                     "MIME.Ambiguous.MessageInText"});

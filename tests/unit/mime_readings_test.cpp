@@ -245,19 +245,24 @@ TEST(MimeReadings, MessageReturnedInTextRfc822HeadersIsReadAsAMessage) {
       "--r\nContent-Type: application/octet-stream; name=\"p.bin\"\n"
       "Content-Transfer-Encoding: base64\n\n" +
       avsink::test::base64(kMarker) + "--r--\n";
-  auto report = [](const std::string &quoted, const std::string &cte) {
+  auto report = [](const std::string &quoted, const std::string &cte,
+                   const std::string &type = "text/rfc822-headers") {
     return crlf(
         "From: MAILER-DAEMON@example.org\nMIME-Version: 1.0\n"
         "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
         "--b\nContent-Type: text/plain\n\nfailed\n"
         "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x\n\n"
-        "--b\nContent-Type: text/rfc822-headers\n" +
-        cte + "\n" + quoted + "--b--\n");
+        "--b\nContent-Type: " +
+        type + "\n" + cte + "\n" + quoted + "--b--\n");
   };
   MessageTree whole = parse_message(report(returned, ""), Limits());
   EXPECT_TRUE(leaf_has(whole, kMarker)) << describe(whole);
   EXPECT_TRUE(has_name(whole, "p.bin")) << describe(whole);
   EXPECT_FALSE(has_unscannable(whole)) << describe(whole);
+
+  // The same in message/global-headers, RFC 6533's part for it.
+  MessageTree global = parse_message(report(returned, "", "message/global-headers"), Limits());
+  EXPECT_TRUE(leaf_has(global, kMarker)) << describe(global);
 
   // Base64 over the returned message: decoded, then read as a message.
   MessageTree encoded = parse_message(
