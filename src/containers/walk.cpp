@@ -387,15 +387,20 @@ class Walker {
       return true;
     }
     if (formats == Formats::kSevenZip || formats == Formats::kAll) {  // kAll: SFX stubs too
-      const uint64_t ratio_bytes = std::max<uint64_t>(
+      SevenZipLimits lim;
+      lim.max_header_bytes = limits_.max_file_bytes;
+      lim.ratio_bytes = std::max<uint64_t>(
           kRatioFloorBytes, static_cast<uint64_t>(data.size()) * limits_.max_compression_ratio);
-      if (const SevenZipCheck c = check_sevenzip(data, limits_.max_file_bytes, ratio_bytes);
-          !c.ok()) {
+      lim.max_files = limits_.max_archive_files;
+      if (const SevenZipCheck c = check_sevenzip(data, lim); !c.ok()) {
         if (depth == 1 && res_.format.empty()) res_.format = "7-Zip";
-        const Reason why = c.bound == SevenZipCheck::Bound::kFileBytes  ? Reason::kFileBytes
-                           : c.bound == SevenZipCheck::Bound::kRatio    ? Reason::kRatio
-                           : c.bound == SevenZipCheck::Bound::kPastData ? Reason::kMultiVolume
-                                                                        : Reason::kCorrupt;
+        using B = SevenZipCheck::Bound;
+        const Reason why = c.bound == B::kFileBytes   ? Reason::kFileBytes
+                           : c.bound == B::kRatio     ? Reason::kRatio
+                           : c.bound == B::kFiles     ? Reason::kFiles
+                           : c.bound == B::kPastData  ? Reason::kMultiVolume
+                           : c.bound == B::kUnchecked ? Reason::kUnsupportedMethod
+                                                      : Reason::kCorrupt;
         problem(why, path, c.detail);
         return true;
       }

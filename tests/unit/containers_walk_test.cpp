@@ -2,6 +2,7 @@
 // limit+1 (members, depth, member bytes, all bytes, compression ratio), readings and TNEF.
 #include <gtest/gtest.h>
 
+#include <lzma.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -283,6 +284,129 @@ TEST(ContainersWalk, SevenZipEncodedHeaderIsBoundedBeforeLibarchiveDecodesIt) {
   EXPECT_LT(sfx_grew, 16u << 10) << "the listing decoded the self-extractor's header";
   EXPECT_FALSE(run(stub + bad_crc, Limits()).has(Reason::kRatio))
       << run(stub + bad_crc, Limits()).describe();
+}
+
+// 7z's variable-length number (7zFormat.txt).
+std::string sz_number(uint64_t v) {
+  for (int n = 0; n < 8; ++n) {
+    if (v < (uint64_t{1} << (7 * (n + 1)))) {
+      std::string out(1, static_cast<char>(((0xff << (8 - n)) & 0xff) | (v >> (8 * n))));
+      for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+      return out;
+    }
+  }
+  std::string out(1, '\xff');
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+
+uint32_t crc32_of(std::string_view d) {
+  uint32_t c = 0xffffffffu;
+  for (char ch : d) {
+    c ^= static_cast<uint8_t>(ch);
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+// A 7z archive: `packed` after the start header, then `next` (the header or encoded header).
+std::string sevenzip(const std::string &packed, const std::string &next) {
+  std::string start;
+  auto le = [&start](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) start += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  le(packed.size(), 8);
+  le(next.size(), 8);
+  le(crc32_of(next), 4);
+  std::string out("7z\xbc\xaf\x27\x1c\x00\x04", 8);
+  const uint32_t crc = crc32_of(start);
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((crc >> (8 * i)) & 0xff);
+  return out + start + packed + next;
+}
+
+// A header declaring `files` files, all empty (no streams needed): what libarchive allocates
+// and walks ~80 bytes for, each.
+std::string empty_files_header(uint64_t files) {
+  const std::string bits((files + 7) / 8, '\xff');
+  return "\x01\x05" + sz_number(files) + "\x0e" + sz_number(bits.size()) + bits +
+         std::string("\x00\x00", 2);
+}
+
+// `header` packed with raw LZMA (7-Zip's header coder, id 03 01 01), as an encoded header.
+std::string lzma_encoded(const std::string &header) {
+  lzma_options_lzma opt{};
+  lzma_lzma_preset(&opt, 1);
+  opt.dict_size = 1u << 16;
+  lzma_filter filters[2] = {{LZMA_FILTER_LZMA1, &opt}, {LZMA_VLI_UNKNOWN, nullptr}};
+  std::string packed(header.size() + header.size() / 2 + 4096, '\0');
+  size_t out = 0;
+  EXPECT_EQ(lzma_raw_buffer_encode(filters, nullptr,
+                                   reinterpret_cast<const uint8_t *>(header.data()), header.size(),
+                                   reinterpret_cast<uint8_t *>(packed.data()), &out, packed.size()),
+            LZMA_OK);
+  packed.resize(out);
+  uint32_t props_size = 0;
+  lzma_properties_size(&props_size, &filters[0]);
+  std::string props(props_size, '\0');
+  lzma_properties_encode(&filters[0], reinterpret_cast<uint8_t *>(props.data()));
+  const std::string next = "\x17\x06" + sz_number(0) + sz_number(1) + "\x09" +
+                           sz_number(packed.size()) + std::string("\x00\x07\x0b", 3) +
+                           sz_number(1) + std::string("\x00\x01\x23\x03\x01\x01", 6) +
+                           sz_number(props.size()) + props + "\x0c" + sz_number(header.size()) +
+                           std::string("\x00\x00", 2);
+  return sevenzip(packed, next);
+}
+
+TEST(ContainersWalk, SevenZipFileCountIsBoundedBeforeLibarchiveAllocatesForIt) {
+  // libarchive allocates and walks an entry per declared file before listing the first: a
+  // 1.25 MB archive declaring 10 million empty files held 878 MB for 10 s (100 million, its own
+  // limit, would be 8 GB). The count is held to max_archive_files first, also inside an
+  // LZMA-packed header, where 1 million fit in a few KB.
+  const std::string plain = sevenzip("", empty_files_header(1000000));
+  int reason = 0;
+  const uint64_t grew = walk_growth_kib(plain, Limits(), reason);
+  EXPECT_LT(grew, 16u << 10) << "libarchive allocated for the declared files";
+  EXPECT_EQ(reason, static_cast<int>(Reason::kFiles) + 1);
+  const std::string packed = lzma_encoded(empty_files_header(1000000));
+  EXPECT_LT(packed.size(), 64u << 10);
+  const Walked p = run(packed, Limits());
+  ASSERT_TRUE(p.has(Reason::kFiles)) << p.describe();
+  EXPECT_NE(p.result.problems[0].detail.find("1000000"), std::string::npos) << p.describe();
+  EXPECT_LT(walk_growth_kib(packed, Limits(), reason), 16u << 10);
+
+  // At the limit, libarchive reads it (its members have no names, which the listing reports);
+  // one past it is refused.
+  Limits hundred;
+  hundred.max_archive_files = 100;
+  for (const std::string &a :
+       {sevenzip("", empty_files_header(100)), lzma_encoded(empty_files_header(100))}) {
+    const Walked at = run(a, hundred);
+    EXPECT_FALSE(at.has(Reason::kFiles)) << at.describe();
+    for (const auto &pr : at.result.problems)
+      EXPECT_EQ(pr.detail.find("7-Zip header"), std::string::npos) << at.describe();
+  }
+  for (const std::string &a :
+       {sevenzip("", empty_files_header(101)), lzma_encoded(empty_files_header(101))}) {
+    const Walked over = run(a, hundred);
+    EXPECT_TRUE(over.has(Reason::kFiles)) << over.describe();
+  }
+
+  // Unpacked streams are counted the same way (they take no header bytes either).
+  const std::string streams = "\x01\x04\x06" + sz_number(0) + sz_number(1) + "\x09" + sz_number(1) +
+                              std::string("\x00\x07\x0b\x01\x00\x01\x01\x00\x0c", 9) +
+                              sz_number(1) + std::string("\x00\x08\x0d", 3) + sz_number(50000000) +
+                              std::string("\x00\x00\x00", 3);
+  const Walked s = run(sevenzip("x", streams), Limits());
+  EXPECT_TRUE(s.has(Reason::kFiles)) << s.describe();
+
+  // A header packed with a method avsink does not unpack (BZip2 here) cannot be checked: it is
+  // refused, never handed over unread.
+  std::string bzip = lzma_encoded(empty_files_header(10));
+  const size_t id = bzip.find(std::string("\x23\x03\x01\x01", 4));
+  ASSERT_NE(id, std::string::npos);
+  bzip.replace(id, 4, std::string("\x23\x04\x02\x02", 4));
+  const Walked b = run(bzip, Limits());
+  EXPECT_TRUE(b.has(Reason::kUnsupportedMethod)) << b.describe();
 }
 
 TEST(ContainersWalk, SevenZipHeaderPastTheDataIsNotHandedToLibarchive) {
