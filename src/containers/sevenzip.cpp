@@ -1,6 +1,6 @@
 // sevenzip.cpp - reads a 7z start header and the header it points at (unpacking an LZMA-packed
 // one with liblzma) far enough to bound what libarchive will allocate for them (7zFormat.txt).
-#include "containers/sevenzip.h"
+#include "containers/declared.h"
 
 #include <lzma.h>
 
@@ -329,9 +329,9 @@ bool unpack_header(const Coder &coder, std::string_view packed, uint64_t size, s
   return (rc == LZMA_OK || rc == LZMA_STREAM_END) && got == size;
 }
 
-SevenZipCheck check_at(std::string_view d, size_t at, const SevenZipLimits &lim) {
-  SevenZipCheck res;
-  auto fail = [&res](SevenZipCheck::Bound b, std::string detail) {
+DeclaredCheck check_at(std::string_view d, size_t at, const DeclaredLimits &lim) {
+  DeclaredCheck res;
+  auto fail = [&res](DeclaredCheck::Bound b, std::string detail) {
     res.bound = b;
     res.detail = std::move(detail);
     return res;
@@ -343,7 +343,7 @@ SevenZipCheck check_at(std::string_view d, size_t at, const SevenZipLimits &lim)
   if (size == 0 || offset >= d.size() - base) return res;
   const uint64_t header_at = base + offset;
   if (size > d.size() - header_at) {
-    return fail(SevenZipCheck::Bound::kPastData,
+    return fail(DeclaredCheck::Bound::kPastData,
                 "7z directory of " + std::to_string(size) +
                     " bytes lies beyond the data (a split volume or a truncated archive)");
   }
@@ -354,17 +354,17 @@ SevenZipCheck check_at(std::string_view d, size_t at, const SevenZipLimits &lim)
     Streams s;
     if (read_streams(r, s, lim.max_files) != Parse::kOk || s.folders.empty() ||
         s.pack_sizes.empty())
-      return fail(SevenZipCheck::Bound::kCorrupt,
+      return fail(DeclaredCheck::Bound::kCorrupt,
                   "7-Zip encoded header: its stream description cannot be read");
     for (const Folder &g : s.folders) {
       for (uint64_t out : g.sizes) {
         if (out > lim.max_header_bytes)
-          return fail(SevenZipCheck::Bound::kFileBytes,
+          return fail(DeclaredCheck::Bound::kFileBytes,
                       "7-Zip encoded header declares " + std::to_string(out) +
                           " bytes, more than max_file_bytes (" +
                           std::to_string(lim.max_header_bytes) + ")");
         if (out > lim.ratio_bytes)
-          return fail(SevenZipCheck::Bound::kRatio,
+          return fail(DeclaredCheck::Bound::kRatio,
                       "7-Zip encoded header declares " + std::to_string(out) +
                           " bytes, more than max_compression_ratio allows for its " +
                           std::to_string(d.size()) + " bytes");
@@ -377,25 +377,25 @@ SevenZipCheck check_at(std::string_view d, size_t at, const SevenZipLimits &lim)
     // Its file count is inside: unpacked (within the bounds above) to read it.
     const Folder &f = s.folders[0];
     if (s.pack_pos > d.size() - base || s.pack_sizes[0] > d.size() - base - s.pack_pos)
-      return fail(SevenZipCheck::Bound::kCorrupt,
+      return fail(DeclaredCheck::Bound::kCorrupt,
                   "7-Zip encoded header: its packed bytes lie beyond the data");
     const std::string_view packed =
         d.substr(static_cast<size_t>(base + s.pack_pos), static_cast<size_t>(s.pack_sizes[0]));
     if (f.coders.size() != 1 || f.sizes.size() != 1)
-      return fail(SevenZipCheck::Bound::kUnchecked,
+      return fail(DeclaredCheck::Bound::kUnchecked,
                   "7-Zip header packed with " + std::to_string(f.coders.size()) +
                       " coders: avsink cannot read its file count");
     if (f.coders[0].id == std::string_view("\x00", 1)) {
       unpacked.assign(
           packed.substr(0, static_cast<size_t>(std::min<uint64_t>(f.sizes[0], packed.size()))));
     } else if (!unpack_header(f.coders[0], packed, f.sizes[0], unpacked)) {
-      return fail(SevenZipCheck::Bound::kUnchecked,
+      return fail(DeclaredCheck::Bound::kUnchecked,
                   "7-Zip header packed with a method avsink does not unpack (LZMA and LZMA2 "
                   "only), or damaged: its file count cannot be read");
     }
     header = unpacked;
     if (header.empty() || static_cast<uint8_t>(header[0]) != kHeader)
-      return fail(SevenZipCheck::Bound::kCorrupt, "7-Zip encoded header: no header inside");
+      return fail(DeclaredCheck::Bound::kCorrupt, "7-Zip encoded header: no header inside");
   } else if (static_cast<uint8_t>(header[0]) != kHeader) {
     return res;  // libarchive refuses it before reading further
   }
@@ -405,13 +405,13 @@ SevenZipCheck check_at(std::string_view d, size_t at, const SevenZipLimits &lim)
     case Parse::kOk:
       return res;
     case Parse::kTooManyFiles:
-      return fail(SevenZipCheck::Bound::kFiles,
+      return fail(DeclaredCheck::Bound::kFiles,
                   "7-Zip header declares more members than max_archive_files (" +
                       std::to_string(lim.max_files) + ")" +
                       (files > 0 ? ": " + std::to_string(files) : std::string()));
     case Parse::kMalformed:
     default:
-      return fail(SevenZipCheck::Bound::kCorrupt, "7-Zip header cannot be read");
+      return fail(DeclaredCheck::Bound::kCorrupt, "7-Zip header cannot be read");
   }
 }
 
@@ -423,7 +423,7 @@ bool start_header_valid(std::string_view d, size_t at) {
 
 }  // namespace
 
-SevenZipCheck check_sevenzip(std::string_view d, const SevenZipLimits &lim) {
+DeclaredCheck check_sevenzip(std::string_view d, const DeclaredLimits &lim) {
   if (d.starts_with(kSignature)) {
     // Debian's libarchive (3.6.2) reads a start header at offset 0 whatever its CRC says.
     if (d.size() < kStartHeaderBytes) return {};
@@ -435,7 +435,7 @@ SevenZipCheck check_sevenzip(std::string_view d, const SevenZipLimits &lim) {
   for (size_t p = d.find(kSignature, 1); p != std::string_view::npos;
        p = d.find(kSignature, p + 1)) {
     if (!start_header_valid(d, p)) continue;
-    SevenZipCheck c = check_at(d, p, lim);
+    DeclaredCheck c = check_at(d, p, lim);
     if (!c.ok()) return c;
   }
   return {};

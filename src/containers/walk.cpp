@@ -12,7 +12,7 @@
 #include <cctype>
 #include <memory>
 
-#include "containers/sevenzip.h"
+#include "containers/declared.h"
 #include "containers/tnef.h"
 #include "util/text.h"
 
@@ -386,24 +386,33 @@ class Walker {
       problem(Reason::kCorrupt, path, "cpio: a member's name size lies beyond the data");
       return true;
     }
+    // What the archive declares about itself, checked before libarchive allocates for it.
+    DeclaredLimits lim;
+    lim.max_header_bytes = limits_.max_file_bytes;
+    lim.ratio_bytes = std::max<uint64_t>(
+        kRatioFloorBytes, static_cast<uint64_t>(data.size()) * limits_.max_compression_ratio);
+    lim.max_files = limits_.max_archive_files;
+    DeclaredCheck c;
+    const char *name = "";
     if (formats == Formats::kSevenZip || formats == Formats::kAll) {  // kAll: SFX stubs too
-      SevenZipLimits lim;
-      lim.max_header_bytes = limits_.max_file_bytes;
-      lim.ratio_bytes = std::max<uint64_t>(
-          kRatioFloorBytes, static_cast<uint64_t>(data.size()) * limits_.max_compression_ratio);
-      lim.max_files = limits_.max_archive_files;
-      if (const SevenZipCheck c = check_sevenzip(data, lim); !c.ok()) {
-        if (depth == 1 && res_.format.empty()) res_.format = "7-Zip";
-        using B = SevenZipCheck::Bound;
-        const Reason why = c.bound == B::kFileBytes   ? Reason::kFileBytes
-                           : c.bound == B::kRatio     ? Reason::kRatio
-                           : c.bound == B::kFiles     ? Reason::kFiles
-                           : c.bound == B::kPastData  ? Reason::kMultiVolume
-                           : c.bound == B::kUnchecked ? Reason::kUnsupportedMethod
-                                                      : Reason::kCorrupt;
-        problem(why, path, c.detail);
-        return true;
-      }
+      c = check_sevenzip(data, lim);
+      name = "7-Zip";
+    }
+    if (c.ok() && (formats == Formats::kXar || formats == Formats::kAll)) {
+      c = check_xar(data, lim);
+      name = "xar";
+    }
+    if (!c.ok()) {
+      if (depth == 1 && res_.format.empty()) res_.format = name;
+      using B = DeclaredCheck::Bound;
+      const Reason why = c.bound == B::kFileBytes   ? Reason::kFileBytes
+                         : c.bound == B::kRatio     ? Reason::kRatio
+                         : c.bound == B::kFiles     ? Reason::kFiles
+                         : c.bound == B::kPastData  ? Reason::kMultiVolume
+                         : c.bound == B::kUnchecked ? Reason::kUnsupportedMethod
+                                                    : Reason::kCorrupt;
+      problem(why, path, c.detail);
+      return true;
     }
     int format = 0;
     bool listed = list_archive(data, formats, path, depth, format);
