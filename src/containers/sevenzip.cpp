@@ -3,6 +3,7 @@
 #include "containers/declared.h"
 
 #include <lzma.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -38,16 +39,6 @@ uint64_t le(std::string_view d, size_t at, size_t n) {
   uint64_t v = 0;
   for (size_t i = n; i-- > 0;) v = v << 8 | static_cast<uint8_t>(d[at + i]);
   return v;
-}
-
-// CRC-32 (IEEE 802.3, reflected), the checksum a 7z start header carries over its last 20 bytes.
-uint32_t crc32(std::string_view d) {
-  uint32_t c = 0xffffffffu;
-  for (char ch : d) {
-    c ^= static_cast<uint8_t>(ch);
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-  }
-  return ~c;
 }
 
 // A bounded reader over one header; every read fails (nullopt/false) past its end.
@@ -418,7 +409,7 @@ DeclaredCheck check_at(std::string_view d, size_t at, const DeclaredLimits &lim)
 // The test libarchive's SFX search applies to a signature it finds: the start header's CRC.
 bool start_header_valid(std::string_view d, size_t at) {
   return d.size() - at >= kStartHeaderBytes &&
-         crc32(d.substr(at + 12, 20)) == static_cast<uint32_t>(le(d, at + 8, 4));
+         ::crc32(0, reinterpret_cast<const Bytef *>(d.data() + at + 12), 20) == le(d, at + 8, 4);
 }
 
 }  // namespace

@@ -302,12 +302,7 @@ std::string sz_number(uint64_t v) {
 }
 
 uint32_t crc32_of(std::string_view d) {
-  uint32_t c = 0xffffffffu;
-  for (char ch : d) {
-    c ^= static_cast<uint8_t>(ch);
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-  }
-  return ~c;
+  return static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef *>(d.data()), d.size()));
 }
 
 // A 7z archive: `packed` after the start header, then `next` (the header or encoded header).
