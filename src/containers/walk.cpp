@@ -102,7 +102,9 @@ bool cpio_names_fit(std::string_view d) {
     if (name_size > rest) return false;
     // A symlink's target is read ahead whole, like a name; a member longer than the data may be.
     if (file_size > rest) return false;
-    *trailer = d.substr(pos + 110, static_cast<size_t>(name_size)).starts_with("TRAILER!!!");
+    // libarchive stops only at a name of exactly "TRAILER!!!" and its NUL (11 bytes): one
+    // without the NUL is an ordinary member, and reading goes on (found by fuzz_containers).
+    *trailer = name_size == 11 && d.substr(pos + 110, 11) == std::string_view("TRAILER!!!\0", 11);
     const uint64_t data_at = (pos + 110 + name_size + 3) & ~uint64_t(3);
     *next = (data_at + file_size + 3) & ~uint64_t(3);
     return true;
@@ -401,6 +403,10 @@ class Walker {
     if (c.ok() && (formats == Formats::kXar || formats == Formats::kAll)) {
       c = check_xar(data, lim);
       name = "xar";
+    }
+    if (c.ok() && formats == Formats::kIso) {
+      c = check_iso(data, lim);
+      name = "ISO 9660";
     }
     if (!c.ok()) {
       if (depth == 1 && res_.format.empty()) res_.format = name;

@@ -36,9 +36,17 @@ for t in "${built[@]}"; do
   artifacts="$build/fuzz-artifacts/$t/"
   mkdir -p "$corpus" "$artifacts"
   echo "== fuzz_$t for ${secs}s"
-  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  # Memory: -rss_limit_mb is the bound (what is touched). A single reservation may reach 8 GiB:
+  # libarchive and liblzma reserve what an archive declares (an LZMA or PPMd dictionary, a
+  # read-ahead) up to 4 GiB and touch only what the data fills (8 MB resident, measured);
+  # allocator_may_return_null makes a reservation the machine refuses a NULL, as glibc's malloc
+  # returns it, which libarchive reports as an error. Declared sizes that avsink itself must
+  # bound are checked in src/containers/declared.h (tests/fuzz/README.md).
+  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0 \
-    "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=30 \
+    "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=8192 \
+    -timeout=30 \
     -max_len=1048576 -artifact_prefix="$artifacts" -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     "$corpus" "tests/data/fuzz/$t" >"$build/fuzz_$t.log" 2>&1; then
     echo "!! fuzz_$t FAILED; inputs in $artifacts; log: $build/fuzz_$t.log"

@@ -212,6 +212,17 @@ TEST(ContainersWalk, CpioNameSizeBeyondTheDataIsNotHandedToLibarchive) {
   Walked off = run(ok + '\0' + off_chain + "a.txt" + std::string(64, '\0'), Limits());
   ASSERT_TRUE(off.has(Reason::kCorrupt)) << off.describe();
   EXPECT_NE(off.result.problems[0].detail.find("name size"), std::string::npos) << off.describe();
+
+  // "TRAILER!!!" without its NUL (name size 10) ends nothing for libarchive, which reads on into
+  // the next header (2.5 GB asked for; fuzz_containers, seed
+  // regression-cpio-trailer-without-nul.cpio). Only the 11-byte name is the trailer.
+  std::string fake = "070701";
+  for (int field = 0; field < 13; ++field) fake += field == 11 ? "0000000A" : "00000000";
+  fake += "TRAILER!!!";
+  Walked no_nul = run(fake + off_chain + "a.txt" + std::string(64, '\0'), Limits());
+  ASSERT_TRUE(no_nul.has(Reason::kCorrupt)) << no_nul.describe();
+  EXPECT_NE(no_nul.result.problems[0].detail.find("name size"), std::string::npos)
+      << no_nul.describe();
 }
 
 // Walks `data` in a child process and returns how far the child's resident set grew (KiB), so
@@ -454,6 +465,106 @@ TEST(ContainersWalk, XarFileCountIsBoundedBeforeLibarchiveBuildsIt) {
   cut[15] = static_cast<char>(cut[15] + 100);  // low byte of the packed length
   const Walked c = run(cut, Limits());
   EXPECT_TRUE(c.has(Reason::kCorrupt)) << c.describe();
+}
+
+// An ISO 9660 image with `files` empty files in its root directory (ECMA-119 records; records
+// never cross a sector, as the standard requires).
+std::string iso_with(uint32_t files) {
+  constexpr size_t kSector = 2048;
+  auto put = [](std::string &s, size_t at, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) s[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  auto put_both = [&put](std::string &s, size_t at, uint64_t v, int n) {  // LE then BE
+    put(s, at, v, n);
+    for (int i = 0; i < n; ++i) s[at + n + i] = static_cast<char>((v >> (8 * (n - 1 - i))) & 0xff);
+  };
+  auto record = [&put_both](uint32_t lba, uint32_t size, bool dir, const std::string &name) {
+    std::string r(33 + name.size() + (name.size() % 2 == 0 ? 1 : 0), '\0');
+    r[0] = static_cast<char>(r.size());
+    put_both(r, 2, lba, 4);
+    put_both(r, 10, size, 4);
+    r[25] = dir ? 2 : 0;
+    put_both(r, 28, 1, 2);  // volume sequence number
+    r[32] = static_cast<char>(name.size());
+    r.replace(33, name.size(), name);
+    return r;
+  };
+  std::string dir;
+  auto add = [&dir](const std::string &r) {
+    if (dir.size() / kSector != (dir.size() + r.size() - 1) / kSector)
+      dir.resize((dir.size() / kSector + 1) * kSector, '\0');
+    dir += r;
+  };
+  const uint32_t dir_lba = 20;  // 18 and 19: the L and M path tables
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < files; ++i) {
+    char n[32];
+    std::snprintf(n, sizeof n, "F%06u.TXT;1", i);
+    names.emplace_back(n);
+  }
+  // Two passes: the directory's own size goes into its "." record.
+  for (int pass = 0; pass < 2; ++pass) {
+    const uint32_t dir_size = static_cast<uint32_t>((dir.size() + kSector - 1) / kSector * kSector);
+    dir.clear();
+    add(record(dir_lba, dir_size, true, std::string(1, '\0')));
+    add(record(dir_lba, dir_size, true, std::string(1, '\1')));
+    for (const std::string &n : names) add(record(0, 0, false, n));
+  }
+  dir.resize((dir.size() + kSector - 1) / kSector * kSector, '\0');
+  // libarchive's bidder reads 16 sectors past the system area before it looks.
+  const uint32_t total =
+      std::max<uint32_t>(40, dir_lba + static_cast<uint32_t>(dir.size() / kSector));
+  std::string img(dir_lba * kSector, '\0');
+  const size_t pvd = 16 * kSector;
+  img[pvd] = 1;
+  img.replace(pvd + 1, 5, "CD001");
+  img[pvd + 6] = 1;
+  put_both(img, pvd + 80, total, 4);     // volume space size
+  put_both(img, pvd + 120, 1, 2);        // volume set size
+  put_both(img, pvd + 124, 1, 2);        // volume sequence number
+  put_both(img, pvd + 128, kSector, 2);  // logical block size
+  img.replace(pvd + 156, 34,
+              record(dir_lba, static_cast<uint32_t>(dir.size()), true, std::string(1, '\0')));
+  img[pvd + 881] = 1;               // file structure version
+  put_both(img, pvd + 132, 10, 4);  // path table size: the root's entry
+  put(img, pvd + 140, 18, 4);       // L path table (little-endian)
+  for (int i = 0; i < 4; ++i) img[pvd + 148 + i] = static_cast<char>((19 >> (8 * (3 - i))) & 0xff);
+  const std::string l_entry("\x01\x00\x14\x00\x00\x00\x01\x00\x00\x00", 10);
+  const std::string m_entry("\x01\x00\x00\x00\x00\x14\x00\x01\x00\x00", 10);
+  img.replace(18 * kSector, 10, l_entry);
+  img.replace(19 * kSector, 10, m_entry);
+  const size_t term = 17 * kSector;
+  img[term] = static_cast<char>(255);
+  img.replace(term + 1, 5, "CD001");
+  img[term + 6] = 1;
+  img += dir;
+  img.resize(static_cast<size_t>(total) * kSector, '\0');
+  return img;
+}
+
+TEST(ContainersWalk, IsoEntriesAreCountedBeforeLibarchiveQueuesThem) {
+  // libarchive queues every record of a directory it reads: a 2.5 MB image of 50,000 files held
+  // 28 MB, ~400 bytes an entry. Counted first, against max_archive_files (directories included).
+  int reason = 0;
+  EXPECT_LT(walk_growth_kib(iso_with(200000), Limits(), reason), 16u << 10);
+  EXPECT_EQ(reason, static_cast<int>(Reason::kFiles) + 1);
+  Limits ten;
+  ten.max_archive_files = 10;
+  const Walked at = run(iso_with(10), ten);
+  EXPECT_EQ(at.members.size(), 10u) << at.describe();
+  EXPECT_FALSE(at.has(Reason::kFiles) || at.has(Reason::kCorrupt)) << at.describe();
+  const Walked over = run(iso_with(11), ten);
+  EXPECT_TRUE(over.has(Reason::kFiles)) << over.describe();
+  EXPECT_TRUE(over.members.empty()) << over.describe();
+
+  // A directory record claiming more than the image: libarchive would read it ahead whole
+  // (3.75 GB asked for by a crafted image).
+  std::string past = iso_with(3);
+  const size_t root_size = 16 * 2048 + 156 + 10;
+  past[root_size + 3] = static_cast<char>(0xf0);
+  const Walked p = run(past, Limits());
+  ASSERT_TRUE(p.has(Reason::kCorrupt)) << p.describe();
+  EXPECT_NE(p.result.problems[0].detail.find("beyond the data"), std::string::npos) << p.describe();
 }
 
 TEST(ContainersWalk, SevenZipHeaderPastTheDataIsNotHandedToLibarchive) {
