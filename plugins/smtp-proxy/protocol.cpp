@@ -2,8 +2,11 @@
 // and the relayed message's header block. No I/O here.
 #include "protocol.h"
 
+#include "smtp/client.h"  // next_cr_or_lf
+
 #include <strings.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -26,17 +29,30 @@ DataReader::DataReader(uint64_t max_size, size_t max_line)
     : max_size_(max_size), max_line_(max_line) {}
 
 void DataReader::put(char c) {
-  ++size_;
-  if (size_ > max_size_) {
-    oversize_ = true;
-    return;
-  }
-  msg_.push_back(c);
+  put_run(std::string_view(&c, 1));
+}
+
+void DataReader::put_run(std::string_view run) {
+  const uint64_t room = size_ < max_size_ ? max_size_ - size_ : 0;
+  size_ += run.size();
+  if (run.size() > room) oversize_ = true;
+  msg_.append(run.data(), static_cast<size_t>(std::min<uint64_t>(room, run.size())));
 }
 
 size_t DataReader::feed(std::string_view in) {
   size_t i = 0;
   for (; i < in.size() && !done_; ++i) {
+    if (!cr_ && pos_ == 2) {
+      // Inside a line: its ordinary bytes up to the next CR or LF, taken whole.
+      const size_t stop = smtp::next_cr_or_lf(in, i);
+      if (stop > i) {
+        put_run(in.substr(i, stop - i));
+        line_len_ += stop - i;
+        if (line_len_ > max_line_) overlong_ = true;
+        i = stop;
+        if (i >= in.size()) break;
+      }
+    }
     const char c = in[i];
     if (cr_) {
       cr_ = false;

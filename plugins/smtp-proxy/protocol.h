@@ -41,6 +41,7 @@ class DataReader {
 
  private:
   void put(char c);
+  void put_run(std::string_view run);  // bytes of one line, none of them CR or LF
   uint64_t max_size_;
   size_t max_line_;
   std::string msg_;

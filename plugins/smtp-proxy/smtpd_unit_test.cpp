@@ -2,10 +2,13 @@
 // bare CR/LF, limits, command lines, path arguments and the relayed header block.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 
 #include "header_edits.h"
 #include "protocol.h"
+#include "smtp/client.h"
 
 using namespace avsink::smtpd;
 
@@ -102,6 +105,143 @@ TEST(DataReader, LimitsAreRecorded) {
   DataReader ok(1000, 4);
   ok.feed("abcd\r\n.\r\n");
   EXPECT_FALSE(ok.overlong());
+}
+
+// The reader as it was written byte by byte, kept as the reference the line-run reader must
+// agree with on every input and every chunking (the runs are an optimisation, not a new rule).
+struct ReferenceReader {
+  uint64_t max_size = 0, max_line = 0;
+  std::string msg;
+  uint64_t size = 0;
+  size_t line_len = 0;
+  int pos = 0;
+  bool cr = false, done = false, bare = false, oversize = false, overlong = false;
+  void put(char c) {
+    if (++size > max_size) {
+      oversize = true;
+      return;
+    }
+    msg.push_back(c);
+  }
+  size_t feed(std::string_view in) {
+    size_t i = 0;
+    for (; i < in.size() && !done; ++i) {
+      const char c = in[i];
+      if (cr) {
+        cr = false;
+        if (c == '\n') {
+          if (pos == 1) {
+            done = true;
+            continue;
+          }
+          put('\r');
+          put('\n');
+          pos = 0;
+          line_len = 0;
+          continue;
+        }
+        bare = true;
+        if (pos == 1) put('.');
+        put('\r');
+        pos = 2;
+        ++line_len;
+      }
+      if (c == '\r') {
+        cr = true;
+        continue;
+      }
+      if (c == '\n') {
+        bare = true;
+        if (pos == 1) put('.');
+        put('\n');
+        pos = 2;
+        ++line_len;
+        continue;
+      }
+      if (pos == 0 && c == '.') {
+        pos = 1;
+        continue;
+      }
+      pos = 2;
+      put(c);
+      if (++line_len > max_line) overlong = true;
+    }
+    return i;
+  }
+};
+
+TEST(DataReader, LineRunsAgreeWithTheByteByByteReader) {
+  std::mt19937 rng(20261203);
+  const char alphabet[] = {'.', '\r', '\n', 'a', 'b', ' ', '\0', '.'};
+  for (int round = 0; round < 4000; ++round) {
+    std::string in;
+    const size_t len = rng() % 200;
+    for (size_t k = 0; k < len; ++k) {
+      // Mostly ordinary bytes in runs, with the bytes that matter sprinkled in.
+      if (rng() % 4 == 0)
+        in += alphabet[rng() % sizeof alphabet];
+      else
+        in += std::string(1 + rng() % 12, static_cast<char>('c' + rng() % 20));
+    }
+    if (rng() % 2 == 0) in += "\r\n.\r\n";
+    const uint64_t max_size = 1 + rng() % 300;
+    const size_t max_line = 1 + rng() % 40;
+    const size_t chunk = 1 + rng() % 17;
+    ReferenceReader want;
+    want.max_size = max_size;
+    want.max_line = max_line;
+    DataReader got(max_size, max_line);
+    size_t used_want = 0, used_got = 0;
+    for (size_t i = 0; i < in.size() && !want.done; i += chunk)
+      used_want += want.feed(std::string_view(in).substr(i, std::min(chunk, in.size() - i)));
+    for (size_t i = 0; i < in.size() && !got.done(); i += chunk)
+      used_got += got.feed(std::string_view(in).substr(i, std::min(chunk, in.size() - i)));
+    ASSERT_EQ(got.message(), want.msg) << "round " << round;
+    ASSERT_EQ(used_got, used_want) << "round " << round;
+    ASSERT_EQ(got.done(), want.done) << "round " << round;
+    ASSERT_EQ(got.bare_eol(), want.bare) << "round " << round;
+    ASSERT_EQ(got.oversize(), want.oversize) << "round " << round;
+    ASSERT_EQ(got.overlong(), want.overlong) << "round " << round;
+    ASSERT_EQ(got.size(), want.size) << "round " << round;
+  }
+}
+
+// data_payload as it was written byte by byte: the reference for the line-run version.
+std::string reference_payload(std::string_view m) {
+  std::string out;
+  bool bol = true;
+  for (size_t i = 0; i < m.size(); ++i) {
+    char c = m[i];
+    if (bol && c == '.') out.push_back('.');
+    bol = false;
+    if (c == '\n') {
+      if (out.empty() || out.back() != '\r') out.push_back('\r');
+      out.push_back('\n');
+      bol = true;
+    } else if (c == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) {
+      out += "\r\n";
+      bol = true;
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (!out.empty() && !(out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0))
+    out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+TEST(DataPayload, LineRunsAgreeWithTheByteByByteWriter) {
+  std::mt19937 rng(20261204);
+  const char alphabet[] = {'.', '\r', '\n', 'x', '.', '\r'};
+  for (int round = 0; round < 4000; ++round) {
+    std::string m;
+    const size_t len = rng() % 120;
+    for (size_t k = 0; k < len; ++k)
+      m += rng() % 3 == 0 ? std::string(1, alphabet[rng() % sizeof alphabet])
+                          : std::string(1 + rng() % 9, 'y');
+    ASSERT_EQ(avsink::smtp::data_payload(m), reference_payload(m)) << "round " << round;
+  }
 }
 
 TEST(TakeLine, CrLfOnly) {

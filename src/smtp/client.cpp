@@ -262,24 +262,38 @@ bool safe_address(std::string_view a) {
   return a.size() <= 512;
 }
 
+size_t next_cr_or_lf(std::string_view s, size_t from) {
+  if (from >= s.size()) return s.size();
+  const char *p = s.data() + from;
+  const size_t n = s.size() - from;
+  const void *lf = std::memchr(p, '\n', n);
+  const size_t line = lf != nullptr ? static_cast<size_t>(static_cast<const char *>(lf) - p) : n;
+  const void *cr = std::memchr(p, '\r', line);
+  return from + (cr != nullptr ? static_cast<size_t>(static_cast<const char *>(cr) - p) : line);
+}
+
 std::string data_payload(std::string_view m) {
   std::string out;
   out.reserve(m.size() + m.size() / 50 + 8);
   bool bol = true;
-  for (size_t i = 0; i < m.size(); ++i) {
-    char c = m[i];
-    if (bol && c == '.') out.push_back('.');
+  for (size_t i = 0; i < m.size();) {
+    if (bol && m[i] == '.') out.push_back('.');
     bol = false;
-    if (c == '\n') {
+    const size_t stop = next_cr_or_lf(m, i);  // the line's ordinary bytes, copied whole
+    out.append(m.data() + i, stop - i);
+    i = stop;
+    if (i >= m.size()) break;
+    if (m[i] == '\n') {
       if (out.empty() || out.back() != '\r') out.push_back('\r');
       out.push_back('\n');
       bol = true;
-    } else if (c == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) {
+    } else if (i + 1 < m.size() && m[i + 1] == '\n') {
+      out.push_back('\r');  // CRLF: the LF is taken by the next turn
+    } else {
       out += "\r\n";  // a bare CR becomes a line end (bare CR is not allowed in SMTP)
       bol = true;
-    } else {
-      out.push_back(c);
     }
+    ++i;
   }
   if (!out.empty() && !(out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0))
     out += "\r\n";

@@ -83,6 +83,11 @@ bool safe_address(std::string_view a);
 // final CRLF, then ".\r\n". Thread-safety: reentrant.
 std::string data_payload(std::string_view message);
 
+// Where the first CR or LF at or after `from` is in `s` (s.size() when none): the end of the run
+// of ordinary line bytes that DATA readers and writers copy whole. Reads no further than the next
+// LF (memchr), so walking a message line by line is linear. Thread-safety: reentrant.
+size_t next_cr_or_lf(std::string_view s, size_t from);
+
 // This host's name for EHLO, "localhost" when it is unusable. Thread-safety: reentrant.
 std::string local_helo_name();
 
