@@ -26,8 +26,11 @@ if [ -e "$build/plugins/milter/avsink-milter" ]; then
   [ -e "$prefix/sbin/avsink-milter" ] || fail "missing sbin/avsink-milter"
   grep -q "^ExecStart=$prefix/sbin/avsink-milter .*-c $prefix/etc/avsink/avsink.toml" "$unit" \
     || fail "unit ExecStart does not name the prefix: $(grep ExecStart= "$unit")"
-  ldd "$prefix/sbin/avsink-milter" | grep -q "$prefix/sbin/../lib/libavsink.so.1\|$prefix/lib/libavsink.so.1" \
-    || fail "installed milter does not load the prefix's library: $(ldd "$prefix/sbin/avsink-milter")"
+  # Read whole first: `ldd | grep -q` under pipefail fails when grep quits before ldd has written
+  # its last line (SIGPIPE), which a long library list made happen under ASan.
+  libs=$(ldd "$prefix/sbin/avsink-milter")
+  grep -q "$prefix/sbin/../lib/libavsink.so.1\|$prefix/lib/libavsink.so.1" <<<"$libs" \
+    || fail "installed milter does not load the prefix's library: $libs"
   "$prefix/sbin/avsink-milter" --version >/dev/null || fail "installed milter does not run"
   echo "ok: milter and unit"
 fi
@@ -50,7 +53,7 @@ out=$(printf '%s' "$msg" | "$prefix/bin/avsink" scan - 2>&1)
 rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "scan succeeded without the prefix's lists (read $src/rules?): $out"
-echo "$out" | grep -q "$prefix/share/avsink/rules" || fail "error does not name the prefix: $out"
+grep -q "$prefix/share/avsink/rules" <<<"$out" || fail "error does not name the prefix: $out"
 mv "$prefix"/lists-aside/* "$prefix/share/avsink/rules/"
 echo "ok: data read from $prefix/share/avsink"
 
