@@ -8,6 +8,14 @@
 
 namespace avsink::containers {
 
+// The `n`-byte little-endian field at `at` (n <= 8; the caller has checked the bounds): how the
+// archive formats here store their sizes and counts. Thread-safe.
+inline uint64_t load_le(std::string_view d, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = n; i-- > 0;) v = v << 8 | static_cast<uint8_t>(d[at + i]);
+  return v;
+}
+
 // What a check found wrong; `ok` when nothing.
 struct DeclaredCheck {
   enum class Bound { kNone, kPastData, kCorrupt, kFileBytes, kRatio, kFiles, kUnchecked };

@@ -12,18 +12,12 @@ namespace {
 constexpr size_t kSector = 2048;
 constexpr size_t kFirstDescriptor = 16 * kSector;
 
-uint64_t le(std::string_view d, size_t at, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = v << 8 | static_cast<uint8_t>(d[at + i]);
-  return v;
-}
-
 // The entries of the tree whose root record starts at `root` ("." and ".." not counted), up to
 // `limit` + 1. Each directory extent is read once; reading stops at `budget` bytes.
 uint64_t count_tree(std::string_view d, size_t root, uint64_t block, uint64_t limit,
                     bool &past_data) {
   std::deque<std::pair<uint64_t, uint64_t>> extents{
-      {le(d, root + 2, 4) * block, le(d, root + 10, 4)}};
+      {load_le(d, root + 2, 4) * block, load_le(d, root + 10, 4)}};
   std::unordered_set<uint64_t> seen;
   uint64_t count = 0, budget = 4 * static_cast<uint64_t>(d.size());
   while (!extents.empty() && count <= limit) {
@@ -51,7 +45,7 @@ uint64_t count_tree(std::string_view d, size_t root, uint64_t block, uint64_t li
       if (!self_or_parent) {
         ++count;
         if ((static_cast<uint8_t>(d[pos + 25]) & 0x02) != 0)
-          extents.emplace_back(le(d, pos + 2, 4) * block, le(d, pos + 10, 4));
+          extents.emplace_back(load_le(d, pos + 2, 4) * block, load_le(d, pos + 10, 4));
       }
       pos += len;
     }
@@ -69,7 +63,7 @@ DeclaredCheck check_iso(std::string_view d, const DeclaredLimits &lim) {
     const uint8_t type = static_cast<uint8_t>(d[vd]);
     if (type == 255) break;
     if (type != 1 && type != 2) continue;  // primary, or supplementary (Joliet)
-    const uint64_t block = le(d, vd + 128, 2);
+    const uint64_t block = load_le(d, vd + 128, 2);
     if (block < 512 || block > 32768 || (block & (block - 1)) != 0) continue;
     bool past_data = false;
     const uint64_t files = count_tree(d, vd + 156, block, lim.max_files, past_data);

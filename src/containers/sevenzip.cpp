@@ -35,12 +35,6 @@ enum : uint8_t {
   kEncodedHeader = 0x17,
 };
 
-uint64_t le(std::string_view d, size_t at, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = v << 8 | static_cast<uint8_t>(d[at + i]);
-  return v;
-}
-
 // A bounded reader over one header; every read fails (nullopt/false) past its end.
 class Reader {
  public:
@@ -327,7 +321,7 @@ DeclaredCheck check_at(std::string_view d, size_t at, const DeclaredLimits &lim)
     res.detail = std::move(detail);
     return res;
   };
-  const uint64_t offset = le(d, at + 12, 8), size = le(d, at + 20, 8);
+  const uint64_t offset = load_le(d, at + 12, 8), size = load_le(d, at + 20, 8);
   const uint64_t base = at + kStartHeaderBytes;
   // A header that starts outside the data is a failed seek in libarchive (a split archive's first
   // volume looks like that): nothing is allocated for it.
@@ -409,7 +403,8 @@ DeclaredCheck check_at(std::string_view d, size_t at, const DeclaredLimits &lim)
 // The test libarchive's SFX search applies to a signature it finds: the start header's CRC.
 bool start_header_valid(std::string_view d, size_t at) {
   return d.size() - at >= kStartHeaderBytes &&
-         ::crc32(0, reinterpret_cast<const Bytef *>(d.data() + at + 12), 20) == le(d, at + 8, 4);
+         ::crc32(0, reinterpret_cast<const Bytef *>(d.data() + at + 12), 20) ==
+             load_le(d, at + 8, 4);
 }
 
 }  // namespace

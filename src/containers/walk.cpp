@@ -182,13 +182,10 @@ Reason classify(const std::string &message) {
 }
 
 uint32_t le16(std::string_view d, size_t at) {
-  return static_cast<uint8_t>(d[at]) | static_cast<uint8_t>(d[at + 1]) << 8;
-}
-uint64_t le32(std::string_view d, size_t at) {
-  return le16(d, at) | static_cast<uint64_t>(le16(d, at + 2)) << 16;
+  return static_cast<uint32_t>(load_le(d, at, 2));
 }
 uint64_t le64(std::string_view d, size_t at) {
-  return le32(d, at) | le32(d, at + 4) << 32;
+  return load_le(d, at, 8);
 }
 
 // RAR 5 variable-length integer; false when it runs past the end.
@@ -396,7 +393,7 @@ class Walker {
     lim.max_files = limits_.max_archive_files;
     DeclaredCheck c;
     const char *name = "";
-    if (formats == Formats::kSevenZip || formats == Formats::kAll) {  // kAll: SFX stubs too
+    if (formats == Formats::kSevenZip || formats == Formats::kAll) {  // kAll: self-extractors
       c = check_sevenzip(data, lim);
       name = "7-Zip";
     }
