@@ -4,6 +4,7 @@
 """
 usage: milter_bench.py MILTER_BINARY SOURCE_DIR [--per-run N] [--rounds R] [--profiles a,b]
                        [--config avsink.toml] [--max-seconds S] [--json FILE]
+                       [--null-milter BINARY] [--bench-scan BINARY]
 
 Needs root, postfix, smtp-sink (scripts/install-deps); the peer rows need clamd and clamav-milter
 (Debian clamav-daemon, clamav-milter). Generates the corpus with milter_corpus.py: realistic sizes
@@ -21,12 +22,25 @@ Sides:
                 quarantine, rules) and [scan] temp_dir on tmpfs, as the systemd unit provides it
   raw-pass      (--profiles) the same with [scan] raw_message_pass = true
   no-clamav     (--profiles) libclamav off: the adapter's own cost, not a setting to deploy
+  serial-parts  (--profiles) [scan] part_threads = 1: each message's parts one after another
   clamav-milter ClamAV's own milter and clamd, each with Debian's packaged configuration
                 (/etc/clamav/clamav-milter.conf, /etc/clamav/clamd.conf: clean-file cache on,
                 its own limits); only what a private instance needs is replaced (sockets, pid and
                 log files, database directory = the shipped signatures/, temporary directory = the
                 same tmpfs as avsink's, no User drop, LogInfected Basic and OnInfected Reject so the
                 bench can check that it detects)
+
+  null-milter   (--null-milter, bench/null_milter.c) a milter that takes the same events as
+                avsink-milter and accepts every message: what Postfix pays for any milter
+
+Floor (with --null-milter and --bench-scan): the best ratio to clamav-milter that any milter built
+on avsink's library could reach on this machine. The adapter is taken to cost no more than the null
+milter, and the scan only the library's CPU per message on the same slices (`bench_scan --system
+avsink`, one thread, the default config with part_threads = 1). Three bounds: c=1 with the parts
+of each message scanned one after another; c=1 with every part on its own core (the largest part
+still whole: libclamav scans a part on one thread), from the decoded part sizes; c=4 with the scan
+spread over all cores. Each is an estimate of an upper bound, from runs a minute apart, so it
+carries their noise (a few percent).
 
 Targets (issue 21): avsink default msgs/s / clamav-milter msgs/s >= 1.5 at c=1 and at c=4. Also
 printed: each side's ratio to bare Postfix measured beside it (issue 7: >= 0.70) and the milter's
@@ -52,6 +66,8 @@ PROFILES = {
     "raw-pass": "[scan]\nraw_message_pass = true\n",
     # Not a configuration to deploy (nothing is scanned): the adapter's own cost.
     "no-clamav": "[clamav]\nenabled = false\n",
+    # A message's parts one after another on its own thread (the default takes idle CPUs too).
+    "serial-parts": "[scan]\npart_threads = 1\n",
 }
 TARGET = 1.5
 CLAMD = "/usr/sbin/clamd"
@@ -153,6 +169,62 @@ def profile_config(base_text, extra, temp_dir):
     return "".join(f"{name}\n" + "\n".join(keys.values()) + "\n\n" for name, keys in tables.items())
 
 
+def library_cpu(bench_scan, corpus, paths, config):
+    """The library's CPU ms per message on `paths` (bench_scan --system avsink, one thread, the
+    profile's config): the scan cost any adapter on avsink pays. None when it cannot be measured."""
+    manifest = os.path.join(corpus, "manifest.json")
+    with open(manifest, "w") as f:
+        json.dump({"messages": [{"file": os.path.basename(p), "expect": "clean", "kind": "milter"}
+                                for p in paths]}, f)
+    try:
+        r = subprocess.run([bench_scan, "--corpus", corpus, "--system", "avsink", "--threads", "1",
+                            "--config", config], capture_output=True, text=True, timeout=300)
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        return out["cpu_ms_per_msg"] if out.get("ok") else None
+    except (OSError, ValueError, IndexError, KeyError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        os.unlink(manifest)
+
+
+def part_parallel_share(paths, cores):
+    """With each message's parts scanned at once on `cores` cores (a part on one core), the share
+    of the one-after-another scan time left, taking a part's cost as its decoded size: sum over
+    messages of max(largest part, all parts / cores) / sum of all parts."""
+    import email
+    whole = longest = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            msg = email.message_from_bytes(f.read())
+        sizes = [len(part.get_payload(decode=True) or b"") for part in msg.walk()
+                 if not part.is_multipart()] or [0]
+        whole += sum(sizes)
+        longest += max(max(sizes), sum(sizes) / cores)
+    return longest / whole if whole else 1.0
+
+
+def floor_bounds(rows, library_ms, share):
+    """Upper bounds on avsink / clamav-milter msgs/s (see the usage text), or None. share: what
+    part_parallel_share() gave for the timed slices."""
+    if library_ms is None:
+        return None
+    cores = os.cpu_count() or 1
+    bounds = []
+    for conc in (1, 4):
+        null, peer = rows.get(("null-milter", conc)), rows.get(("clamav-milter", conc))
+        if not (null and peer and null["milter_msgs_per_s"] and peer["milter_msgs_per_s"]):
+            continue
+        base_ms, peer_ms = 1000.0 / null["milter_msgs_per_s"], 1000.0 / peer["milter_msgs_per_s"]
+        ways = ([("parts one after another", library_ms),
+                 (f"parts in parallel on {cores} cores", library_ms * share)] if conc == 1 else
+                [(f"scan spread over {cores} cores", library_ms / cores)])
+        for how, scan_ms in ways:
+            bounds.append({"concurrency": conc, "how": how,
+                           "bound": round(peer_ms / (base_ms + scan_ms), 3)})
+    return {"library_cpu_ms": round(library_ms, 3), "part_parallel_share": round(share, 3),
+            "cores": cores, "bounds": bounds} if bounds else None
+
+
 def wire_data(data):
     """A message as DATA carries it: dot-stuffed, ending in CRLF "." CRLF (what smtplib sends)."""
     q = re.sub(rb"(?m)^\.", b"..", data)
@@ -232,6 +304,8 @@ def main():
     config = arg(args, "--config", None)
     json_out = arg(args, "--json", None)
     max_seconds = arg(args, "--max-seconds", 540, float)
+    null_milter = arg(args, "--null-milter", None)
+    bench_scan = arg(args, "--bench-scan", None)
     started = time.monotonic()
     if os.geteuid() != 0:
         print("milter_bench: needs root (Postfix starts as root)")
@@ -344,6 +418,21 @@ def main():
         accepted = text.count("action=accept")
         other = text.count("action=") - accepted
 
+        library, share = None, 1.0
+        if null_milter and not config:
+            env.milter.terminate()
+            env.milter.wait(timeout=30)
+            env.start_milter(argv=[null_milter, "-s", f"unix:{env.sock}"])
+            cpu_pids[:] = [env.milter.pid]
+            measure("null-milter")
+            if bench_scan:
+                floor_config = os.path.join(env.tmp, "bench-floor.toml")
+                env.write(floor_config,
+                          profile_config(base_text, PROFILES["serial-parts"], temp_dir))
+                library = library_cpu(bench_scan, corpus, [f for s in slices for f in s],
+                                      floor_config)
+                share = part_parallel_share([f for s in slices for f in s], os.cpu_count() or 1)
+
         peer_found = None
         peer_eicar = 0
         peer_logged = False
@@ -379,6 +468,8 @@ def main():
             targets.append({"concurrency": conc, "target": TARGET, "ratio": round(ratio, 3),
                             "cpu_ratio": round(cpu, 3) if cpu else None, "pass": ratio >= TARGET})
 
+    floor = floor_bounds(rows, library, share)
+
     mb = [b / 1e6 for b in slice_bytes]
     print(f"\ncorpus: {len(slices)} slices of {per_run} unique messages ({gen.stdout.strip()}; "
           f"{min(mb):.1f}-{max(mb):.1f} MB a slice), each slice sent once per side, best of {rounds} "
@@ -404,6 +495,13 @@ def main():
             print(f"  {t['concurrency']:>4} {'>= %.1f' % t['target']:>8} {t['ratio']:>7.2f} "
                   f"{'PASS' if t['pass'] else 'FAIL':>5}   "
                   f"{'%.2f' % t['cpu_ratio'] if t['cpu_ratio'] else '-'}")
+    if floor:
+        print(f"\nfloor: the best ratio to clamav-milter any milter on avsink's library could reach here "
+              f"(adapter = the null milter, scan = the library's {floor['library_cpu_ms']:.2f} ms CPU "
+              f"a message; parts in parallel: {floor['part_parallel_share']:.2f} of the scan time)")
+        for b in floor["bounds"]:
+            print(f"  c={b['concurrency']} {b['how']:<34} {b['bound']:.2f}"
+                  f"{'  (below the target)' if b['bound'] < TARGET else ''}")
     for f in failures[:10]:
         print(f"not accepted: side {f[0]} c={f[1]} {f[2]}: {f[3]} {f[4]}")
     if skipped:
@@ -414,7 +512,7 @@ def main():
                        "rounds": rounds, "milter_accepted": accepted, "milter_other": other,
                        "runs": results, "targets": targets, "skipped": skipped,
                        "not_accepted": failures, "peer_infected": peer_found,
-                       "peer_eicar_reply": peer_eicar}, f, indent=1)
+                       "peer_eicar_reply": peer_eicar, "floor": floor}, f, indent=1)
     peer_ok = peer_found is None or (peer_found == 0 and peer_eicar >= 500 and peer_logged)
     if other != 0 or not peer_ok or failures:
         return 1

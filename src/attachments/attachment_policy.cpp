@@ -391,6 +391,10 @@ void MemberLog::copy_part(std::string_view from, std::string_view to) {
   }
 }
 
+void MemberLog::merge(const MemberLog &other) {
+  for (const auto &r : other.records_) insert(r);
+}
+
 MemberDecision AttachmentPolicy::on_member(const mime::Part &part, const ContainerMember &m,
                                            Findings &out) const {
   return judge_member(part, record_member(part.path, m), out);

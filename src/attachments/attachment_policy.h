@@ -92,6 +92,9 @@ class MemberLog {
   // Records every member of part `from` again as a member of part `to` (a part whose decoded
   // bytes equal an earlier part's is not walked again).
   void copy_part(std::string_view from, std::string_view to);
+  // Records every record of `other`, in its order, except those recorded here before (one part's
+  // log, kept while the part was scanned on its own thread, joined to the message's).
+  void merge(const MemberLog &other);
   const std::vector<MemberRecord> &records() const { return records_; }
 
  private:

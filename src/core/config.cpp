@@ -229,6 +229,10 @@ const std::vector<Key> &keys() {
                 "$TMPDIR or /tmp."),
       described(string_key("scan", "temp_dir", &Config::temp_dir),
                 "Where libclamav unpacks parts; \"\" = $TMPDIR or /tmp (tmpfs is faster)."),
+      described(uint_key("scan", "part_threads", &Config::part_threads, 0, 256),
+                "Threads that scan one message's parts at once, its own included, while fewer "
+                "messages than that are being scanned: 1 = one part after another; 0 = one per "
+                "CPU."),
       described(limit_key("max_message_bytes", &Limits::max_message_bytes, 1024, int64_t(1) << 40),
                 "Largest message kept; a larger one is refused (552), never scanned in part."),
       described(limit_key("max_mime_depth", &Limits::max_mime_depth, 1, 10000),

@@ -47,6 +47,10 @@ struct Config {
   // "" = $TMPDIR when set, else /dev/shm or $XDG_RUNTIME_DIR when tmpfs, else /tmp:
   // engines::default_scratch_dir()). On tmpfs it saves a mkdir/rmdir on disk per part.
   std::string temp_dir;
+  // Threads that scan one message's parts at the same time, the message's own thread included
+  // (session::Scanner, core/helper_pool.h): 1 = one part after another; 0 = one per CPU. Used
+  // only while fewer messages than that are being scanned: under load each stays on its thread.
+  unsigned part_threads = 0;
 
   Limits limits;  // [limits]
 

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "core/audit.h"
 #include "core/deadline.h"
 #include "core/file_watch.h"
+#include "core/helper_pool.h"
 #include "core/lockdown.h"
 #include "core/metrics.h"
 #include "core/read_file.h"
@@ -76,6 +79,22 @@ struct Scanner::Impl {
   Findings rule_findings(const PolicySpec *p, const Envelope &env, const mime::MessageTree &tree,
                          int64_t now) const;
   std::unique_ptr<ScanBudget> budget;  // [limits] max_concurrent_scans, memory_budget_bytes
+  // [scan] part_threads - 1 helpers that scan a message's parts beside its own thread.
+  std::unique_ptr<HelperPool> part_pool;
+  // Messages in scan_parts() now: helpers are used only while some CPU is left idle by them.
+  mutable std::atomic<unsigned> parts_in_flight{0};
+
+  // One distinct decoded body of a message, scanned by scan_part() on some thread.
+  struct PartScan {
+    const mime::Part *part = nullptr;
+    Findings found;                  // in the order the serial loop made them
+    attachments::MemberLog members;  // its members, joined to the message's log in part order
+    bool clamav_scanned = false;     // libclamav read it whole (the raw pass may skip it)
+    bool ran = false;                // false: the deadline passed before it started
+  };
+  // Every engine on one part, then avsink's own listing of its containers. Touches only `scan`
+  // and shared read-only state, so parts run on different threads at once.
+  void scan_part(PartScan &scan, const Deadline &deadline, bool record_members) const;
 
   // members: when set, every container member met is recorded there (judged again per policy).
   Findings scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
@@ -159,6 +178,41 @@ bool Scanner::Impl::scan_one(engines::Engine &engine, const engines::ScanItem &i
   return false;
 }
 
+void Scanner::Impl::scan_part(PartScan &scan, const Deadline &deadline, bool record_members) const {
+  const mime::Part &part = *scan.part;
+  attachments::MemberLog *member_log = record_members ? &scan.members : nullptr;
+  Findings &out = scan.found;
+  engines::ScanItem item;
+  item.data = part.body;
+  item.part_path = part.path;
+  item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
+  item.text_part = part.media_type.rfind("text/", 0) == 0;
+  Findings members;  // archive members judged by the attachment policy during the walk
+  // What libclamav's walk unpacked, by content (container_pass.h).
+  SeenMembers clamav_members;
+  // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
+  // the other engines still see it.
+  std::string hazard = clamav ? engines::mail_parser_hazard(part.body) : "";
+  if (!hazard.empty())
+    out.push_back(mail_parser_finding(part.path, "not given to libclamav: " + hazard));
+  for (engines::Engine *e : engines) {
+    if (!hazard.empty() && e == clamav.get()) continue;
+    if (attachments && e == clamav.get())
+      item.on_member = [&](const engines::ContainerMember &m) {
+        clamav_members.add(m.data);
+        if (member_log)
+          return attachments->judge_member(part, member_log->add(part.path, m), members);
+        return attachments->on_member(part, m, members);
+      };
+    else
+      item.on_member = nullptr;
+    if (scan_one(*e, item, deadline, out) && e == clamav.get()) scan.clamav_scanned = true;
+  }
+  // avsink's own listing of the part's containers (container_pass.h).
+  scan_containers(part, clamav_members, members, deadline, member_log, out);
+  out.insert(out.end(), members.begin(), members.end());
+}
+
 Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessage &raw,
                                    const Deadline &deadline,
                                    attachments::MemberLog *member_log) const {
@@ -171,6 +225,32 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
   // Bytes already given to the engines: the same decoded bytes again (alternate readings often
   // decode an entity to the same bytes; so do repeated attachments) get the same answer, so they
   // are scanned once and that answer is repeated for this part (a strip must remove both).
+  std::vector<PartScan> scans;
+  std::unordered_map<std::string_view, size_t> scan_of;  // body -> its index in scans
+  for (const auto &part : tree.parts) {
+    if (!is_leaf(part) || part.body.empty()) continue;
+    if (scan_of.emplace(part.body, scans.size()).second) scans.emplace_back().part = &part;
+  }
+  // The distinct bodies at once, on this thread and idle helpers; each keeps its findings apart,
+  // and they are joined below in part order, as one thread would have made them.
+  // Only while fewer messages than part_threads are in scan_parts(): under load every thread
+  // already has a message, and handing parts across threads only costs (measured: 5% fewer
+  // messages a second at four connections on two cores).
+  auto scan_index = [&](size_t i) {
+    if (deadline.expired()) return;  // the caller reports Limits.Exceeded.ScanTime
+    scan_part(scans[i], deadline, member_log != nullptr);
+    scans[i].ran = true;
+  };
+  const unsigned in_flight = parts_in_flight.fetch_add(1) + 1;
+  struct Leave {
+    std::atomic<unsigned> &n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{parts_in_flight};
+  if (in_flight <= part_pool->helpers()) {
+    part_pool->run(scans.size(), scan_index);
+  } else {
+    for (size_t i = 0; i < scans.size(); ++i) scan_index(i);
+  }
   std::unordered_map<std::string_view, std::pair<size_t, size_t>> scanned_bodies;
   std::unordered_map<std::string_view, std::string_view> first_part;  // body -> its first part
   for (const auto &part : tree.parts) {
@@ -184,38 +264,13 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
       if (member_log) member_log->copy_part(first_part[part.body], part.path);
       continue;
     }
-    if (deadline.expired()) break;
+    PartScan &scan = scans[scan_of.at(part.body)];
+    if (!scan.ran) continue;
     const size_t first_finding = out.size();
-    engines::ScanItem item;
-    item.data = part.body;
-    item.part_path = part.path;
-    item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
-    item.text_part = part.media_type.rfind("text/", 0) == 0;
-    Findings members;  // archive members judged by the attachment policy during the walk
-    // What libclamav's walk unpacked, by content (container_pass.h).
-    SeenMembers clamav_members;
-    // A part libclamav would read as a mail file and stall on is unscannable (mail_parser_guard.h);
-    // the other engines still see it.
-    std::string hazard = clamav ? engines::mail_parser_hazard(part.body) : "";
-    if (!hazard.empty())
-      out.push_back(mail_parser_finding(part.path, "not given to libclamav: " + hazard));
-    for (engines::Engine *e : engines) {
-      if (!hazard.empty() && e == clamav.get()) continue;
-      if (attachments && e == clamav.get())
-        item.on_member = [&](const engines::ContainerMember &m) {
-          clamav_members.add(m.data);
-          if (member_log)
-            return attachments->judge_member(part, member_log->add(part.path, m), members);
-          return attachments->on_member(part, m, members);
-        };
-      else
-        item.on_member = nullptr;
-      if (scan_one(*e, item, deadline, out) && e == clamav.get())
-        clamav_scanned.push_back(part.body);
-    }
-    // avsink's own listing of the part's containers (container_pass.h).
-    scan_containers(part, clamav_members, members, deadline, member_log, out);
-    out.insert(out.end(), members.begin(), members.end());
+    out.insert(out.end(), std::make_move_iterator(scan.found.begin()),
+               std::make_move_iterator(scan.found.end()));
+    if (member_log) member_log->merge(scan.members);
+    if (scan.clamav_scanned) clamav_scanned.push_back(part.body);
     scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
     first_part.emplace(part.body, part.path);
   }
@@ -459,6 +514,11 @@ Result<std::unique_ptr<Scanner>> Scanner::open(const Config &config, Logger logg
   impl->config = config;
   impl->budget = std::make_unique<ScanBudget>(config.limits.max_concurrent_scans,
                                               config.limits.memory_budget_bytes);
+  {
+    unsigned threads = config.part_threads;
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    impl->part_pool = std::make_unique<HelperPool>(threads - 1);
+  }
   impl->logger = std::move(logger);
   impl->dry_run = dry_run;
   if (config.clamav_enabled) {

@@ -3,6 +3,8 @@
 // Table-driven.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -90,6 +92,53 @@ TEST(Session, SameBytesTwiceScannedOnceReportedForBoth) {
   EXPECT_EQ(v.action, Action::kReject) << v.reason;
   EXPECT_TRUE(has_virus_in(v, "1.2")) << v.reason;
   EXPECT_TRUE(has_virus_in(v, "1.3")) << v.reason;
+}
+
+// [scan] part_threads: parts scanned on several threads give the verdict and the findings, in
+// the same order, that one thread gives -- for every message in the sample and evasion sets, and
+// while several messages are scanned at once.
+std::string findings_text(const avsink::Verdict &v) {
+  std::string t = std::string(to_string(v.action)) + " " + v.reason + "\n";
+  for (const auto &f : v.findings)
+    t += std::string(to_string(f.kind)) + "|" + f.inspector + "|" + f.name + "|" + f.part_path +
+         "|" + f.filename + "|" + f.detail + "\n";
+  return t;
+}
+
+TEST(Session, PartThreadsGiveTheSameAnswerAsOneThread) {
+  avsink::Config one_cfg;
+  one_cfg.part_threads = 1;
+  avsink::Config many_cfg;
+  many_cfg.part_threads = 4;
+  auto one = open_scanner(one_cfg);
+  auto many = open_scanner(many_cfg);
+  ASSERT_TRUE(one && many);
+  std::vector<std::string> messages;
+  for (const char *dir : {"eml", "evasion"}) {
+    for (const auto &e : std::filesystem::directory_iterator(data_path(dir)))
+      if (e.path().extension() == ".eml") messages.push_back(read_file(e.path().string()));
+  }
+  ASSERT_GT(messages.size(), 50u);
+  size_t multi = 0;
+  for (const auto &m : messages) {
+    const std::string want = findings_text(scan(*one, m));
+    EXPECT_EQ(findings_text(scan(*many, m)), want);
+    multi += std::count(want.begin(), want.end(), '\n') > 2;
+  }
+  EXPECT_GT(multi, 10u);  // enough messages with several findings to compare their order
+  // Several messages at once on the shared helpers.
+  std::vector<std::string> want(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) want[i] = findings_text(scan(*one, messages[i]));
+  std::atomic<size_t> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < messages.size(); i += 3)
+        if (findings_text(scan(*many, messages[i])) != want[i]) wrong++;
+    });
+  }
+  for (auto &t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0u);
 }
 
 TEST(Session, CleanMailAcceptedWithHeaderAndRecord) {
