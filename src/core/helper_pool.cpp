@@ -53,6 +53,7 @@ struct HelperPool::Impl {
   std::deque<std::shared_ptr<Job>> jobs;  // open calls with indices left, oldest first
   bool stop = false;
   std::vector<std::thread> threads;
+  std::atomic<size_t> callers{0};  // run() calls in progress
 
   void helper() {
     std::unique_lock<std::mutex> lock(mu);
@@ -91,24 +92,28 @@ unsigned HelperPool::helpers() const {
 }
 
 void HelperPool::run(size_t count, const std::function<void(size_t)> &task) {
-  if (impl_->threads.empty() || count < 2) {
-    for (size_t i = 0; i < count; ++i) task(i);
-    return;
-  }
+  const size_t callers = impl_->callers.fetch_add(1) + 1;
+  struct Leave {
+    std::atomic<size_t> &n;
+    ~Leave() { n.fetch_sub(1); }
+  } leave{impl_->callers};
   auto job = std::make_shared<Job>(count, &task);
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->jobs.push_back(job);
+  const bool offered = callers <= impl_->threads.size() && count > 1;
+  if (offered) {
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      impl_->jobs.push_back(job);
+    }
+    impl_->wake.notify_all();
   }
-  impl_->wake.notify_all();
-  job->work();
+  job->work();  // alone, when not offered: every task on this thread, in order
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(job->mu);
     job->finished.wait(lock, [&] { return job->done == job->count; });
     error = job->error;
   }
-  {
+  if (offered) {
     std::lock_guard<std::mutex> lock(impl_->mu);
     for (auto it = impl_->jobs.begin(); it != impl_->jobs.end(); ++it) {
       if (*it == job) {

@@ -23,7 +23,10 @@ class HelperPool {
   // when every call has returned: nothing of this call runs afterwards, so `task` may use the
   // caller's stack. Calls run in any order and at the same time: each must touch only its own
   // state (or state safe to share). A task that throws: the other tasks still run, and the first
-  // exception is rethrown here.
+  // exception is rethrown here. Helpers are offered the tasks only while no more run() calls are
+  // in progress than there are helpers: with more, every CPU already has a caller, and handing
+  // tasks across threads only costs (measured on the milter bench: 5% fewer messages a second at
+  // four connections on two cores); the caller then runs them all, in order.
   void run(size_t count, const std::function<void(size_t)> &task);
 
   unsigned helpers() const;

@@ -81,16 +81,15 @@ struct Scanner::Impl {
   std::unique_ptr<ScanBudget> budget;  // [limits] max_concurrent_scans, memory_budget_bytes
   // [scan] part_threads - 1 helpers that scan a message's parts beside its own thread.
   std::unique_ptr<HelperPool> part_pool;
-  // Messages in scan_parts() now: helpers are used only while some CPU is left idle by them.
-  mutable std::atomic<unsigned> parts_in_flight{0};
 
   // One distinct decoded body of a message, scanned by scan_part() on some thread.
   struct PartScan {
     const mime::Part *part = nullptr;
-    Findings found;                  // in the order the serial loop made them
-    attachments::MemberLog members;  // its members, joined to the message's log in part order
-    bool clamav_scanned = false;     // libclamav read it whole (the raw pass may skip it)
-    bool ran = false;                // false: the deadline passed before it started
+    Findings found;                     // in the order the serial loop made them
+    attachments::MemberLog members;     // its members, joined to the message's log in part order
+    bool clamav_scanned = false;        // libclamav read it whole (the raw pass may skip it)
+    bool ran = false;                   // false: the deadline passed before it started
+    size_t out_begin = 0, out_end = 0;  // where `found` went in the message's findings
   };
   // Every engine on one part, then avsink's own listing of its containers. Touches only `scan`
   // and shared read-only state, so parts run on different threads at once.
@@ -231,48 +230,32 @@ Findings Scanner::Impl::scan_parts(const mime::MessageTree &tree, const RawMessa
     if (!is_leaf(part) || part.body.empty()) continue;
     if (scan_of.emplace(part.body, scans.size()).second) scans.emplace_back().part = &part;
   }
-  // The distinct bodies at once, on this thread and idle helpers; each keeps its findings apart,
-  // and they are joined below in part order, as one thread would have made them.
-  // Only while fewer messages than part_threads are in scan_parts(): under load every thread
-  // already has a message, and handing parts across threads only costs (measured: 5% fewer
-  // messages a second at four connections on two cores).
-  auto scan_index = [&](size_t i) {
+  // The distinct bodies at once, on this thread and idle helpers (core/helper_pool.h); each keeps
+  // its findings apart, and they are joined below in part order, as one thread would make them.
+  part_pool->run(scans.size(), [&](size_t i) {
     if (deadline.expired()) return;  // the caller reports Limits.Exceeded.ScanTime
     scan_part(scans[i], deadline, member_log != nullptr);
     scans[i].ran = true;
-  };
-  const unsigned in_flight = parts_in_flight.fetch_add(1) + 1;
-  struct Leave {
-    std::atomic<unsigned> &n;
-    ~Leave() { n.fetch_sub(1); }
-  } leave{parts_in_flight};
-  if (in_flight <= part_pool->helpers()) {
-    part_pool->run(scans.size(), scan_index);
-  } else {
-    for (size_t i = 0; i < scans.size(); ++i) scan_index(i);
-  }
-  std::unordered_map<std::string_view, std::pair<size_t, size_t>> scanned_bodies;
-  std::unordered_map<std::string_view, std::string_view> first_part;  // body -> its first part
+  });
   for (const auto &part : tree.parts) {
     if (!is_leaf(part) || part.body.empty()) continue;
-    if (auto it = scanned_bodies.find(part.body); it != scanned_bodies.end()) {
-      for (size_t i = it->second.first; i < it->second.second; ++i) {
+    PartScan &scan = scans[scan_of.at(part.body)];
+    if (!scan.ran) continue;
+    if (scan.part != &part) {  // the same bytes as an earlier part: its answer, for this part too
+      for (size_t i = scan.out_begin; i < scan.out_end; ++i) {
         Finding f = out[i];
         f.part_path = part.path;
         out.push_back(std::move(f));
       }
-      if (member_log) member_log->copy_part(first_part[part.body], part.path);
+      if (member_log) member_log->copy_part(scan.part->path, part.path);
       continue;
     }
-    PartScan &scan = scans[scan_of.at(part.body)];
-    if (!scan.ran) continue;
-    const size_t first_finding = out.size();
+    scan.out_begin = out.size();
     out.insert(out.end(), std::make_move_iterator(scan.found.begin()),
                std::make_move_iterator(scan.found.end()));
+    scan.out_end = out.size();
     if (member_log) member_log->merge(scan.members);
     if (scan.clamav_scanned) clamav_scanned.push_back(part.body);
-    scanned_bodies.emplace(part.body, std::make_pair(first_finding, out.size()));
-    first_part.emplace(part.body, part.path);
   }
   // The raw message once, so libclamav's own mail handling sees it too (defense in depth).
   bool structure_flagged = false;

@@ -63,19 +63,59 @@ TEST(HelperPool, NoHelpersRunsOnTheCallerInOrder) {
 }
 
 TEST(HelperPool, AThrowingTaskLetsTheOthersRunAndIsRethrown) {
-  HelperPool pool(2);
-  std::atomic<int> ran{0};
-  EXPECT_THROW(pool.run(20,
-                        [&](size_t i) {
-                          ran++;
-                          if (i == 3) throw std::runtime_error("task 3");
-                        }),
-               std::runtime_error);
-  EXPECT_EQ(ran.load(), 20);
-  // The pool still works afterwards.
-  std::atomic<int> again{0};
-  pool.run(10, [&](size_t) { again++; });
-  EXPECT_EQ(again.load(), 10);
+  for (unsigned helpers : {0u, 2u}) {
+    HelperPool pool(helpers);
+    std::atomic<int> ran{0};
+    EXPECT_THROW(pool.run(20,
+                          [&](size_t i) {
+                            ran++;
+                            if (i == 3) throw std::runtime_error("task 3");
+                          }),
+                 std::runtime_error);
+    EXPECT_EQ(ran.load(), 20);
+    // The pool still works afterwards.
+    std::atomic<int> again{0};
+    pool.run(10, [&](size_t) { again++; });
+    EXPECT_EQ(again.load(), 10);
+  }
+}
+
+// With more callers in run() than helpers, each caller runs its own tasks, in order.
+TEST(HelperPool, BusyPoolLeavesEachCallerItsOwnTasks) {
+  HelperPool pool(1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool inside = false, release = false;
+  std::thread first([&] {
+    pool.run(1, [&](size_t) {  // one task: never offered, but the call is in progress
+      std::unique_lock<std::mutex> lock(mu);
+      inside = true;
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+    });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside; }));
+  }
+  std::vector<size_t> order;
+  const auto me = std::this_thread::get_id();
+  bool elsewhere = false;
+  pool.run(6, [&](size_t i) {
+    // Long enough that an offered task would be taken by the idle helper.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(i);
+    elsewhere |= std::this_thread::get_id() != me;
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_FALSE(elsewhere);
 }
 
 TEST(HelperPool, ManyCallersAtOnce) {
