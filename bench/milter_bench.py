@@ -204,8 +204,8 @@ def part_parallel_share(paths, cores):
 
 
 def floor_bounds(rows, library_ms, share):
-    """Upper bounds on avsink / clamav-milter msgs/s (see the usage text), or None. share: what
-    part_parallel_share() gave for the timed slices."""
+    """Estimates of upper bounds on avsink / clamav-milter msgs/s (see the usage text), or None.
+    share: what part_parallel_share() gave for the timed slices."""
     if library_ms is None:
         return None
     cores = os.cpu_count() or 1
