@@ -34,11 +34,13 @@ import multiprocessing
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -54,23 +56,54 @@ TOOLS = {"ripmime": "ripmime", "munpack": "munpack", "uudeview": "uudeview",
 # ------------------------------------------------------------------------------------------
 # What counts as "the payload is visible"
 # ------------------------------------------------------------------------------------------
+def local_members(data, limit=64, cap=4 << 20):
+    """Members read from the local file headers alone, as streaming readers do (libclamav's zip
+    walk, libarchive's): they still read a zip whose central directory a trick damaged. Stored
+    members with unknown size and methods other than stored and deflate are left out (stored bytes
+    are visible as they are)."""
+    out, pos = [], 0
+    while len(out) < limit:
+        i = data.find(b"PK\x03\x04", pos)
+        if i < 0 or i + 30 > len(data):
+            break
+        pos = i + 4
+        flags, method = struct.unpack_from("<HH", data, i + 6)
+        (csize,) = struct.unpack_from("<I", data, i + 18)
+        nlen, xlen = struct.unpack_from("<HH", data, i + 26)
+        start = i + 30 + nlen + xlen
+        sized = not (flags & 8) and csize > 0
+        body = data[start:start + csize] if sized else data[start:]
+        if method == 0 and sized:
+            out.append(body)
+        elif method == 8:
+            try:
+                out.append(zlib.decompressobj(-15).decompress(body, cap))
+            except zlib.error:  # noqa: PERF203 - a broken stream is simply not visible
+                continue
+    return out
+
+
 def zip_members(data, depth=0):
-    """Every member of a zip found in `data` (and zips inside it, 3 levels); [] when none."""
+    """Every member of a zip found in `data` (and zips inside it, 3 levels); [] when none. Read
+    twice: through the central directory (zipfile) and through the local headers alone."""
     if depth > 3 or b"PK\x03\x04" not in data:
         return []
     start = data.find(b"PK\x03\x04")
-    out = []
+    found = []
     try:
         with zipfile.ZipFile(io.BytesIO(data[start:])) as z:
             for info in z.infolist()[:64]:
                 try:
-                    m = z.read(info)
+                    found.append(z.read(info))
                 except Exception:  # noqa: BLE001 - a broken member is simply not visible
                     continue
-                out.append(m)
-                out += zip_members(m, depth + 1)
     except Exception:  # noqa: BLE001 - not a readable zip
         pass
+    found += local_members(data)
+    out = []
+    for m in found:
+        out.append(m)
+        out += zip_members(m, depth + 1)
     return out
 
 
