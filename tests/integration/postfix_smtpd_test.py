@@ -126,19 +126,18 @@ def wait_retried(env, pred, timeout):
     "skipped, still being delivered" and moves it to the incoming queue dated 60 s ahead
     (qmgr_active.c), which is scanned again only when new mail or a wakeup arrives. Seen in a soak
     of this test: a message deferred while avsink-smtpd was down went out 90 s later, not lost."""
-    end = time.monotonic() + timeout
-    next_flush = time.monotonic() + 5
-    while True:
+    next_flush = [time.monotonic() + 5]
+
+    def flushing():
         v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        if time.monotonic() >= next_flush:
+        if not v and time.monotonic() >= next_flush[0]:
             r = subprocess.run(["postqueue", "-c", env.conf, "-f"], capture_output=True, text=True,
                                timeout=30)
             if r.returncode != 0:
                 raise RuntimeError(f"postqueue -f: {r.stdout}{r.stderr}")
-            next_flush = time.monotonic() + 5
-        time.sleep(0.25)
+            next_flush[0] = time.monotonic() + 5
+        return v
+    return e2e.wait_for(flushing, timeout, 0.25)
 
 
 def trail(env, markers):

@@ -99,9 +99,11 @@ def zip_members(data, depth=0):
                     continue
     except Exception:  # noqa: BLE001 - not a readable zip
         pass
-    found += local_members(data)
-    out = []
-    for m in found:
+    out, seen = [], set()
+    for m in found + local_members(data):  # an intact zip gives each member both ways: once here
+        if m in seen:
+            continue
+        seen.add(m)
         out.append(m)
         out += zip_members(m, depth + 1)
     return out
