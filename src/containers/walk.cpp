@@ -6,6 +6,8 @@
 #include <archive_entry.h>
 
 #include <locale.h>
+#include <string.h>
+
 #include <clocale>
 
 #include <algorithm>
@@ -58,14 +60,24 @@ Formats sniff(std::string_view d) {
   return Formats::kAll;  // compressed streams, SFX stubs, old tar: let the bidders decide
 }
 
-// A zip end-of-central-directory record in the last 64 KiB + 22 bytes.
-bool has_zip_end(std::string_view d) {
-  if (d.size() < 22) return false;
+// Where the last zip end-of-central-directory signature starts in the final 64 KiB + 22 bytes
+// (the record's 22 bytes must fit after it), or npos. memrchr finds each candidate 'P', since
+// this runs on every extracted member.
+size_t zip_end_at(std::string_view d) {
+  if (d.size() < 22) return std::string_view::npos;
   const size_t lowest = d.size() > 22 + 0xFFFF ? d.size() - 22 - 0xFFFF : 0;
-  for (size_t i = d.size() - 22 + 1; i-- > lowest;) {
-    if (d[i] == 'P' && d.compare(i, 4, std::string_view("PK\x05\x06", 4)) == 0) return true;
+  for (size_t end = d.size() - 22 + 1; end > lowest;) {  // candidates lie in [lowest, end)
+    const void *p = memrchr(d.data() + lowest, 'P', end - lowest);
+    if (p == nullptr) break;
+    const size_t i = static_cast<size_t>(static_cast<const char *>(p) - d.data());
+    if (d.compare(i, 4, std::string_view("PK\x05\x06", 4)) == 0) return i;
+    end = i;
   }
-  return false;
+  return std::string_view::npos;
+}
+
+bool has_zip_end(std::string_view d) {
+  return zip_end_at(d) != std::string_view::npos;
 }
 
 // False when a cpio "newc" header libarchive would read names a file-name, symlink-target or file
@@ -228,14 +240,8 @@ std::string volume_reason(std::string_view d) {
     return "zip split-archive marker at the start";
   }
   // Zip end-of-central-directory record naming another disk.
-  if (d.size() >= 22) {
-    const size_t lowest = d.size() > 22 + 0xFFFF ? d.size() - 22 - 0xFFFF : 0;
-    for (size_t i = d.size() - 22 + 1; i-- > lowest;) {
-      if (d[i] == 'P' && d.compare(i, 4, std::string_view("PK\x05\x06", 4)) == 0) {
-        if (le16(d, i + 4) != 0 || le16(d, i + 6) != 0) return "zip end record names disk > 0";
-        break;
-      }
-    }
+  if (const size_t i = zip_end_at(d); i != std::string_view::npos) {
+    if (le16(d, i + 4) != 0 || le16(d, i + 6) != 0) return "zip end record names disk > 0";
   }
   return {};
 }
@@ -455,6 +461,9 @@ class Walker {
     uint64_t out = 0;
     bool ratio_hit = false;
     bool any = false;  // this reading listed something
+    // One buffer for every member of this reading: a member's bytes live only during its visit,
+    // and keeping the capacity spares a fresh allocation (and its page faults) per member.
+    std::string bytes;
     for (;; rc = archive_read_next_header(a.get(), &entry)) {
       if (rc == ARCHIVE_EOF) break;
       if (rc == ARCHIVE_FATAL || rc == ARCHIVE_RETRY) {
@@ -497,7 +506,7 @@ class Walker {
         visit_(m);  // no data of its own: the name is all there is
         continue;
       }
-      std::string bytes;
+      bytes.clear();
       bool whole = !ratio_hit;
       if (whole && m.size > limits_.max_file_bytes) whole = take_bytes(m.size, m.path);
       char buf[64 * 1024];

@@ -24,11 +24,30 @@ std::string member_shown(const std::string &part_name, const std::string &path) 
 }  // namespace
 
 void SeenMembers::add(std::string_view data) {
-  if (!data.empty()) digests_.insert(sha256_hex(data));
+  if (data.empty() || contains(data)) return;
+  Seen s;
+  if (copied_ + data.size() <= budget_) {
+    s.bytes.assign(data);
+    copied_ += data.size();
+  } else {
+    s.digest = sha256_hex(data);
+  }
+  by_size_.emplace(data.size(), std::move(s));
 }
 
 bool SeenMembers::contains(std::string_view data) const {
-  return !digests_.empty() && digests_.count(sha256_hex(data)) > 0;
+  auto [it, end] = by_size_.equal_range(data.size());
+  std::string digest;  // of `data`, computed at most once
+  for (; it != end; ++it) {
+    const Seen &s = it->second;
+    if (s.digest.empty()) {
+      if (s.bytes == data) return true;
+      continue;
+    }
+    if (digest.empty()) digest = sha256_hex(data);
+    if (s.digest == digest) return true;
+  }
+  return false;
 }
 
 void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &part,

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <functional>
-#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "attachments/attachment_policy.h"
@@ -21,16 +21,29 @@ namespace avsink::session {
 // fail-closed setting) to the Findings given; false when the engine failed.
 using ScanOne = std::function<bool(engines::Engine &, const engines::ScanItem &, Findings &)>;
 
-// The members an engine's own walk scanned, by content (SHA-256): a listed member with the same
-// bytes was scanned already, whatever path either reader gives it (libclamav names zip members by
-// their last component and TNEF members not at all). One scan, one thread.
+// The members an engine's own walk scanned, by content: a listed member with the same bytes was
+// scanned already, whatever path either reader gives it (libclamav names zip members by their last
+// component and TNEF members not at all). Equality is exact: members are indexed by size, and the
+// bytes themselves are kept (and compared with memcmp) while `copy_budget` lasts; past it, their
+// SHA-256 is kept and a listed member of the same size is hashed once to compare. Copying and
+// comparing cost a fraction of hashing both sides. One scan, one thread.
 class SeenMembers {
  public:
+  static constexpr size_t kDefaultCopyBudget = 4 * 1024 * 1024;
+  explicit SeenMembers(size_t copy_budget = kDefaultCopyBudget) : budget_(copy_budget) {}
+  // Records `data` (copied or hashed; nothing is kept of an empty member). Bytes already
+  // recorded are not kept twice.
   void add(std::string_view data);
   bool contains(std::string_view data) const;
 
  private:
-  std::set<std::string> digests_;
+  struct Seen {
+    std::string bytes;   // the member's bytes, or
+    std::string digest;  // their SHA-256 (hex) once past the copy budget
+  };
+  std::unordered_multimap<size_t, Seen> by_size_;
+  size_t budget_;
+  size_t copied_ = 0;
 };
 
 struct ContainerPassContext {

@@ -580,6 +580,41 @@ TEST(ContainersWalk, SevenZipHeaderPastTheDataIsNotHandedToLibarchive) {
       << w.describe();
 }
 
+// The zip end record is looked for in the last 64 KiB + 22 bytes only, wherever it sits there:
+// right at the end, behind a comment full of 'P's, or at the lowest offset still inside. Its disk
+// fields decide whether the zip is one volume of a split archive.
+TEST(ContainersWalk, ZipEndRecordFoundAcrossTheWholeWindow) {
+  const std::string zip = stored_zip({{"readme.txt", "hello\n"}});
+  ASSERT_EQ(zip.compare(zip.size() - 22, 4, "PK\x05\x06"), 0);
+  auto set16 = [](std::string &z, size_t at, size_t v) {
+    z[at] = static_cast<char>(v & 0xFF);
+    z[at + 1] = static_cast<char>(v >> 8);
+  };
+  auto with_comment = [&](const std::string &comment) {
+    std::string z = zip;
+    set16(z, z.size() - 2, comment.size());  // the record's comment length
+    return z + comment;
+  };
+  auto split = [&](std::string z, size_t end_at) {
+    set16(z, end_at + 4, 1);  // number of this disk
+    return z;
+  };
+  for (const size_t comment : {size_t(0), size_t(1000), size_t(0xFFFF)}) {
+    const std::string z = with_comment(std::string(comment, 'P'));
+    const size_t end_at = zip.size() - 22;
+    const Walked whole = run(z, Limits());
+    EXPECT_FALSE(whole.has(Reason::kMultiVolume)) << comment << whole.describe();
+    ASSERT_EQ(whole.members.size(), 1u) << comment << whole.describe();
+    const Walked part = run(split(z, end_at), Limits());
+    EXPECT_TRUE(part.has(Reason::kMultiVolume)) << "comment of " << comment << part.describe();
+  }
+  // One byte more of comment and the record lies outside the window: libarchive does not find
+  // the zip there either, and the disk field is not read.
+  std::string outside = zip + std::string(0x10000, 'P');
+  const Walked far = run(split(outside, zip.size() - 22), Limits());
+  EXPECT_FALSE(far.has(Reason::kMultiVolume)) << far.describe();
+}
+
 // One newc member (header, name, data, each 4-byte aligned), as cpio -H newc writes it.
 std::string newc_member(const std::string &name, const std::string &data) {
   auto field = [](uint64_t v) {

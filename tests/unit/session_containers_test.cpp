@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "session/container_pass.h"
 #include "session/scanner.h"
 #include "test_support.h"
 
@@ -499,6 +500,41 @@ TEST_F(Containers, TnefAttachmentNames) {
   bool named = false;
   for (const auto &f : v.findings) named |= f.filename == "winmail.dat/clam.exe";
   EXPECT_TRUE(named) << describe(v);
+}
+
+// What libclamav's walk unpacked is compared by exact content, whether the bytes were kept (under
+// the copy budget) or only their digest: same size with other bytes is not "seen".
+TEST(SeenMembers, ExactContentWithAndWithoutCopies) {
+  for (const size_t budget : {avsink::session::SeenMembers::kDefaultCopyBudget, size_t(0)}) {
+    avsink::session::SeenMembers seen(budget);
+    const std::string a(70000, 'a');
+    std::string a_last = a;
+    a_last.back() = 'b';
+    std::string a_first = a;
+    a_first.front() = 'b';
+    EXPECT_FALSE(seen.contains(a));
+    EXPECT_FALSE(seen.contains(""));
+    seen.add(a);
+    seen.add(a);  // kept once
+    seen.add("");
+    EXPECT_TRUE(seen.contains(a)) << budget;
+    EXPECT_TRUE(seen.contains(std::string(a))) << budget;  // other storage, same bytes
+    EXPECT_FALSE(seen.contains(a_last)) << budget;
+    EXPECT_FALSE(seen.contains(a_first)) << budget;
+    EXPECT_FALSE(seen.contains(a.substr(1))) << budget;
+    EXPECT_FALSE(seen.contains("")) << budget;
+    seen.add(a_last);  // same size, other bytes: both are seen
+    EXPECT_TRUE(seen.contains(a_last)) << budget;
+    EXPECT_TRUE(seen.contains(a)) << budget;
+    EXPECT_FALSE(seen.contains(a_first)) << budget;
+  }
+  // The budget runs out between two members: the first kept as bytes, the second as a digest.
+  avsink::session::SeenMembers seen(100);
+  seen.add(std::string(80, 'x'));
+  seen.add(std::string(80, 'y'));
+  EXPECT_TRUE(seen.contains(std::string(80, 'x')));
+  EXPECT_TRUE(seen.contains(std::string(80, 'y')));
+  EXPECT_FALSE(seen.contains(std::string(80, 'z')));
 }
 
 }  // namespace
