@@ -23,21 +23,27 @@ std::string member_shown(const std::string &part_name, const std::string &path) 
 
 }  // namespace
 
-void SeenMembers::add(std::string_view data) {
-  if (data.empty() || contains(data)) return;
+bool SeenMembers::add(std::string_view data) {
+  std::string digest;
+  if (data.empty() || find(data, digest)) return false;
   Seen s;
   if (copied_ + data.size() <= budget_) {
     s.bytes.assign(data);
     copied_ += data.size();
   } else {
-    s.digest = sha256_hex(data);
+    s.digest = digest.empty() ? sha256_hex(data) : std::move(digest);
   }
   by_size_.emplace(data.size(), std::move(s));
+  return true;
 }
 
 bool SeenMembers::contains(std::string_view data) const {
+  std::string digest;
+  return find(data, digest);
+}
+
+bool SeenMembers::find(std::string_view data, std::string &digest) const {
   auto [it, end] = by_size_.equal_range(data.size());
-  std::string digest;  // of `data`, computed at most once
   for (; it != end; ++it) {
     const Seen &s = it->second;
     if (s.digest.empty()) {
@@ -67,9 +73,9 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
       cm.data = m.data;
       judge(cm);
     }
-    if (!m.extracted || m.data.empty() || seen.contains(m.data)) return;
+    // Recorded now, or scanned already (by libclamav's walk or as an earlier member).
+    if (!m.extracted || !seen.add(m.data)) return;
     if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
-    seen.add(m.data);
     const std::string shown = member_shown(part_name, m.path);
     for (engines::Engine *e : ctx.member_engines) {
       engines::ScanItem item;

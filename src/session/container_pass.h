@@ -31,12 +31,14 @@ class SeenMembers {
  public:
   static constexpr size_t kDefaultCopyBudget = 4 * 1024 * 1024;
   explicit SeenMembers(size_t copy_budget = kDefaultCopyBudget) : budget_(copy_budget) {}
-  // Records `data` (copied or hashed; nothing is kept of an empty member). Bytes already
-  // recorded are not kept twice.
-  void add(std::string_view data);
+  // Records `data` (copied or hashed; nothing is kept of an empty member). True when it was
+  // recorded now; false when it is empty or the same bytes were recorded before.
+  bool add(std::string_view data);
   bool contains(std::string_view data) const;
 
  private:
+  // contains(), leaving in `digest` the SHA-256 of `data` if it had to compute it.
+  bool find(std::string_view data, std::string &digest) const;
   struct Seen {
     std::string bytes;   // the member's bytes, or
     std::string digest;  // their SHA-256 (hex) once past the copy budget

@@ -514,16 +514,16 @@ TEST(SeenMembers, ExactContentWithAndWithoutCopies) {
     a_first.front() = 'b';
     EXPECT_FALSE(seen.contains(a));
     EXPECT_FALSE(seen.contains(""));
-    seen.add(a);
-    seen.add(a);  // kept once
-    seen.add("");
+    EXPECT_TRUE(seen.add(a)) << budget;
+    EXPECT_FALSE(seen.add(a)) << budget;  // recorded before
+    EXPECT_FALSE(seen.add("")) << budget;
     EXPECT_TRUE(seen.contains(a)) << budget;
     EXPECT_TRUE(seen.contains(std::string(a))) << budget;  // other storage, same bytes
     EXPECT_FALSE(seen.contains(a_last)) << budget;
     EXPECT_FALSE(seen.contains(a_first)) << budget;
     EXPECT_FALSE(seen.contains(a.substr(1))) << budget;
     EXPECT_FALSE(seen.contains("")) << budget;
-    seen.add(a_last);  // same size, other bytes: both are seen
+    EXPECT_TRUE(seen.add(a_last)) << budget;  // same size, other bytes: both are seen
     EXPECT_TRUE(seen.contains(a_last)) << budget;
     EXPECT_TRUE(seen.contains(a)) << budget;
     EXPECT_FALSE(seen.contains(a_first)) << budget;
