@@ -325,8 +325,9 @@ AVSINK_API avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan
 
 /* One call: begin, write all of data, end.
  * verdict_out: receives the verdict; scan_out: receives the scan that owns it.
- * Ownership: env and data copied before return; caller frees *scan_out with avsink_scan_free()
- *   (also on failure, when *scan_out is non-NULL, to read avsink_scan_errmsg()).
+ * Ownership: env copied; data read in place, during the call only. The caller frees *scan_out
+ *   with avsink_scan_free() (also on failure, when *scan_out is non-NULL, to read
+ *   avsink_scan_errmsg()).
  * Thread-safety: any thread. Errors: as avsink_scan_begin/write/end. Since: 1.0 */
 AVSINK_API avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out,
                                             avsink_scan **scan_out, avsink_engine *engine,

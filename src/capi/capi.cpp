@@ -161,6 +161,36 @@ std::unique_ptr<avsink_verdict> wrap_verdict(avsink::Verdict v, std::string_view
   return out;
 }
 
+// Scans one whole message, `kept` (at most max_message_bytes of the `total` sent), and keeps the
+// verdict on `scan`; the one ending of avsink_scan_end and avsink_scan_buffer. `kept` is read only
+// during the call. A failure is counted as a tempfail and leaves the scan failed.
+template <typename Kept>  // () -> avsink::Result<std::string_view>
+avsink_status finish_scan(const avsink_verdict **out, avsink_scan *scan, const Kept &kept,
+                          uint64_t total) {
+  scan->state = avsink_scan::State::kEnded;
+  avsink_status st = guard(&scan->errmsg, [&]() -> avsink_status {
+    auto bytes = kept();
+    if (!bytes) {
+      scan->errmsg = bytes.error().describe();
+      return status_of(bytes.error().code);
+    }
+    avsink::session::RawMessage raw{*bytes, total};
+    auto v = scan->engine->scanner->scan(scan->envelope, raw);
+    if (!v) {
+      scan->errmsg = v.error().describe();
+      return status_of(v.error().code);
+    }
+    scan->verdict = wrap_verdict(std::move(v.value()), *bytes);
+    *out = scan->verdict.get();
+    return AVSINK_OK;
+  });
+  if (st != AVSINK_OK) {
+    scan->state = avsink_scan::State::kFailed;
+    scan->engine->scanner->count_tempfail("scan_failed");  // the adapter must tempfail it
+  }
+  return st;
+}
+
 }  // namespace
 
 extern "C" {
@@ -357,28 +387,8 @@ avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan) {
     scan->errmsg = "avsink_scan_end called twice or after a failed write";
     return AVSINK_ESTATE;
   }
-  scan->state = avsink_scan::State::kEnded;
-  avsink_status st = guard(&scan->errmsg, [&]() -> avsink_status {
-    auto bytes = scan->spool->view();
-    if (!bytes) {
-      scan->errmsg = bytes.error().describe();
-      return status_of(bytes.error().code);
-    }
-    avsink::session::RawMessage raw{*bytes, scan->spool->total_bytes()};
-    auto v = scan->engine->scanner->scan(scan->envelope, raw);
-    if (!v) {
-      scan->errmsg = v.error().describe();
-      return status_of(v.error().code);
-    }
-    scan->verdict = wrap_verdict(std::move(v.value()), *bytes);
-    *out = scan->verdict.get();
-    return AVSINK_OK;
-  });
-  if (st != AVSINK_OK) {
-    scan->state = avsink_scan::State::kFailed;
-    scan->engine->scanner->count_tempfail("scan_failed");  // the adapter must tempfail it
-  }
-  return st;
+  return finish_scan(
+      out, scan, [&] { return scan->spool->view(); }, scan->spool->total_bytes());
 }
 
 avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out, avsink_scan **scan_out,
@@ -386,11 +396,17 @@ avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out, avsink_scan
                                  const void *data, size_t len) {
   if (verdict_out == nullptr || scan_out == nullptr) return AVSINK_EINVAL;
   *verdict_out = nullptr;
+  if (data == nullptr && len > 0) return AVSINK_EINVAL;
   avsink_status st = avsink_scan_begin(scan_out, engine, env);
   if (st != AVSINK_OK) return st;
-  st = avsink_scan_write(*scan_out, data, len);
-  if (st != AVSINK_OK) return st;
-  return avsink_scan_end(verdict_out, *scan_out);
+  // The caller's bytes are scanned where they are: they outlive this call, which is as long as
+  // the scan reads them (the verdict keeps copies of what it reports). As avsink_scan_write
+  // would, bytes past the message-size limit are counted and not read.
+  const uint64_t limit = engine->scanner->config().limits.max_message_bytes;
+  const std::string_view all(static_cast<const char *>(data), len);
+  const std::string_view kept = all.substr(0, static_cast<size_t>(std::min<uint64_t>(len, limit)));
+  return finish_scan(
+      verdict_out, *scan_out, [&]() -> avsink::Result<std::string_view> { return kept; }, len);
 }
 
 const char *avsink_scan_errmsg(const avsink_scan *scan) {

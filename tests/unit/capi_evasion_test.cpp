@@ -386,26 +386,35 @@ TEST(CapiLimits, OversizeMessageIsRefused552NeverStored) {
        {"", "[actions]\nunscannable = \"discard\"\n", "[actions]\nunscannable = \"accept\"\n"}) {
     Engine engine(std::string("[limits]\nmax_message_bytes = 4096\n") + actions);
     ASSERT_EQ(engine.status(), AVSINK_OK) << engine.message();
-    for (uint32_t n : {4096u, 4097u, 108063u}) {
-      const std::string bytes = message_bytes(n);
-      avsink_scan *s = nullptr;
-      ASSERT_EQ(avsink_scan_begin(&s, engine.get(), nullptr), AVSINK_OK);
-      for (size_t off = 0; off < bytes.size(); off += 1000)
-        ASSERT_EQ(
-            avsink_scan_write(s, bytes.data() + off, std::min<size_t>(1000, bytes.size() - off)),
-            AVSINK_OK);
-      const avsink_verdict *v = nullptr;
-      ASSERT_EQ(avsink_scan_end(&v, s), AVSINK_OK) << avsink_scan_errmsg(s);
-      if (n == 4096u) {
-        EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_ACCEPT) << actions;
-      } else {
-        EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_REJECT) << actions << " " << n;
-        EXPECT_EQ(avsink_verdict_smtp_code(v), 552) << actions << " " << n;
-        EXPECT_STREQ(avsink_verdict_enhanced_status(v), "5.3.4") << actions << " " << n;
-        EXPECT_STREQ(avsink_verdict_quarantine_id(v), "") << actions << " " << n;
+    // Written in pieces, and handed over whole (avsink_scan_buffer reads it in place).
+    for (const bool whole : {false, true})
+      for (uint32_t n : {4096u, 4097u, 108063u}) {
+        SCOPED_TRACE(whole ? "avsink_scan_buffer" : "avsink_scan_write");
+        const std::string bytes = message_bytes(n);
+        avsink_scan *s = nullptr;
+        const avsink_verdict *v = nullptr;
+        if (whole) {
+          ASSERT_EQ(avsink_scan_buffer(&v, &s, engine.get(), nullptr, bytes.data(), bytes.size()),
+                    AVSINK_OK)
+              << avsink_scan_errmsg(s);
+        } else {
+          ASSERT_EQ(avsink_scan_begin(&s, engine.get(), nullptr), AVSINK_OK);
+          for (size_t off = 0; off < bytes.size(); off += 1000)
+            ASSERT_EQ(avsink_scan_write(s, bytes.data() + off,
+                                        std::min<size_t>(1000, bytes.size() - off)),
+                      AVSINK_OK);
+          ASSERT_EQ(avsink_scan_end(&v, s), AVSINK_OK) << avsink_scan_errmsg(s);
+        }
+        if (n == 4096u) {
+          EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_ACCEPT) << actions;
+        } else {
+          EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_REJECT) << actions << " " << n;
+          EXPECT_EQ(avsink_verdict_smtp_code(v), 552) << actions << " " << n;
+          EXPECT_STREQ(avsink_verdict_enhanced_status(v), "5.3.4") << actions << " " << n;
+          EXPECT_STREQ(avsink_verdict_quarantine_id(v), "") << actions << " " << n;
+        }
+        avsink_scan_free(s);
       }
-      avsink_scan_free(s);
-    }
   }
 }
 
