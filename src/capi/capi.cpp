@@ -396,6 +396,7 @@ avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out, avsink_scan
                                  const void *data, size_t len) {
   if (verdict_out == nullptr || scan_out == nullptr) return AVSINK_EINVAL;
   *verdict_out = nullptr;
+  *scan_out = nullptr;
   if (data == nullptr && len > 0) return AVSINK_EINVAL;
   avsink_status st = avsink_scan_begin(scan_out, engine, env);
   if (st != AVSINK_OK) return st;

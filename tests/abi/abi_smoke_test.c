@@ -156,6 +156,14 @@ int main(int argc, char **argv) {
   /* NULL arguments are errors, never crashes; frees accept NULL. */
   CHECK(avsink_scan_begin(NULL, engine, NULL) == AVSINK_EINVAL, "begin NULL out");
   CHECK(avsink_scan_begin(&scan, NULL, NULL) == AVSINK_EINVAL, "begin NULL engine");
+  {
+    /* Both out-parameters are set even when the arguments are refused. */
+    const avsink_verdict *bv = NULL;
+    avsink_scan *bs = (avsink_scan *)&bv; /* any non-NULL value the call must overwrite */
+    CHECK(avsink_scan_buffer(&bv, &bs, engine, NULL, NULL, 5) == AVSINK_EINVAL, "buffer NULL data");
+    CHECK(bs == NULL && bv == NULL, "buffer NULL data left an out-parameter unset");
+    avsink_scan_free(bs);
+  }
   CHECK(avsink_verdict_action(NULL) == AVSINK_ACTION_TEMPFAIL, "NULL verdict fails closed");
   avsink_scan_free(NULL);
   CHECK(avsink_engine_reload(engine, &err) == AVSINK_OK, "reload: %s", err.message);
