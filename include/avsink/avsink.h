@@ -323,12 +323,16 @@ AVSINK_API avsink_status avsink_scan_write(avsink_scan *scan, const void *data, 
  *   AVSINK_EINTERNAL. Detail: avsink_scan_errmsg(). Since: 1.0 */
 AVSINK_API avsink_status avsink_scan_end(const avsink_verdict **out, avsink_scan *scan);
 
-/* One call: begin, write all of data, end.
- * verdict_out: receives the verdict; scan_out: receives the scan that owns it.
- * Ownership: env copied; data read in place, during the call only. The caller frees *scan_out
- *   with avsink_scan_free() (also on failure, when *scan_out is non-NULL, to read
- *   avsink_scan_errmsg()).
- * Thread-safety: any thread. Errors: as avsink_scan_begin/write/end. Since: 1.0 */
+/* One call for a message the caller holds whole: the verdict avsink_scan_begin, _write and _end
+ * would give, without copying the message (no spool: spool_dir is not used).
+ * verdict_out: receives the verdict; scan_out: receives the scan that owns it (already ended:
+ *   avsink_scan_write and avsink_scan_end on it give AVSINK_ESTATE).
+ * Ownership: env copied; data read in place, during the call only, and must not change during it.
+ *   The caller frees *scan_out with avsink_scan_free() (also on failure, when *scan_out is
+ *   non-NULL, to read avsink_scan_errmsg()).
+ * Thread-safety: any thread. Errors: AVSINK_EINVAL (NULL out-parameter, or NULL data with len > 0;
+ *   *scan_out is then NULL), AVSINK_ENOMEM, AVSINK_EIO (quarantine write failed),
+ *   AVSINK_EINTERNAL. Since: 1.0 */
 AVSINK_API avsink_status avsink_scan_buffer(const avsink_verdict **verdict_out,
                                             avsink_scan **scan_out, avsink_engine *engine,
                                             const avsink_envelope *env, const void *data,

@@ -267,7 +267,8 @@ const std::vector<Key> &keys() {
                 "Time allowed to scan one message; past it the message is unscannable. Keep below "
                 "the MTA's milter content timeout."),
       described(limit_key("spool_memory_bytes", &Limits::spool_memory_bytes, 0, int64_t(1) << 34),
-                "Messages up to this size stay in memory; larger ones are spooled to spool_dir."),
+                "Streamed messages up to this size stay in memory; larger ones are spooled to "
+                "spool_dir."),
       described(limit_key("max_concurrent_scans", &Limits::max_concurrent_scans, 1, 100000),
                 "Scans in flight in one process; a message beyond it is tempfailed (451)."),
       described(

@@ -85,7 +85,7 @@ std::string sanitize_reply_text(std::string_view text, size_t max_len) {
 
 namespace {
 
-// A message the spool kept only a prefix of (whole-message kMessageBytesFinding).
+// A message kept only in part (whole-message kMessageBytesFinding).
 bool not_whole(const Finding &f) {
   return f.name == kMessageBytesFinding && f.part_path.empty();
 }

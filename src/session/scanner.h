@@ -16,7 +16,7 @@
 
 namespace avsink::session {
 
-// What the spool knew about the bytes it was given.
+// The message as handed over: what the spool (or avsink_scan_buffer) kept, and what was sent.
 struct RawMessage {
   std::string_view bytes;    // what was kept (at most limits.max_message_bytes)
   uint64_t total_bytes = 0;  // what the MTA sent

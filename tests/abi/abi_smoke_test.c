@@ -144,6 +144,13 @@ int main(int argc, char **argv) {
     if (strcmp(name, "X-Virus-Scanned") == 0 && strncmp(value, "avsink ", 7) == 0) found_header = 1;
   }
   CHECK(found_header, "no X-Virus-Scanned header on a clean message");
+  /* The scan it returns has ended: more bytes or a second end are refused, the verdict stays. */
+  CHECK(avsink_scan_write(scan, "x", 1) == AVSINK_ESTATE, "write after scan_buffer");
+  {
+    const avsink_verdict *again = NULL;
+    CHECK(avsink_scan_end(&again, scan) == AVSINK_ESTATE && again == NULL, "end after scan_buffer");
+  }
+  CHECK(avsink_verdict_action(v) == AVSINK_ACTION_ACCEPT, "verdict lost after a refused call");
   CHECK(avsink_verdict_header(&name, &value, v, 99) == AVSINK_EINVAL, "header out of range");
   {
     const void *data;

@@ -131,10 +131,14 @@ TEST(CapiFaults, DiskFullWhileSpoolingIsEioAndLeavesNothing) {
   EXPECT_EQ(tmpfs.entries(), 0u);
   EXPECT_EQ(tmpfs.used(), used_before);
 
-  // And once space is there again (a small message fits), scanning works and still catches EICAR.
-  avsink_status st3 = AVSINK_OK;
-  EXPECT_EQ(action_of(g.e, eicar_message(), &st3), AVSINK_ACTION_REJECT);
-  EXPECT_EQ(st3, AVSINK_OK);
+  // And once space is there again (a small message fits), streaming works and still catches EICAR.
+  const std::string eicar = eicar_message();
+  ASSERT_EQ(avsink_scan_begin(&s, g.e, nullptr), AVSINK_OK);
+  EXPECT_EQ(avsink_scan_write(s, eicar.data(), eicar.size()), AVSINK_OK) << avsink_scan_errmsg(s);
+  v = nullptr;
+  EXPECT_EQ(avsink_scan_end(&v, s), AVSINK_OK) << avsink_scan_errmsg(s);
+  EXPECT_EQ(avsink_verdict_action(v), AVSINK_ACTION_REJECT);
+  avsink_scan_free(s);
   fs::remove_all(cfgdir);
 }
 
