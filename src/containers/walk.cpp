@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zlib.h>
 
 #include <locale.h>
 #include <string.h>
@@ -33,7 +34,23 @@ using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 // the tail - so a RAR or tar that stores a zip would be read as that zip and its own members
 // never listed. A format named by the magic at offset 0 is therefore read alone, and a zip end
 // record in another container is read as a second reading (what SFX-aware readers show).
-enum class Formats { kAll, kZip, kRar, kRar5, kSevenZip, kCab, kXar, kAr, kTar, kIso, kCpio, kLha };
+// kZipLocal: libarchive's streaming zip reader, which follows local headers and never reads the
+// central directory (one entry read from where its local header starts; see zip_orphans()).
+enum class Formats {
+  kAll,
+  kZip,
+  kZipLocal,
+  kRar,
+  kRar5,
+  kSevenZip,
+  kCab,
+  kXar,
+  kAr,
+  kTar,
+  kIso,
+  kCpio,
+  kLha
+};
 
 bool at(std::string_view d, size_t offset, std::string_view magic) {
   return d.size() >= offset + magic.size() && d.substr(offset, magic.size()) == magic;
@@ -78,6 +95,60 @@ size_t zip_end_at(std::string_view d) {
 
 bool has_zip_end(std::string_view d) {
   return zip_end_at(d) != std::string_view::npos;
+}
+
+// A member a zip reading listed: its name, size and the CRC-32 of its bytes (when extracted).
+struct ZipListed {
+  std::string name;
+  uint64_t size = 0;
+  bool has_crc = false;
+  uint32_t crc = 0;
+  bool used = false;  // matched by a local header already
+};
+
+// A zip local file header found in the bytes: where it starts and what it declares.
+struct ZipLocal {
+  size_t offset = 0;
+  std::string_view name;
+  bool sized = false;  // CRC and size are in the header (no data descriptor, no zip64 marker)
+  uint32_t crc = 0;
+  uint64_t size = 0;
+};
+
+// Every local file header in `d`, in order. A header's declared data is skipped when its size is
+// known (a stored zip inside is content, as streaming readers see it); otherwise the search goes
+// on after the header. At most `max` headers.
+std::vector<ZipLocal> zip_locals(std::string_view d, size_t max) {
+  std::vector<ZipLocal> out;
+  static constexpr std::string_view kSig("PK\x03\x04", 4);
+  for (size_t pos = d.find(kSig); pos != std::string_view::npos && out.size() < max;) {
+    if (pos + 30 > d.size()) break;
+    const uint32_t flags = static_cast<uint32_t>(load_le(d, pos + 6, 2));
+    const uint64_t csize = load_le(d, pos + 18, 4), usize = load_le(d, pos + 22, 4);
+    const size_t nlen = load_le(d, pos + 26, 2), xlen = load_le(d, pos + 28, 2);
+    const size_t data_at = pos + 30 + nlen + xlen;
+    // A compression method some reader knows (APPNOTE 4.4.5); otherwise the signature is taken
+    // for chance bytes (as inside a deflated member whose size only a data descriptor states).
+    // So is a header cut short, which no reader could take; the search goes on behind either.
+    static constexpr uint16_t kMethods[] = {0,  1,  2,  3,  4,  5,  6,  8,  9,  10, 12, 14,
+                                            16, 18, 19, 20, 93, 94, 95, 96, 97, 98, 99};
+    const auto method = static_cast<uint16_t>(load_le(d, pos + 8, 2));
+    if (data_at > d.size() ||
+        std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods)) {
+      pos = d.find(kSig, pos + 4);
+      continue;
+    }
+    ZipLocal e;
+    e.offset = pos;
+    e.name = d.substr(pos + 30, nlen);
+    e.sized = (flags & 0x0008) == 0 && csize != 0xFFFFFFFF && usize != 0xFFFFFFFF;
+    e.crc = static_cast<uint32_t>(load_le(d, pos + 14, 4));
+    e.size = usize;
+    out.push_back(e);
+    const size_t next = e.sized && csize <= d.size() - data_at ? data_at + csize : data_at;
+    pos = d.find(kSig, std::max(next, pos + 4));
+  }
+  return out;
 }
 
 // False when a cpio "newc" header libarchive would read names a file-name, symlink-target or file
@@ -157,6 +228,7 @@ ArchivePtr open_reader(std::string_view data, Formats formats, bool raw, int &rc
   archive_read_support_filter_compress(p);
   const bool all = formats == Formats::kAll;
   if (all || formats == Formats::kZip) archive_read_support_format_zip(p);
+  if (formats == Formats::kZipLocal) archive_read_support_format_zip_streamable(p);
   if (all || formats == Formats::kSevenZip) archive_read_support_format_7zip(p);
   if (all || formats == Formats::kRar) archive_read_support_format_rar(p);
   if (all || formats == Formats::kRar5) archive_read_support_format_rar5(p);
@@ -424,17 +496,56 @@ class Walker {
       return true;
     }
     int format = 0;
-    bool listed = list_archive(data, formats, path, depth, format);
+    std::vector<ZipListed> zip_listed;
+    bool listed = list_archive(data, formats, path, depth, format, &zip_listed);
+    bool zip_read = format == ARCHIVE_FORMAT_ZIP;
     // A zip end record inside another container: the zip reading too (SFX, polyglots).
     if (!stopped_ && format != ARCHIVE_FORMAT_ZIP && has_zip_end(data)) {
-      listed |= list_archive(data, Formats::kZip, path, depth, format);
+      listed |= list_archive(data, Formats::kZip, path, depth, format, &zip_listed);
+      zip_read |= format == ARCHIVE_FORMAT_ZIP;
+    }
+    if (!stopped_ && (zip_read || formats == Formats::kZip)) {
+      listed |= zip_orphans(data, path, depth, zip_listed);
     }
     return listed;
   }
 
+  // The zip reading above follows the central directory of the last end record, as most readers
+  // do. Streaming readers follow the local headers instead, and the two can disagree: a second
+  // end record (appended, or in the comment), zips concatenated, an entry the directory leaves
+  // out, names or sizes otherwise. Each local header no listed member accounts for (same name,
+  // and same size and CRC-32 when the header declares them) is read on its own, from where it
+  // starts, by libarchive's streaming reader: its name is judged and its bytes scanned like any
+  // member's. An ordinary zip has none, and costs one search for the header signature.
+  bool zip_orphans(std::string_view data, const std::string &path, uint32_t depth,
+                   std::vector<ZipListed> &listed) {
+    bool any = false;
+    for (const ZipLocal &l : zip_locals(data, size_t(limits_.max_archive_files) + 1)) {
+      if (stopped_ || deadline_passed(path)) return true;
+      // A folder: no reader extracts bytes for it. libarchive writes '\\' in names as '/'.
+      std::string name(l.name);
+      std::replace(name.begin(), name.end(), '\\', '/');
+      if (!name.empty() && name.back() == '/') continue;
+      auto same = [&l, &name](const ZipListed &z) {
+        return !z.used && z.name == name &&
+               (!l.sized || (z.size == l.size && (!z.has_crc || z.crc == l.crc)));
+      };
+      if (auto it = std::find_if(listed.begin(), listed.end(), same); it != listed.end()) {
+        it->used = true;
+        continue;
+      }
+      int code = 0;
+      any |= list_archive(data.substr(l.offset), Formats::kZipLocal, path, depth, code, nullptr, 1);
+    }
+    return any;
+  }
+
   // One reading of `data` with the formats offered; `format` = libarchive's base format code.
+  // A zip reading adds what it listed to `zip_listed` (when given); at most `max_entries` entries
+  // are read.
   bool list_archive(std::string_view data, Formats formats, const std::string &path, uint32_t depth,
-                    int &format_code) {
+                    int &format_code, std::vector<ZipListed> *zip_listed = nullptr,
+                    size_t max_entries = SIZE_MAX) {
     format_code = 0;
     int rc = ARCHIVE_FATAL;
     ArchivePtr a = open_reader(data, formats, false, rc);
@@ -464,8 +575,9 @@ class Walker {
     // One buffer for every member of this reading: a member's bytes live only during its visit,
     // and keeping the capacity spares a fresh allocation (and its page faults) per member.
     std::string bytes;
-    for (;; rc = archive_read_next_header(a.get(), &entry)) {
-      if (rc == ARCHIVE_EOF) break;
+    if (format_code != ARCHIVE_FORMAT_ZIP) zip_listed = nullptr;
+    for (size_t entries = 0;; rc = archive_read_next_header(a.get(), &entry)) {
+      if (rc == ARCHIVE_EOF || entries++ == max_entries) break;
       if (rc == ARCHIVE_FATAL || rc == ARCHIVE_RETRY) {
         const std::string msg = error_text(a.get());
         const Reason why = classify(msg);
@@ -494,6 +606,7 @@ class Walker {
       m.size =
           archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
       m.is_link = type == AE_IFLNK || archive_entry_hardlink(entry) != nullptr;
+      if (zip_listed != nullptr) zip_listed->push_back({m.name, m.size});
       if (archive_entry_is_metadata_encrypted(entry)) {
         problem(Reason::kEncryptedHeaders, path, format + ": encrypted metadata");
       }
@@ -538,6 +651,13 @@ class Walker {
         m.extracted = true;
         m.data = bytes;
         if (m.size == 0) m.size = bytes.size();
+        if (zip_listed != nullptr) {
+          ZipListed &z = zip_listed->back();
+          z.size = bytes.size();
+          z.has_crc = true;
+          z.crc = static_cast<uint32_t>(
+              ::crc32_z(0, reinterpret_cast<const Bytef *>(bytes.data()), bytes.size()));
+        }
       }
       visit_and_recurse(m);
       if (fatal) break;

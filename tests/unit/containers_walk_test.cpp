@@ -615,6 +615,40 @@ TEST(ContainersWalk, ZipEndRecordFoundAcrossTheWholeWindow) {
   EXPECT_FALSE(far.has(Reason::kMultiVolume)) << far.describe();
 }
 
+// The local headers of an ordinary zip all match what its directory lists, so no member is read
+// twice: zip's own output (sizes in the headers), its streamed output (sizes in data descriptors
+// after the data), with a folder, and a stored zip inside (content, not headers of the outer one).
+TEST(ContainersWalk, OrdinaryZipsAreListedOnce) {
+  const std::string dir = avsink::test::make_temp_dir("avsink-zipdesc");
+  {
+    std::filesystem::create_directories(dir + "/docs");
+    std::ofstream(dir + "/docs/a.txt", std::ios::binary) << std::string(5000, 'a');
+    std::ofstream(dir + "/b.bin", std::ios::binary) << "bb";
+    std::ofstream(dir + "/inner.zip", std::ios::binary) << stored_zip({{"c.txt", "c"}});
+  }
+  const std::string cmd = "cd '" + dir +
+                          "' && zip -q -r plain.zip docs b.bin && zip -q -0 -fd - docs/a.txt "
+                          "b.bin > streamed.zip && zip -q -0 outer.zip inner.zip b.bin";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> want = {
+      {"plain.zip", {"docs/a.txt", "b.bin"}},
+      {"streamed.zip", {"docs/a.txt", "b.bin"}},
+      {"outer.zip", {"inner.zip", "inner.zip/c.txt", "b.bin"}},
+  };
+  for (const auto &[file, names] : want) {
+    const std::string zip = avsink::test::read_file(dir + "/" + file);
+    const Walked w = run(zip, Limits());
+    std::vector<std::string> got;
+    for (const auto &m : w.members) got.push_back(m.path);
+    std::vector<std::string> sorted_want = names;
+    std::sort(got.begin(), got.end());
+    std::sort(sorted_want.begin(), sorted_want.end());
+    EXPECT_EQ(got, sorted_want) << file << w.describe();
+    EXPECT_TRUE(w.result.problems.empty()) << file << w.describe();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // One newc member (header, name, data, each 4-byte aligned), as cpio -H newc writes it.
 std::string newc_member(const std::string &name, const std::string &data) {
   auto field = [](uint64_t v) {

@@ -2,6 +2,7 @@
 // shipped signatures): a matrix of formats x tricks, each bad case beside a benign control.
 // Archives are built by Debian's tools at test time; RAR and TNEF bytes are written here.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -426,6 +427,67 @@ TEST_F(Containers, NameTricks) {
        "s.tar/run.scr", d.read("links-ok.tar")},
       {"data prepended (SFX)", "sfx.exe.zip", sfx, Action::kReject, "Attachment.", "invoice",
        std::string(4096, '\x90') + d.read("names.zip")},
+  };
+  for (const auto &c : cases) check(c, scan, describe);
+}
+
+// A zip's central directory (what the seekable readers list) and its local headers (what the
+// streaming readers follow) can be made to disagree. Each local header the listing does not
+// account for is read too; each bad case beside a control of the same shape with benign content.
+TEST_F(Containers, ZipReadingsThatDisagree) {
+  const std::string empty_end = [] {  // an end record of an empty zip
+    std::string e = "PK\x05\x06";
+    for (int i = 0; i < 4; ++i) put16(e, 0);
+    put32(e, 0);
+    put32(e, 0);
+    put16(e, 0);
+    return e;
+  }();
+  auto zip = [](const std::string &name, const std::string &data) {
+    return avsink::test::stored_zip({{name, data}});
+  };
+  // The end record's comment made of a second, empty end record: a reader that takes the last
+  // record it finds lists nothing.
+  auto end_in_comment = [&](std::string z) {
+    z[z.size() - 2] = static_cast<char>(empty_end.size());
+    return z + empty_end;
+  };
+  // Two local headers named a.txt with bytes of the same length; the directory names the second.
+  // The first is deflated, so its bytes are not in the zip as they are.
+  auto shadowed = [&](const std::string &hidden) {
+    std::string packed(compressBound(hidden.size()) + 16, '\0');
+    z_stream zs{};
+    deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);  // raw deflate, as zip has it
+    zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(hidden.data()));
+    zs.avail_in = static_cast<uInt>(hidden.size());
+    zs.next_out = reinterpret_cast<Bytef *>(packed.data());
+    zs.avail_out = static_cast<uInt>(packed.size());
+    EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    packed.resize(zs.total_out);
+    deflateEnd(&zs);
+    std::string local = "PK\x03\x04";
+    put16(local, 20);  // version needed
+    put16(local, 0);   // flags
+    put16(local, 8);   // deflate
+    put32(local, 0);   // time, date
+    put32(local, crc32(hidden));
+    put32(local, static_cast<uint32_t>(packed.size()));
+    put32(local, static_cast<uint32_t>(hidden.size()));
+    put16(local, 5);
+    put16(local, 0);
+    return local + "a.txt" + packed + zip("a.txt", std::string(hidden.size(), 'b'));
+  };
+  const std::string exe = "MZ" + std::string(100, '\0');
+  const Case cases[] = {
+      {"second end record appended", "a.zip", zip("setup.exe", exe) + empty_end, Action::kReject,
+       "Attachment.Extension.exe", "a.zip/setup.exe", zip("notes.txt", "hello\n") + empty_end},
+      {"zips concatenated", "a.zip", zip("setup.exe", exe) + zip("notes.txt", "hello\n"),
+       Action::kReject, "Attachment.Extension.exe", "a.zip/setup.exe",
+       zip("readme.txt", "hi\n") + zip("notes.txt", "hello\n")},
+      {"end record in the comment", "a.zip", end_in_comment(zip("setup.exe", exe)), Action::kReject,
+       "Attachment.Extension.exe", "a.zip/setup.exe", end_in_comment(zip("notes.txt", "hello\n"))},
+      {"EICAR in a local entry the directory shadows", "a.zip", shadowed(eicar()), Action::kReject,
+       "Eicar", "a.zip", shadowed(std::string(eicar().size(), 'c'))},
   };
   for (const auto &c : cases) check(c, scan, describe);
 }
