@@ -97,6 +97,32 @@ bool has_zip_end(std::string_view d) {
   return zip_end_at(d) != std::string_view::npos;
 }
 
+// The file name a gzip stream's own header stores (FNAME, ISO 8859-1, as UTF-8), or "" when it has
+// none. gunzip -N and 7-Zip extract a lone .gz under that name, whatever the attachment is called.
+std::string gzip_name(std::string_view d) {
+  if (d.size() < 10 || d.substr(0, 3) != std::string_view("\x1f\x8b\x08", 3)) return {};
+  const auto flags = static_cast<uint8_t>(d[3]);
+  size_t pos = 10;
+  if ((flags & 0x04) != 0) {  // FEXTRA: a length, then that many bytes
+    if (pos + 2 > d.size()) return {};
+    pos += 2 + load_le(d, pos, 2);
+  }
+  if ((flags & 0x08) == 0 || pos >= d.size()) return {};
+  const size_t end = d.find('\0', pos);
+  if (end == std::string_view::npos) return {};
+  std::string name;
+  for (const char c : d.substr(pos, end - pos)) {
+    const auto b = static_cast<uint8_t>(c);
+    if (b < 0x80) {
+      name += c;
+    } else {
+      name += static_cast<char>(0xC0 | (b >> 6));
+      name += static_cast<char>(0x80 | (b & 0x3F));
+    }
+  }
+  return name;
+}
+
 // A member a zip reading listed: its name, size and the CRC-32 of its bytes (when extracted).
 struct ZipListed {
   std::string name;
@@ -596,7 +622,7 @@ class Walker {
         problem(Reason::kCorrupt, path, format + ": a member name could not be read");
       }
       Member m;
-      m.name = raw || name8 == nullptr ? "" : name8;
+      m.name = raw ? gzip_name(data) : name8 == nullptr ? "" : name8;
       m.path = join(path, m.name);
       m.format = format;
       m.depth = depth;

@@ -406,6 +406,11 @@ TEST_F(Containers, NameTricks) {
       "cd l && ln -s readme.txt invoice.exe && ln readme.txt run.scr && tar cf ../links.tar "
       "readme.txt invoice.exe run.scr && rm invoice.exe run.scr && ln -s readme.txt notes.txt "
       "&& ln readme.txt more.txt && tar cf ../links-ok.tar readme.txt notes.txt more.txt");
+  // A lone gzip stream under the name its own header stores (gunzip -N, 7-Zip): the script is
+  // extracted as invoice.js from an attachment called report.gz.
+  d.write("g/invoice.js", "WScript.Echo(1);\n");
+  d.write("g/invoice.txt", "WScript.Echo(1);\n");
+  d.run("cd g && gzip -k invoice.js && gzip -k invoice.txt");
   std::string links = d.read("links.tar");
   std::string sfx = std::string(4096, '\x90') + d.read("rtlo.zip");
   const Case cases[] = {
@@ -425,6 +430,8 @@ TEST_F(Containers, NameTricks) {
        "s.tar/invoice.exe", d.read("links-ok.tar")},
       {"tar hardlink run.scr", "s.tar", links, Action::kReject, "Attachment.Extension.scr",
        "s.tar/run.scr", d.read("links-ok.tar")},
+      {"name stored in a gzip header", "report.gz", d.read("g/invoice.js.gz"), Action::kReject,
+       "Attachment.Extension.js", "report.gz/invoice.js", d.read("g/invoice.txt.gz")},
       {"data prepended (SFX)", "sfx.exe.zip", sfx, Action::kReject, "Attachment.", "invoice",
        std::string(4096, '\x90') + d.read("names.zip")},
   };
