@@ -546,6 +546,7 @@ class Walker {
   bool zip_orphans(std::string_view data, const std::string &path, uint32_t depth,
                    std::vector<ZipListed> &listed) {
     bool any = false;
+    size_t first_open = 0;
     for (const ZipLocal &l : zip_locals(data, size_t(limits_.max_archive_files) + 1)) {
       if (stopped_ || deadline_passed(path)) return true;
       // A folder: no reader extracts bytes for it. libarchive writes '\\' in names as '/'.
@@ -556,7 +557,11 @@ class Walker {
         return !z.used && z.name == name &&
                (!l.sized || (z.size == l.size && (!z.has_crc || z.crc == l.crc)));
       };
-      if (auto it = std::find_if(listed.begin(), listed.end(), same); it != listed.end()) {
+      // Local headers come in the directory's order in an ordinary zip: the search starts at the
+      // first member not yet matched, so it takes one step per header there.
+      while (first_open < listed.size() && listed[first_open].used) ++first_open;
+      const auto from = listed.begin() + static_cast<std::ptrdiff_t>(first_open);
+      if (auto it = std::find_if(from, listed.end(), same); it != listed.end()) {
         it->used = true;
         continue;
       }
