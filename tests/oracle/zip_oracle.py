@@ -207,11 +207,91 @@ def m_shadowed(z, i):
     return bytearray(z[off:nxt]) + build(BENIGN + [("c.txt", b"x\n")])
 
 
+def m_unicode_path_extra(z, i):
+    """The payload's central and local headers get an Info-ZIP Unicode Path extra field (0x7075)
+    naming it c.txt: readers that honour the field and those that do not see different names."""
+    members = list(BENIGN)
+    name, data = PAYLOADS[i]
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as f:
+        for k, (n, d) in enumerate(members[:i] + [(name, data)] + members[i:]):
+            info = zipfile.ZipInfo(n)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if k == i:
+                other = ("c" * (len(n) - 4) + ".txt").encode()
+                field = struct.pack("<BI", 1, zlib.crc32(n.encode())) + other
+                info.extra = struct.pack("<HH", 0x7075, len(field)) + field
+            f.writestr(info, d)
+    return bytearray(b.getvalue())
+
+
+def m_encrypted_flag_local(z, i):
+    z = bytearray(z)
+    locals_, _, _ = layout(z)
+    struct.pack_into("<H", z, locals_[i] + 6, struct.unpack_from("<H", z, locals_[i] + 6)[0] | 1)
+    return z
+
+
+def m_encrypted_flag_central(z, i):
+    z = bytearray(z)
+    _, centrals, _ = layout(z)
+    struct.pack_into("<H", z, centrals[i] + 8, struct.unpack_from("<H", z, centrals[i] + 8)[0] | 1)
+    return z
+
+
+def m_local_size_swallows_next(z, i):
+    """The payload's local compressed size stretched over the next local entry."""
+    z = bytearray(z)
+    locals_, centrals, _ = layout(z)
+    off = locals_[(i + 1) % len(locals_)] if i + 1 < len(locals_) else None
+    if off is None:
+        return z
+    nxt = locals_[i + 2] if i + 2 < len(locals_) else centrals[0]
+    csize = struct.unpack_from("<I", z, locals_[i] + 18)[0]
+    struct.pack_into("<I", z, locals_[i] + 18, csize + (nxt - off))
+    return z
+
+
+def m_end_record_in_member(z, i):
+    """A stored member, last, whose bytes end with an empty end record and a short comment: the
+    last end record in the file is then the one in the member's data... if the real one is
+    found first. Built as: members, then a stored member holding an end record."""
+    members = list(BENIGN)
+    members.insert(i, PAYLOADS[i])
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as f:
+        for n, d in members:
+            f.writestr(n, d)
+        f.writestr(zipfile.ZipInfo("zz.bin"), empty_end() + b"\n")
+        f.comment = b""
+    return bytearray(b.getvalue())
+
+
+def m_two_directories(z, i):
+    """A second central directory without the payload, after the first; the end record points at
+    the second."""
+    z = bytearray(z)
+    _, centrals, end = layout(z)
+    first = bytes(z[centrals[0]:end])
+    second = drop_central(bytearray(z), i)
+    _, c2, e2 = layout(second)
+    cd2 = bytes(second[c2[0]:e2])
+    out = bytearray(z[:centrals[0]]) + first + cd2
+    tail = bytearray(z[end:])
+    n = len(c2)
+    struct.pack_into("<HH", tail, 8, n, n)
+    struct.pack_into("<II", tail, 12, len(cd2), centrals[0] + len(first))
+    return out + tail
+
+
 MUTATIONS = [m_none, m_append_empty_end, m_end_in_comment, m_concat_benign_after,
              m_concat_benign_before, m_sfx_prefix, m_trailing_junk, m_drop_central,
              m_rename_central, m_rename_local, m_local_stored, m_central_stored,
              m_descriptor_flag, m_central_points_elsewhere, m_duplicate_central,
-             m_end_count_short, m_shadowed]
+             m_end_count_short, m_shadowed, m_unicode_path_extra, m_encrypted_flag_local,
+             m_encrypted_flag_central, m_local_size_swallows_next, m_end_record_in_member,
+             m_two_directories]
+PAYLOADS = {}  # index -> the payload member of the zip being mutated (set per case)
 
 
 # ---- readers: each returns (names, contents) it extracted, never raises ----------------------
@@ -349,6 +429,8 @@ def main():
                 members = list(BENIGN)
                 index = {"first": 0, "middle": 1, "last": 2}[position]
                 members.insert(index, payload(kind))
+                PAYLOADS.clear()
+                PAYLOADS[index] = payload(kind)
                 z = bytearray(mutate(build(members), index))
                 if rng.random() < 0.5:  # the same trick behind an SFX-style prefix now and then
                     z = bytearray(rng.randbytes(rng.randrange(1, 600))) + z
