@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <unordered_map>
 
 #include "containers/declared.h"
 #include "containers/tnef.h"
@@ -129,7 +130,6 @@ struct ZipListed {
   uint64_t size = 0;
   bool has_crc = false;
   uint32_t crc = 0;
-  bool used = false;  // matched by a local header already
 };
 
 // A zip local file header found in the bytes: where it starts and what it declares.
@@ -539,32 +539,45 @@ class Walker {
   // The zip reading above follows the central directory of the last end record, as most readers
   // do. Streaming readers follow the local headers instead, and the two can disagree: a second
   // end record (appended, or in the comment), zips concatenated, an entry the directory leaves
-  // out, names or sizes otherwise. Each local header no listed member accounts for (same name,
-  // and same size and CRC-32 when the header declares them) is read on its own, from where it
-  // starts, by libarchive's streaming reader: its name is judged and its bytes scanned like any
-  // member's. An ordinary zip has none, and costs one search for the header signature.
+  // out, names or sizes otherwise, a second entry of the same name. A local header is accounted
+  // for when exactly one header matches a listed member (same name, and same size and CRC-32
+  // when the header declares them): the member's bytes are then those the directory led to. Every
+  // other local header is read on its own, from where it starts, by libarchive's streaming
+  // reader: one no member matches, and all of those that match the same member (which of them
+  // the directory points at is not known here, and a declared CRC is the sender's word). Each
+  // read is judged and scanned like any member. An ordinary zip has none to read, and costs one
+  // search for the header signature.
   bool zip_orphans(std::string_view data, const std::string &path, uint32_t depth,
-                   std::vector<ZipListed> &listed) {
-    bool any = false;
-    size_t first_open = 0;
+                   const std::vector<ZipListed> &listed) {
+    std::unordered_multimap<std::string_view, size_t> by_name;
+    for (size_t k = 0; k < listed.size(); ++k) by_name.emplace(listed[k].name, k);
+    struct Local {
+      size_t offset;
+      std::vector<size_t> matches;  // listed members it matches
+    };
+    std::vector<Local> locals;
+    std::vector<uint32_t> hits(listed.size(), 0);  // local headers matching each member
     for (const ZipLocal &l : zip_locals(data, size_t(limits_.max_archive_files) + 1)) {
-      if (stopped_ || deadline_passed(path)) return true;
       // A folder: no reader extracts bytes for it. libarchive writes '\\' in names as '/'.
       std::string name(l.name);
       std::replace(name.begin(), name.end(), '\\', '/');
       if (!name.empty() && name.back() == '/') continue;
-      auto same = [&l, &name](const ZipListed &z) {
-        return !z.used && z.name == name &&
-               (!l.sized || (z.size == l.size && (!z.has_crc || z.crc == l.crc)));
-      };
-      // Local headers come in the directory's order in an ordinary zip: the search starts at the
-      // first member not yet matched, so it takes one step per header there.
-      while (first_open < listed.size() && listed[first_open].used) ++first_open;
-      const auto from = listed.begin() + static_cast<std::ptrdiff_t>(first_open);
-      if (auto it = std::find_if(from, listed.end(), same); it != listed.end()) {
-        it->used = true;
-        continue;
+      Local local{l.offset, {}};
+      auto [it, end] = by_name.equal_range(name);
+      for (; it != end; ++it) {
+        const ZipListed &z = listed[it->second];
+        if (l.sized && (z.size != l.size || (z.has_crc && z.crc != l.crc))) continue;
+        local.matches.push_back(it->second);
+        ++hits[it->second];
       }
+      locals.push_back(std::move(local));
+    }
+    bool any = false;
+    for (const Local &l : locals) {
+      if (stopped_ || deadline_passed(path)) return true;
+      const bool accounted = std::any_of(l.matches.begin(), l.matches.end(),
+                                         [&hits](size_t k) { return hits[k] == 1; });
+      if (accounted) continue;
       int code = 0;
       any |= list_archive(data.substr(l.offset), Formats::kZipLocal, path, depth, code, nullptr, 1);
     }

@@ -207,6 +207,20 @@ def m_shadowed(z, i):
     return bytearray(z[off:nxt]) + build(BENIGN + [("c.txt", b"x\n")])
 
 
+def m_shadowed_same_crc(z, i):
+    """As m_shadowed, with the shadowed local header declaring the size and CRC-32 of the benign
+    copy the directory names (a forged CRC makes them true; readers that check report a CRC
+    error, and some extract the bytes all the same)."""
+    locals_, centrals, _ = layout(z)
+    off = locals_[i]
+    nxt = locals_[i + 1] if i + 1 < len(locals_) else centrals[0]
+    name, data = PAYLOADS[i]
+    benign = bytes(len(data))
+    entry = bytearray(z[off:nxt])
+    struct.pack_into("<I", entry, 14, zlib.crc32(benign))
+    return entry + build([(name, benign)] + BENIGN)
+
+
 def m_unicode_path_extra(z, i):
     """The payload's central and local headers get an Info-ZIP Unicode Path extra field (0x7075)
     naming it c.txt: readers that honour the field and those that do not see different names."""
@@ -288,7 +302,7 @@ MUTATIONS = [m_none, m_append_empty_end, m_end_in_comment, m_concat_benign_after
              m_concat_benign_before, m_sfx_prefix, m_trailing_junk, m_drop_central,
              m_rename_central, m_rename_local, m_local_stored, m_central_stored,
              m_descriptor_flag, m_central_points_elsewhere, m_duplicate_central,
-             m_end_count_short, m_shadowed, m_unicode_path_extra, m_encrypted_flag_local,
+             m_end_count_short, m_shadowed, m_shadowed_same_crc, m_unicode_path_extra, m_encrypted_flag_local,
              m_encrypted_flag_central, m_local_size_swallows_next, m_end_record_in_member,
              m_two_directories]
 PAYLOADS = {}  # index -> the payload member of the zip being mutated (set per case)

@@ -461,7 +461,10 @@ TEST_F(Containers, ZipReadingsThatDisagree) {
   };
   // Two local headers named a.txt with bytes of the same length; the directory names the second.
   // The first is deflated, so its bytes are not in the zip as they are.
-  auto shadowed = [&](const std::string &hidden) {
+  // With `same_crc` the hidden header declares the CRC-32 of the benign copy (a forged CRC makes
+  // it true): a declared CRC is the sender's word, so it cannot tell the two apart.
+  auto shadowed = [&](const std::string &hidden, bool same_crc = false) {
+    const std::string benign(hidden.size(), 'b');
     std::string packed(compressBound(hidden.size()) + 16, '\0');
     z_stream zs{};
     deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);  // raw deflate, as zip has it
@@ -477,12 +480,12 @@ TEST_F(Containers, ZipReadingsThatDisagree) {
     put16(local, 0);   // flags
     put16(local, 8);   // deflate
     put32(local, 0);   // time, date
-    put32(local, crc32(hidden));
+    put32(local, crc32(same_crc ? benign : hidden));
     put32(local, static_cast<uint32_t>(packed.size()));
     put32(local, static_cast<uint32_t>(hidden.size()));
     put16(local, 5);
     put16(local, 0);
-    return local + "a.txt" + packed + zip("a.txt", std::string(hidden.size(), 'b'));
+    return local + "a.txt" + packed + zip("a.txt", benign);
   };
   const std::string exe = "MZ" + std::string(100, '\0');
   const Case cases[] = {
@@ -495,6 +498,9 @@ TEST_F(Containers, ZipReadingsThatDisagree) {
        "Attachment.Extension.exe", "a.zip/setup.exe", end_in_comment(zip("notes.txt", "hello\n"))},
       {"EICAR in a local entry the directory shadows", "a.zip", shadowed(eicar()), Action::kReject,
        "Eicar", "a.zip", shadowed(std::string(eicar().size(), 'c'))},
+      // The hidden entry is read and its CRC found false: unscannable, whatever it holds.
+      {"EICAR shadowed, declaring the benign copy's CRC", "a.zip", shadowed(eicar(), true),
+       Action::kQuarantine, "Container.Corrupt", "a.zip/a.txt", ""},
   };
   for (const auto &c : cases) check(c, scan, describe);
 }
