@@ -140,22 +140,22 @@ def m_rename_local(z, i):
     return z
 
 
-def m_local_stored(z, i):
+def stored_in_one_header(z, i, central):
+    """The payload's method set to stored, its size to the compressed size, in one header."""
     z = bytearray(z)
-    locals_, _, _ = layout(z)
-    off = locals_[i]
-    struct.pack_into("<H", z, off + 8, 0)
-    struct.pack_into("<I", z, off + 22, struct.unpack_from("<I", z, off + 18)[0])
+    locals_, centrals, _ = layout(z)
+    off, method, csize = (centrals[i], 10, 20) if central else (locals_[i], 8, 18)
+    struct.pack_into("<H", z, off + method, 0)
+    struct.pack_into("<I", z, off + csize + 4, struct.unpack_from("<I", z, off + csize)[0])
     return z
+
+
+def m_local_stored(z, i):
+    return stored_in_one_header(z, i, False)
 
 
 def m_central_stored(z, i):
-    z = bytearray(z)
-    _, centrals, _ = layout(z)
-    c = centrals[i]
-    struct.pack_into("<H", z, c + 10, 0)
-    struct.pack_into("<I", z, c + 24, struct.unpack_from("<I", z, c + 20)[0])
-    return z
+    return stored_in_one_header(z, i, True)
 
 
 def m_descriptor_flag(z, i):
