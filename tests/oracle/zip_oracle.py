@@ -124,20 +124,22 @@ def m_drop_central(z, i):
     return drop_central(bytearray(z), i)
 
 
-def m_rename_central(z, i):
+def renamed_in_one_header(z, i, central):
+    """The payload renamed to a harmless name of the same length in one header."""
     z = bytearray(z)
-    _, centrals, _ = layout(z)
-    old = name_at(z, centrals[i], True)
-    set_name(z, centrals[i], True, b"c" * (len(old) - 4) + b".txt")
+    locals_, centrals, _ = layout(z)
+    off = centrals[i] if central else locals_[i]
+    old = name_at(z, off, central)
+    set_name(z, off, central, b"c" * (len(old) - 4) + b".txt")
     return z
+
+
+def m_rename_central(z, i):
+    return renamed_in_one_header(z, i, True)
 
 
 def m_rename_local(z, i):
-    z = bytearray(z)
-    locals_, _, _ = layout(z)
-    old = name_at(z, locals_[i], False)
-    set_name(z, locals_[i], False, b"c" * (len(old) - 4) + b".txt")
-    return z
+    return renamed_in_one_header(z, i, False)
 
 
 def stored_in_one_header(z, i, central):
