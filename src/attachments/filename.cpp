@@ -135,6 +135,18 @@ std::vector<std::string> name_readings(std::string_view name) {
   if (in.find('(') != std::string::npos) add_with_nul_cut(mime::strip_comments(in));
   const size_t cut = in.find_first_of(";\"");
   if (cut != std::string::npos) add_with_nul_cut(std::string_view(in).substr(0, cut));
+  // The name a decompressor gives the file inside a lone compressed stream: gunzip, bunzip2,
+  // unxz and 7-Zip drop the suffix (invoice.js.gz opens as invoice.js).
+  static constexpr std::string_view kSuffixes[] = {".gz", ".bz2", ".xz",  ".lzma",
+                                                   ".z",  ".lz",  ".zst", ".lz4"};
+  for (size_t i = 0, n = out.size(); i < n; ++i) {
+    for (const std::string_view suffix : kSuffixes) {
+      const std::string &r = out[i];
+      if (r.size() > suffix.size() && r.ends_with(suffix)) {
+        add_unique(&out, normalize_name(std::string_view(r).substr(0, r.size() - suffix.size())));
+      }
+    }
+  }
   return out;
 }
 

@@ -28,7 +28,9 @@ std::string normalize_name(std::string_view name);
 
 // Every plausible reading of `name`, each normalised and unique, in this order: as given; cut at
 // the first NUL; %XX-decoded (after an RFC 2231 "charset'lang'" prefix, if any) and that cut at
-// NUL; RFC 822 comments "(...)" removed; cut at the first ';' or '"'. Empty readings are dropped.
+// NUL; RFC 822 comments "(...)" removed; cut at the first ';' or '"'; then each of those that ends
+// in a single-stream compression suffix (.gz .bz2 .xz .lzma .z .lz .zst .lz4) without it, as a
+// decompressor names the file. Empty readings are dropped.
 std::vector<std::string> name_readings(std::string_view name);
 
 // The extension of a normalised name: what follows the last '.', "" when there is no dot or

@@ -79,6 +79,9 @@ TEST(AttachmentFilename, Readings) {
       {"semicolon", "file.exe;.txt", "file.exe"},
       {"quote", "file.exe\".txt", "file.exe"},
       {"ISO 9660 version suffix", "SETUP.EXE;1", "setup.exe"},
+      {"decompressed by gunzip", "invoice.js.gz", "invoice.js"},
+      {"decompressed by unxz, after a NUL cut", std::string("a.exe.xz\0.txt", 13), "a.exe"},
+      {"decompressed by unzstd", "Setup.EXE.zst", "setup.exe"},
   };
   for (const auto &c : cases) {
     const auto rs = name_readings(c.in);
@@ -89,6 +92,9 @@ TEST(AttachmentFilename, Readings) {
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0], "a.exe");
   EXPECT_TRUE(name_readings("").empty());
+  // A compression suffix alone, or none, adds nothing.
+  EXPECT_EQ(name_readings(".gz").size(), 1u);
+  EXPECT_EQ(name_readings("report.pdf.gzip").size(), 1u);
 }
 
 TEST(AttachmentFilename, Extensions) {

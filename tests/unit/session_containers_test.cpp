@@ -432,6 +432,9 @@ TEST_F(Containers, NameTricks) {
        "s.tar/run.scr", d.read("links-ok.tar")},
       {"name stored in a gzip header", "report.gz", d.read("g/invoice.js.gz"), Action::kReject,
        "Attachment.Extension.js", "report.gz/invoice.js", d.read("g/invoice.txt.gz")},
+      // ...and the name gunzip gives it (the attachment's, less .gz), whatever the header stores.
+      {"name gunzip gives", "invoice.js.gz", d.read("g/invoice.txt.gz"), Action::kReject,
+       "Attachment.Extension.js", "invoice.js.gz", ""},
       {"data prepended (SFX)", "sfx.exe.zip", sfx, Action::kReject, "Attachment.", "invoice",
        std::string(4096, '\x90') + d.read("names.zip")},
   };
