@@ -19,6 +19,7 @@
 #include "containers/declared.h"
 #include "containers/tnef.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace avsink::containers {
 namespace {
@@ -111,17 +112,7 @@ std::string gzip_name(std::string_view d) {
   if ((flags & 0x08) == 0 || pos >= d.size()) return {};
   const size_t end = d.find('\0', pos);
   if (end == std::string_view::npos) return {};
-  std::string name;
-  for (const char c : d.substr(pos, end - pos)) {
-    const auto b = static_cast<uint8_t>(c);
-    if (b < 0x80) {
-      name += c;
-    } else {
-      name += static_cast<char>(0xC0 | (b >> 6));
-      name += static_cast<char>(0x80 | (b & 0x3F));
-    }
-  }
-  return name;
+  return util::latin1_to_utf8(d.substr(pos, end - pos));
 }
 
 // A member a zip reading listed: its name, size and the CRC-32 of its bytes (when extracted).
