@@ -10,7 +10,8 @@
 //   libclamav           cl_scanmap on each archive, default engine settings, cache on
 //   avsink              what avsink does per archive part: its libclamav scan (its settings, with
 //                       the member walk judged by the attachment policy) + the container pass
-//                       (session/container_pass.h: listing, names, members libclamav missed)
+//                       (session/container_pass.h: listing, names, members libclamav missed);
+//                       a 7z is unpacked by the container pass alone (containers::read_alone())
 //   avsink-no-listing   the same without the container pass (avsink before issue 13)
 //   libclamav-messages  cl_scanmap on each whole message (mail parsing), defaults, cache on
 //   avsink-messages     session::Scanner::scan on each whole message (the whole pipeline)
@@ -371,6 +372,7 @@ int main(int argc, char **argv) {
     item.data = part.body;
     item.part_path = part.path;
     item.filename = s.name;
+    item.members_read_by_caller = listing && avsink::containers::read_alone(part.body);
     item.on_member = [&](const avsink::engines::ContainerMember &m) {
       seen.add(m.data);
       return (*policy)->on_member(part, m, members);
@@ -493,6 +495,8 @@ int main(int argc, char **argv) {
     out["ratio_by_kind"][kind] = ms[1] / ms[0];
     out["listing_share_by_kind"][kind] = (ms[1] - ms[2]) / ms[0];
     out["floor_by_kind"][kind] = ms[6] / ms[0];
+    for (int k = 0; k < kSystems; ++k)
+      out["cpu_ms_per_round_by_kind"][kind][names[k]] = ms[k] / rounds;
   }
   for (const auto &[kind, bytes] : handed_over)
     out["member_mib_handed_to_libclamav_per_round"][kind] = bytes / double(rounds) / (1 << 20);

@@ -756,6 +756,10 @@ class Utf8Locale {
   locale_t previous_ = static_cast<locale_t>(0);
 };
 
+bool read_alone(std::string_view data) {
+  return sniff(data) == Formats::kSevenZip;
+}
+
 WalkResult walk(std::string_view data, const Limits &limits, const Deadline &deadline,
                 const Visitor &visit) {
   WalkResult res;

@@ -340,6 +340,7 @@ Result<Findings> ClamavEngine::scan_once(const ScanItem &item, const Deadline &d
   }
   if (item.whole_message) opts.mail |= CL_SCAN_MAIL_PARTIAL_MESSAGE;
   if (item.text_part) opts.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_MAIL);
+  if (item.members_read_by_caller) opts.parse &= ~static_cast<uint32_t>(CL_SCAN_PARSE_ARCHIVE);
 
   ScanContext ctx;
   ctx.item = &item;

@@ -31,6 +31,10 @@ struct ScanItem {
   // text. (libclamav took a Mailman digest's text for 30 nested messages and hit its recursion
   // limit.)
   bool text_part = false;
+  // The caller reads this container's members itself and gives each to the engines
+  // (session/container_pass.h, containers::read_alone()): an engine that unpacks archives
+  // (libclamav) scans these bytes as they are and does not unpack them a second time.
+  bool members_read_by_caller = false;
   // Optional: called for every container member the engine unpacks, on the scanning thread.
   // Findings the callback wants recorded go into the Findings the caller owns, not here.
   std::function<MemberDecision(const ContainerMember &)> on_member;

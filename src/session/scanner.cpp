@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attachments/attachment_policy.h"
+#include "containers/walk.h"
 #include "core/audit.h"
 #include "core/deadline.h"
 #include "core/file_watch.h"
@@ -186,6 +187,8 @@ void Scanner::Impl::scan_part(PartScan &scan, const Deadline &deadline, bool rec
   item.part_path = part.path;
   item.filename = part.filenames.empty() ? std::string_view() : part.filenames.front();
   item.text_part = part.media_type.rfind("text/", 0) == 0;
+  // The container pass below reads its members and gives each to the engines.
+  item.members_read_by_caller = containers::read_alone(part.body);
   Findings members;  // archive members judged by the attachment policy during the walk
   // What libclamav's walk unpacked, by content (container_pass.h).
   SeenMembers clamav_members;

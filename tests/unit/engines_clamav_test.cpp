@@ -229,6 +229,21 @@ TEST_F(ClamavShipped, ClamavTestfilesAllFormats) {
   EXPECT_GE(checked, 10) << "too few clamav-testfiles found";
 }
 
+TEST_F(ClamavShipped, MembersReadByCallerAreNotUnpacked) {
+  // members_read_by_caller: libclamav scans a container's bytes as they are (the caller gives it
+  // the members); without it, it unpacks them. clam.exe is found only inside the 7z.
+  const std::string path = std::string(kTestfiles) + "/clam.7z";
+  if (!fs::exists(path)) GTEST_SKIP() << "clamav-testfiles' clam.7z not installed";
+  const std::string data = avsink::test::read_file(path);
+  ScanItem item;
+  item.data = data;
+  item.filename = "clam.7z";
+  EXPECT_TRUE(has(scan_ok(engine(), item), FindingKind::kVirus, "Avsink.Test.ClamExe"));
+  item.members_read_by_caller = true;
+  const Findings got = scan_ok(engine(), item);
+  EXPECT_TRUE(got.empty()) << "got " << describe(got);
+}
+
 TEST_F(ClamavShipped, RawMessageThroughLibclamavMailParser) {
   // whole_message = true hands libclamav the raw message; its own MIME parser finds the part.
   const std::string b64 = base64(avsink::test::eicar());

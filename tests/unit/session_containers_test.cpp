@@ -292,6 +292,38 @@ TEST_F(Containers, NestingAcrossFormats) {
   for (const auto &c : cases) check(c, scan, describe);
 }
 
+// A 7z is read once, by avsink (containers::read_alone): libclamav scans the 7z's bytes without
+// unpacking them and scans each member avsink extracts. So a finding on a member names it, and
+// what a member holds is still unpacked by libclamav (a zip in a 7z).
+TEST_F(Containers, SevenZipMembersReadByAvsinkAlone) {
+  Dir d;
+  d.write("in/eicar.com", eicar());
+  d.write("in/readme.txt", "hello\n");
+  d.write("in/setup.exe", "MZab");
+  d.run("cd in && 7z a -bso0 ../bad.7z eicar.com readme.txt && 7z a -bso0 ../good.7z readme.txt");
+  d.run("cd in && zip -q ../inner.zip eicar.com && zip -q ../inner-ok.zip readme.txt");
+  d.run("cd in && 7z a -bso0 ../exe.7z setup.exe && 7z a -bso0 -mm=PPMd ../ppmd.7z eicar.com");
+  d.write("z/inner.zip", d.read("inner.zip"));
+  d.write("z2/inner.zip", d.read("inner-ok.zip"));
+  d.write("n/exe.7z", d.read("exe.7z"));
+  d.write("n2/good.7z", d.read("good.7z"));
+  d.run(
+      "cd z && 7z a -bso0 ../zip-in.7z inner.zip && cd ../z2 && 7z a -bso0 ../zip-in-ok.7z "
+      "inner.zip && cd ../n && zip -q ../outer.zip exe.7z && cd ../n2 && zip -q ../outer-ok.zip "
+      "good.7z");
+  const Case cases[] = {
+      {"EICAR in a 7z", "a.7z", d.read("bad.7z"), Action::kReject, "Eicar", "a.7z/eicar.com",
+       d.read("good.7z")},
+      {"EICAR in a PPMd 7z", "a.7z", d.read("ppmd.7z"), Action::kReject, "Eicar", "a.7z/eicar.com",
+       d.read("good.7z")},
+      {"EICAR in a zip in a 7z", "a.7z", d.read("zip-in.7z"), Action::kReject, "Eicar",
+       "a.7z/inner.zip", d.read("zip-in-ok.7z")},
+      {"setup.exe in a 7z in a zip", "a.zip", d.read("outer.zip"), Action::kReject,
+       "Attachment.Extension.exe", "a.zip/exe.7z/setup.exe", d.read("outer-ok.zip")},
+  };
+  for (const auto &c : cases) check(c, scan, describe);
+}
+
 TEST_F(Containers, TinyEmptyAndUnsupportedZipMembers) {
   Dir d;
   d.write("a/setup.exe", "MZab");
