@@ -64,6 +64,7 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
     if (ctx.member_log == nullptr) return ctx.policy->on_member(part, cm, member_findings);
     return ctx.policy->judge_member(part, ctx.member_log->add(part.path, cm), member_findings);
   };
+  SeenMembers others_seen;  // what the member engines other than the walker engine scanned
   auto visit = [&](const containers::Member &m) {
     if (ctx.policy != nullptr) {
       engines::ContainerMember cm;
@@ -73,11 +74,16 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
       cm.data = m.data;
       judge(cm);
     }
-    // Recorded now, or scanned already (by libclamav's walk or as an earlier member).
-    if (!m.extracted || !seen.add(m.data)) return;
+    if (!m.extracted || m.data.empty()) return;
+    // Scanned already, by the walker engine (its own walk, or as an earlier member), or by the
+    // others (as an earlier member): each engine sees the same bytes once.
+    const bool walker_saw = !seen.add(m.data);
+    const bool others_saw = !others_seen.add(m.data);
+    if (walker_saw && others_saw) return;
     if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
     const std::string shown = member_shown(part_name, m.path);
     for (engines::Engine *e : ctx.member_engines) {
+      if (e == ctx.walker_engine ? walker_saw : others_saw) continue;
       engines::ScanItem item;
       item.data = m.data;
       item.part_path = part.path;

@@ -60,9 +60,10 @@ struct ContainerPassContext {
 
 // Walks `part`'s body if it is a container. For every listed member: recorded in `member_log`
 // (when set) and judged by the policy (name, and true type when extracted) into `member_findings`.
-// For every extracted member whose bytes are not in `seen` (what the walker engine unpacked from
-// the part itself): each member engine scans its bytes, and what that engine's walk unpacks is
-// added to `seen`, so the same bytes are scanned once. Every walk Problem becomes a kUnscannable
+// Every extracted member is scanned by each member engine once: the walker engine skips bytes in
+// `seen` (what its own walk unpacked from the part; what it unpacks from a member is added), the
+// others (the hash list) skip only bytes they scanned as an earlier member, since the walker
+// engine's walk shows them nothing. Every walk Problem becomes a kUnscannable
 // finding in `out` ("Container.*", "Limits.Exceeded.*"; inspector "containers") naming the member
 // path. Ownership: nothing kept after return. Thread-safety: as the engines and the policy (the
 // scanning thread owns `seen` and the Findings). Errors: none; engines' failures become findings.

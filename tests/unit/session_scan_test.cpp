@@ -329,6 +329,27 @@ TEST(SessionEngines, HashListFindsTheShippedEicarHash) {
   EXPECT_TRUE(by_hashlist) << v.reason;
 }
 
+// The hash list judges archive members too, also those libclamav's own walk unpacked (EICAR
+// stored in a zip): it is given every member avsink's listing extracts.
+TEST(SessionEngines, HashListJudgesArchiveMembers) {
+  avsink::Config cfg;
+  cfg.hashlist_enabled = true;
+  auto s = open_scanner(cfg);
+  ASSERT_TRUE(s);
+  const std::string zip =
+      avsink::test::stored_zip({{"readme.txt", "hello\n"}, {"eicar.com", avsink::test::eicar()}});
+  const std::string msg =
+      "From: a@example.org\r\nTo: b@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: application/zip; name=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      avsink::test::base64(zip) + "\r\n";
+  auto v = scan(*s, msg);
+  bool by_hashlist = false;
+  for (const auto &f : v.findings)
+    by_hashlist |= f.kind == avsink::FindingKind::kVirus && f.inspector == "hashlist" &&
+                   f.name == "Avsink.Test.Eicar.SHA256";
+  EXPECT_TRUE(by_hashlist) << v.reason;
+}
+
 // A required engine that cannot be reached: TEMPFAIL, never ACCEPT; optional: skipped.
 TEST(SessionEngines, UnreachableClamdFailsClosedUnlessOptional) {
   avsink::Config cfg;
