@@ -130,8 +130,11 @@ def sized(rng, i, target, band):
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__)
+        return 0 if len(sys.argv) >= 2 else 2
+    if sys.argv[1].startswith("-"):  # never an output folder named like an option
+        print(f"milter_corpus.py: unknown option {sys.argv[1]}\n{__doc__}", file=sys.stderr)
         return 2
     out = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 100
