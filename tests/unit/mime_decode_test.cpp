@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -163,22 +162,30 @@ RefBase64 reference_base64(const std::string &in, uint64_t cap) {
   return r;
 }
 
-TEST(MimeDecode, Base64AgreesWithAPerByteReading) {
-  const std::string pieces[] = {"QUJD", "YWJj", "x", "+/",   "=", "==", "\r\n", "\n",
-                                " ",    "\t",   "#", "\x80", ".", "A",  "Zm9v", "\v"};
-  uint32_t x = 2026;
-  auto next = [&x](uint32_t n) {
+// Seeded bodies for the two tests below: up to `most` pieces, two in three of them one of the first
+// two (whole quads, so the four-at-a-time paths and their edges are both taken), the rest any.
+struct Pieces {
+  std::vector<std::string> pieces;
+  uint32_t x;
+  uint32_t next(uint32_t n) {
     x = x * 1103515245u + 12345u;
     return (x >> 8) % n;
-  };
+  }
+  std::string text(uint32_t most) {
+    std::string out;
+    for (uint32_t k = next(most); k > 0; --k)
+      out += pieces[next(3) != 0 ? next(2) : next(static_cast<uint32_t>(pieces.size()))];
+    return out;
+  }
+};
+
+TEST(MimeDecode, Base64AgreesWithAPerByteReading) {
+  Pieces gen{{"QUJD", "YWJj", "x", "+/", "=", "==", "\r\n", "\n", " ", "\t", "#", "\x80", ".", "A",
+              "Zm9v", "\v"},
+             2026};
   for (int round = 0; round < 20000; ++round) {
-    std::string in;
-    const uint32_t len = next(60);
-    for (uint32_t k = 0; k < len; ++k) {
-      // Mostly whole quads, so the four-at-a-time path and its edges are both taken.
-      in += next(3) != 0 ? pieces[next(2)] : pieces[next(std::size(pieces))];
-    }
-    const uint64_t cap = next(4) == 0 ? next(40) : ~0ull;
+    const std::string in = gen.text(60);
+    const uint64_t cap = gen.next(4) == 0 ? gen.next(40) : ~0ull;
     const RefBase64 want = reference_base64(in, cap);
     std::string got;
     const DecodeStatus st = avsink::mime::decode_base64(in, cap, &got, nullptr);
@@ -192,17 +199,9 @@ TEST(MimeDecode, Base64AgreesWithAPerByteReading) {
 // names must be those a per-byte reading of each line names (decode.h's definitions).
 TEST(MimeDecode, Base64DialectsAgreeWithAPerByteReading) {
   using avsink::mime::DecodeDialect;
-  const std::string pieces[] = {"QUJD", "YWJj", "x", "=", "\r\n", "\n", " ", "#", "Zm9v", "\t"};
-  uint32_t x = 77;
-  auto next = [&x](uint32_t n) {
-    x = x * 1103515245u + 12345u;
-    return (x >> 8) % n;
-  };
+  Pieces gen{{"QUJD", "YWJj", "x", "=", "\r\n", "\n", " ", "#", "Zm9v", "\t"}, 77};
   for (int round = 0; round < 20000; ++round) {
-    std::string in;
-    const uint32_t len = next(40);
-    for (uint32_t k = 0; k < len; ++k)
-      in += next(3) != 0 ? pieces[next(2)] : pieces[next(std::size(pieces))];
+    const std::string in = gen.text(40);
     bool partial = false, after_pad = false, junk = false, pad = false;
     size_t pos = 0;
     while (pos < in.size()) {
