@@ -275,8 +275,10 @@ Reason classify(const std::string &message) {
   if (encrypted)
     return m.find("header") != std::string::npos ? Reason::kEncryptedHeaders : Reason::kEncrypted;
   if (m.find("volume") != std::string::npos) return Reason::kMultiVolume;
+  // 7z: "Unknown codec ID: 40109" (Deflate64), "Unexpected codec ID" (a filter it lacks).
   if (m.find("unsupported") != std::string::npos || m.find("not supported") != std::string::npos ||
-      m.find("compression method") != std::string::npos) {
+      m.find("compression method") != std::string::npos ||
+      m.find("codec id") != std::string::npos) {
     return Reason::kUnsupportedMethod;
   }
   return Reason::kCorrupt;

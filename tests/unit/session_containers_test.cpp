@@ -303,6 +303,9 @@ TEST_F(Containers, SevenZipMembersReadByAvsinkAlone) {
   d.run("cd in && 7z a -bso0 ../bad.7z eicar.com readme.txt && 7z a -bso0 ../good.7z readme.txt");
   d.run("cd in && zip -q ../inner.zip eicar.com && zip -q ../inner-ok.zip readme.txt");
   d.run("cd in && 7z a -bso0 ../exe.7z setup.exe && 7z a -bso0 -mm=PPMd ../ppmd.7z eicar.com");
+  // Deflate64, which 7-Zip writes and libarchive does not decode: unscannable, never clean.
+  d.write("in/eicar.txt", eicar());
+  d.run("cd in && 7z a -bso0 -m0=Deflate64 ../d64.7z eicar.txt");
   d.write("z/inner.zip", d.read("inner.zip"));
   d.write("z2/inner.zip", d.read("inner-ok.zip"));
   d.write("n/exe.7z", d.read("exe.7z"));
@@ -318,6 +321,8 @@ TEST_F(Containers, SevenZipMembersReadByAvsinkAlone) {
        d.read("good.7z")},
       {"EICAR in a zip in a 7z", "a.7z", d.read("zip-in.7z"), Action::kReject, "Eicar",
        "a.7z/inner.zip", d.read("zip-in-ok.7z")},
+      {"EICAR in a Deflate64 7z", "a.7z", d.read("d64.7z"), Action::kQuarantine,
+       "Container.UnsupportedMethod", "a.7z/eicar.txt", d.read("good.7z")},
       {"setup.exe in a 7z in a zip", "a.zip", d.read("outer.zip"), Action::kReject,
        "Attachment.Extension.exe", "a.zip/exe.7z/setup.exe", d.read("outer-ok.zip")},
   };
