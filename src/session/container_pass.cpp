@@ -1,6 +1,8 @@
 // container_pass.cpp - the container walk of one part, wired to the attachment policy and engines.
-// A member is scanned by avsink only when libclamav's own walk did not already hand it over.
+// A member goes to libclamav unless its own walk handed it over already; to the others once.
 #include "session/container_pass.h"
+
+#include <algorithm>
 
 #include "attachments/filename.h"
 #include "containers/walk.h"
@@ -65,6 +67,8 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
     return ctx.policy->judge_member(part, ctx.member_log->add(part.path, cm), member_findings);
   };
   SeenMembers others_seen;  // what the member engines other than the walker engine scanned
+  const bool others = std::any_of(ctx.member_engines.begin(), ctx.member_engines.end(),
+                                  [&ctx](engines::Engine *e) { return e != ctx.walker_engine; });
   auto visit = [&](const containers::Member &m) {
     if (ctx.policy != nullptr) {
       engines::ContainerMember cm;
@@ -78,7 +82,7 @@ void scan_part_containers(const ContainerPassContext &ctx, const mime::Part &par
     // Scanned already, by the walker engine (its own walk, or as an earlier member), or by the
     // others (as an earlier member): each engine sees the same bytes once.
     const bool walker_saw = !seen.add(m.data);
-    const bool others_saw = !others_seen.add(m.data);
+    const bool others_saw = !others || !others_seen.add(m.data);  // no copy without others
     if (walker_saw && others_saw) return;
     if (ctx.deadline->expired()) return;  // the walk reports the deadline itself
     const std::string shown = member_shown(part_name, m.path);
