@@ -87,8 +87,8 @@ WalkResult walk(std::string_view data, const Limits &limits, const Deadline &dea
 // starts with the 7z signature). 7z has one directory, which libarchive reads as 7-Zip does, so a
 // second reader finds nothing a first one misses; and reading it twice (libarchive, then
 // libclamav's own LZMA unpacking) cost 1.44x libclamav alone in bench_archives. zip keeps two
-// readers: two directories, and decades of readers that disagree about them. A 7z behind a
-// self-extractor stub is not this: libclamav reads the executable. Thread-safe; never fails.
+// readers: two directories, and decades of readers that disagree about them. A self-extracting
+// 7z (an executable first) is not this: libclamav reads the executable. Thread-safe; never fails.
 bool read_alone(std::string_view data);
 
 }  // namespace avsink::containers

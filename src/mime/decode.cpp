@@ -173,7 +173,6 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
   uint32_t acc = 0;
   int n = 0;            // sextets in the current quad
   bool padded = false;  // saw "=" since the last data byte
-  bool stop = false;    // the cap was reached
   // One byte of input; false when the cap dropped output.
   auto byte = [&](unsigned char c) {
     const int v = kB64[c];
@@ -205,7 +204,7 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
     }
     return true;
   };
-  for (size_t from = 0; from < in.size() && !stop; from += kDeadlineStride) {
+  for (size_t from = 0; from < in.size() && !st.truncated; from += kDeadlineStride) {
     if (from > 0 && passed(deadline)) {
       st.timed_out = true;
       break;
@@ -235,8 +234,7 @@ DecodeStatus decode_base64(std::string_view in, uint64_t cap, std::string *out,
         if (i >= to) break;
       }
       if (!byte(static_cast<unsigned char>(in[i]))) {
-        st.truncated = true;
-        stop = true;
+        st.truncated = true;  // the cap: nothing more is written
         break;
       }
     }
