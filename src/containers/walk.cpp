@@ -620,7 +620,10 @@ class Walker {
         const Reason why = classify(msg);
         // Bytes that only start like an archive, with no member any reader could list, are
         // plain bytes to every reader (libclamav scans them as such): noted, not unscannable.
-        const bool junk = !any && why == Reason::kCorrupt && !has_zip_end(data);
+        // A 7z's signature is not chance, and 7-Zip finds the header of one whose start header
+        // is damaged: not junk.
+        const bool junk = !any && why == Reason::kCorrupt && !has_zip_end(data) &&
+                          format_code != ARCHIVE_FORMAT_7ZIP;
         problem(why, path, format + ": " + msg + (junk ? " (no member listed)" : ""), !junk);
         break;
       }
@@ -638,7 +641,13 @@ class Walker {
       m.format = format;
       m.depth = depth;
       const mode_t type = archive_entry_filetype(entry);
-      if (type == AE_IFDIR) continue;
+      // A 7z directory, device, fifo or socket entry that carries data all the same (its stored
+      // Unix mode says so): 7-Zip extracts the data as a file, so it is read as one. (Other
+      // formats: an ISO 9660 directory has a size of its own; a zip's data libclamav also reads.)
+      const bool sevenzip = format_code == ARCHIVE_FORMAT_7ZIP;
+      const bool has_data =
+          sevenzip && archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0;
+      if (type == AE_IFDIR && !has_data) continue;
       if (!count_member(m.path)) return true;
       m.size =
           archive_entry_size_is_set(entry) ? static_cast<uint64_t>(archive_entry_size(entry)) : 0;
@@ -652,8 +661,19 @@ class Walker {
         visit_(m);
         continue;
       }
-      if (m.is_link || (type != AE_IFREG && type != 0)) {
-        visit_(m);  // no data of its own: the name is all there is
+      if (!has_data && (m.is_link || (type != AE_IFREG && type != 0))) {
+        // No data of its own: the name is all there is, and a 7z symbolic link's target, which
+        // 7-Zip where it makes no links (Windows) writes as the file's content.
+        const char *target = sevenzip && type == AE_IFLNK ? archive_entry_symlink(entry) : nullptr;
+        if (target == nullptr || *target == '\0') {
+          visit_(m);
+          continue;
+        }
+        bytes.assign(target);
+        m.extracted = true;
+        m.data = bytes;
+        m.size = bytes.size();
+        visit_and_recurse(m);
         continue;
       }
       bytes.clear();
@@ -699,6 +719,11 @@ class Walker {
       visit_and_recurse(m);
       if (fatal) break;
     }
+    // A 7z that lists nothing although it holds more than its 32-byte start header: the start
+    // header is damaged (7-Zip then searches for the real header and extracts what it finds).
+    if (!any && format_code == ARCHIVE_FORMAT_7ZIP && data.size() > 32 && rc == ARCHIVE_EOF)
+      problem(Reason::kCorrupt, path,
+              format + ": no member listed from " + std::to_string(data.size()) + " bytes");
     return true;
   }
 
