@@ -483,6 +483,7 @@ std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view
   if (te == TransferEncoding::kBase64) {
     bool partial_line = false, data_after_pad = false, junk_line = false;
     bool pad_seen = false;
+    uint64_t total_alpha = 0;
     size_t pos = 0;
     size_t next_check = kDeadlineStride;
     while (pos < body.size()) {
@@ -513,13 +514,19 @@ std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view
         }
       }
       if (!last && alpha % 4 != 0) partial_line = true;
+      total_alpha += alpha;
     }
     if (partial_line) out.push_back(DecodeDialect::kBase64PerLine);
     if (data_after_pad) out.push_back(DecodeDialect::kBase64StopAtPad);
     if (junk_line) {
       out.push_back(DecodeDialect::kBase64SkipJunkLines);
       out.push_back(DecodeDialect::kBase64StopAtJunk);
+      out.push_back(DecodeDialect::kRawBody);  // not base64 text: some readers keep it as it is
     }
+    if (total_alpha % 4 == 1) out.push_back(DecodeDialect::kRawJoinedLines);
+  } else if (te == TransferEncoding::kUuencode || te == TransferEncoding::kBinhex ||
+             te == TransferEncoding::kYenc) {
+    out.push_back(DecodeDialect::kRawBody);
   } else if (te == TransferEncoding::kQuotedPrintable) {
     bool lower = false, invalid = false;
     for (size_t i = body.find('='); i != std::string_view::npos; i = body.find('=', i + 1)) {
@@ -544,6 +551,22 @@ std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view
 DecodeStatus decode_transfer_dialect(TransferEncoding te, DecodeDialect dialect,
                                      std::string_view in, uint64_t cap, std::string *out,
                                      const Deadline *deadline) {
+  if (dialect == DecodeDialect::kRawJoinedLines) {
+    DecodeStatus st;
+    for (size_t pos = 0; pos < in.size();) {
+      const size_t stop = std::min(in.find_first_of("\r\n", pos), in.size());
+      const uint64_t room = cap > out->size() ? cap - out->size() : 0;
+      if (stop - pos > room) {
+        out->append(in.data() + pos, static_cast<size_t>(room));
+        st.truncated = true;
+        return st;
+      }
+      out->append(in.data() + pos, stop - pos);
+      pos = stop + 1;
+    }
+    return st;
+  }
+  if (dialect == DecodeDialect::kRawBody) te = TransferEncoding::kIdentity;  // copied below
   switch (te) {
     case TransferEncoding::kBase64:
       if (dialect == DecodeDialect::kBase64StopAtPad)

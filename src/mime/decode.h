@@ -40,10 +40,20 @@ enum class DecodeDialect {
   kBase64StopAtJunk,     // decoding ends at the first line holding a byte outside the alphabet
   kQpUpperHexOnly,       // "=xx" in lowercase is not an escape: kept literally (RFC 2045 strict)
   kQpDropInvalid,        // an invalid "=" is dropped instead of kept
+  kRawBody,              // not decoded at all: readers that do not know the encoding (Python's
+                         // email for BinHex and yEnc, MIME-tools, munpack, reformime for most
+                         // of their names) or keep what fails to decode (Python: uuencode;
+                         // libclamav: base64 with bytes outside the alphabet)
+  kRawJoinedLines,       // not decoded, CR and LF removed: Python's email when a base64 body
+                         // cannot be decoded (its alphabet characters leave one over a quad)
 };
 
 // The dialects other than kDefault that can decode `body` (in `te`) to different bytes. One
-// linear pass over the body; empty for ordinary, well-formed bodies. Thread-safe.
+// linear pass over the body; empty for ordinary, well-formed base64 and quoted-printable bodies.
+// uuencode, BinHex and yEnc bodies always get kRawBody, and so does a base64 body with a byte
+// outside the alphabet, "=" and whitespace (libclamav then reads the bytes as they are); a base64
+// body whose alphabet characters number 1 more than a multiple of 4 gets kRawJoinedLines.
+// Thread-safe.
 // With a deadline that passes, the list may be short: the caller must then report the deadline.
 std::vector<DecodeDialect> decode_dialects(TransferEncoding te, std::string_view body,
                                            const Deadline *deadline = nullptr);

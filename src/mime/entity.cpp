@@ -334,6 +334,23 @@ EntityInfo analyze_entity(const std::vector<HeaderField> &fields, bool digest_ch
       }
     }
   }
+  // Content-Location (RFC 2557): readers that save a part without a name take the last segment
+  // of its URL (ripmime does), percent-decoded or not.
+  for (const HeaderField &f : fields) {
+    if (normalize_field_name(f.name) != "content-location") continue;
+    std::string v = decode_rfc2047(f.value);
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [](char c) { return c == '"' || c == '\r' || c == '\n'; }),
+            v.end());
+    v.erase(0, std::min(v.size(), v.find_first_not_of(" \t")));
+    v.erase(v.find_last_not_of(" \t") + 1);
+    const size_t slash = v.find_last_of("/\\");
+    const std::string last = slash == std::string::npos ? v : v.substr(slash + 1);
+    if (last.empty()) continue;
+    push_unique(&info.filenames, last);
+    if (last.find('%') != std::string::npos)
+      push_unique(&info.filenames, to_utf8_lenient(percent_decode(last)));
+  }
   if (fn.found && nm.found && !fn.value.empty() && !nm.value.empty() && fn.value != nm.value)
     add_problem(&info.problems, "MIME.Ambiguous.FilenameMismatch");
   info.filename_raw = fn.found ? fn.raw : (nm.found ? nm.raw : "");

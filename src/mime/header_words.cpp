@@ -465,8 +465,46 @@ std::string to_utf8_lenient(std::string_view bytes) {
   return util::latin1_to_utf8(bytes);
 }
 
+namespace {
+
+// The Unicode charsets under the names Python's codec registry also accepts (it ignores case,
+// "-", "_", " " and "."; glibc's iconv does not, and lacks some of the aliases): the name iconv
+// knows, or "" when it is not one of them. Senders that name a charset so that only some readers
+// decode it hide what a name says from the others.
+std::string unicode_charset_alias(std::string_view charset) {
+  std::string k;
+  for (char c : charset)
+    if (c != '-' && c != '_' && c != ' ' && c != '.') k += c;
+  static const std::pair<const char *, const char *> kAliases[] = {
+      {"utf8", "utf-8"},
+      {"u8", "utf-8"},
+      {"utf", "utf-8"},
+      {"cp65001", "utf-8"},
+      {"utf8sig", "utf-8"},
+      {"utf16", "utf-16"},
+      {"u16", "utf-16"},
+      {"utf16le", "utf-16le"},
+      {"utf16be", "utf-16be"},
+      {"unicodelittleunmarked", "utf-16le"},
+      {"unicodebigunmarked", "utf-16be"},
+      {"utf32", "utf-32"},
+      {"u32", "utf-32"},
+      {"utf32le", "utf-32le"},
+      {"utf32be", "utf-32be"},
+      {"utf7", "utf-7"},
+      {"u7", "utf-7"},
+      {"unicode11utf7", "utf-7"},
+  };
+  for (const auto &[name, iconv_name] : kAliases)
+    if (k == name) return iconv_name;
+  return "";
+}
+
+}  // namespace
+
 bool charset_to_utf8(std::string_view bytes, std::string_view charset_in, std::string *out) {
   std::string charset = ascii_lower(trim(charset_in));
+  if (std::string alias = unicode_charset_alias(charset); !alias.empty()) charset = alias;
   if (charset.empty()) {
     *out = to_utf8_lenient(bytes);
     return true;

@@ -446,6 +446,7 @@ class Parser {
                        const DashLines &lines) {
     const std::string_view body = lines.body();
     struct Planned {
+      std::string_view bytes;  // empty: the entity's own (w.bytes)
       std::string_view header_copy;
       size_t header_end = std::string_view::npos;
       bool has_reading = false;
@@ -462,6 +463,22 @@ class Parser {
     // 1. Where the header block's lines and end are: readings of a rewritten (same-length) copy
     //    of the header block, or of a block that ends earlier.
     if (primary_header) plan_header_readings(w, hs, info, &planned);
+
+    // 1b. Bare CRs (not before an LF) in the body of a multipart message that has LF line ends
+    //     too: readers that take every CR for a line end (Python's email, uudeview) find
+    //     delimiter lines and header fields there. The whole message is read again as a
+    //     same-length copy with each bare CR an LF (offsets still hold); nested entities are read
+    //     in that copy. (Bare CRs in the header block alone: plan_header_readings().)
+    if (w.top && primary_header && w.origin != PartOrigin::kAlternate && !headers_only_ &&
+        info.type == "multipart" && w.bytes.size() <= lim_.max_message_bytes &&
+        hs.body_offset < w.bytes.size() && has_bare_cr(w.bytes.substr(hs.body_offset))) {
+      arena_.emplace_back(w.bytes);
+      bare_cr_to_lf(&arena_.back());
+      Planned pl;
+      pl.bytes = arena_.back();
+      pl.detail = "MIME.Ambiguous.BareCR: also read with each bare CR as a line end";
+      planned.push_back(std::move(pl));
+    }
 
     // 2. Structure: every boundary any dialect reads (readings.h) or the body offers, split by
     //    exact and by prefix delimiter lines; kept when the split differs from all others.
@@ -603,6 +620,19 @@ class Parser {
       }
     }
 
+    // 3b. A message/* body under an encoding it is not in (RFC 2046 forbids any; the message
+    //     branch of process() decodes it): readers that ignore the encoding, or keep what fails
+    //     to decode, parse the body as it is. For base64, when the body holds bytes outside the
+    //     alphabet; uuencode, BinHex and yEnc always (decode_dialects(): kRawBody).
+    if (is_message_type(info.type, info.subtype) &&
+        (primary_te == TransferEncoding::kBase64 || primary_te == TransferEncoding::kUuencode ||
+         primary_te == TransferEncoding::kBinhex || primary_te == TransferEncoding::kYenc)) {
+      const std::vector<DecodeDialect> ds = decode_dialects(primary_te, body, &deadline_);
+      if (std::find(ds.begin(), ds.end(), DecodeDialect::kRawBody) != ds.end())
+        readings.push_back(AltReading{info.type, info.subtype, "", "7bit", false,
+                                      "MIME.Ambiguous.TransferEncoding"});
+    }
+
     // 4. A message carried as text: text/rfc822-headers (RFC 6522) and message/global-headers
     //    (RFC 6533) are meant for a returned message's header block, but bounces (OpenSMTPD's)
     //    put the whole message there, attachments and all, which a reader saving the part gets
@@ -678,7 +708,7 @@ class Parser {
     for (size_t k = planned.size(); k-- > 0;) {
       Planned &pl = planned[k];
       Work a;
-      a.bytes = w.bytes;
+      a.bytes = pl.bytes.empty() ? w.bytes : pl.bytes;
       a.header_copy = pl.header_copy;
       a.header_end = pl.header_end;
       a.raw_offset = w.raw_offset;

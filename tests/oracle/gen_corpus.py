@@ -32,8 +32,9 @@ BENIGN = b"avsink oracle benign attachment: nothing to see here\r\n"
 CRLF = b"\r\n"
 POSITIONS = ("first", "last", "nested")
 # --mix (exploration) also puts the whole tricky message inside a forwarded message/rfc822 part,
-# plain or (against RFC 2046, yet decoded by some readers) base64-encoded
-MIX_POSITIONS = ("rfc822", "rfc822-base64")
+# plain, (against RFC 2046, yet decoded by some readers) base64-encoded, or labelled base64 but not
+# encoded (readers that ignore the label parse it as it is)
+MIX_POSITIONS = ("rfc822", "rfc822-base64", "rfc822-labelled-base64")
 DISPOSITIONS = ("attachment", "inline")
 
 
@@ -200,6 +201,18 @@ def delim_in_base64_real(ctx, children):
                                  children[1:]))
 
 
+def bare_cr_delimiters(whole):
+    """The container's delimiter lines end in bare CRs (whole: every line of its body does)."""
+    def fn(ctx, children):
+        body = mp_body(ctx.boundary, children)
+        if whole:
+            body = body.replace(CRLF, b"\r")
+        else:
+            body = body.replace(CRLF + b"--" + ctx.boundary, b"\r--" + ctx.boundary)
+        return (b'Content-Type: multipart/mixed; boundary="' + ctx.boundary + b'"' + CRLF, body)
+    return fn
+
+
 def missing_boundary(ctx, children):
     return (b"Content-Type: multipart/mixed" + CRLF, mp_body(ctx.boundary, children))
 
@@ -301,6 +314,8 @@ CONTAINER = {
         "delimiter-prefix-in-base64": delim_in_base64,
         "delimiter-in-decoy-base64": delim_in_base64_real,
         "missing-boundary": missing_boundary,
+        "bare-cr-before-delimiters": bare_cr_delimiters(False),
+        "bare-cr-body": bare_cr_delimiters(True),
         "empty-boundary": empty_boundary,
         "space-only-boundary": space_boundary,
     },
@@ -454,6 +469,18 @@ def binhex_body(name, data):
     return binhex(name, data)
 
 
+def raw_body(name, data):
+    """The payload not encoded at all, under an encoding that then cannot decode it."""
+    return data + CRLF
+
+
+def b64_undecodable(name, data):
+    """Raw payload labelled base64, with alphabet characters added so that their count is one
+    more than a multiple of 4: no base64 reading decodes it whole (Python keeps the raw lines)."""
+    n = sum(1 for c in data if chr(c).isalnum() or c in b"+/")
+    return data + CRLF + b"A" * ((1 - n) % 4 or 4) + CRLF
+
+
 def header_block(kind):
     def fn(ctx):
         e = ctx.leaf()
@@ -528,6 +555,10 @@ LEAF = {
         "cte-yenc": blob_cte(b"yenc", yenc_body),
         "cte-x-uuencode": blob_cte(b"x-uuencode", uu_body),
         "cte-x-uue": blob_cte(b"x-uue", uu_body),
+        "raw-under-x-uuencode": blob_cte(b"x-uuencode", raw_body),
+        "raw-under-mac-binhex40": blob_cte(b"mac-binhex40", raw_body),
+        "raw-under-x-yencode": blob_cte(b"x-yencode", raw_body),
+        "base64-undecodable-raw": blob_cte(b"base64", b64_undecodable),
     },
     "headers": {k: header_block(k) for k in (
         "no-blank-line-body-base64", "body-starts-like-header", "vt-separator-line",
@@ -622,8 +653,9 @@ def _build(ctx, family, technique, kind, fn, position, rng, leaf_fn):
     if position.startswith("rfc822"):
         inner = _build(ctx, family, technique, kind, fn, "last", rng, leaf_fn)
         head = b"Content-Type: message/rfc822" + CRLF
-        if position == "rfc822-base64":
+        if position in ("rfc822-base64", "rfc822-labelled-base64"):
             head += b"Content-Transfer-Encoding: base64" + CRLF
+        if position == "rfc822-base64":
             inner = b64(inner)
         outer = b"orcfwd" + b"%06x" % rng.getrandbits(24)
         return (top_headers(ctx, b"Fwd: oracle " + family.encode()) + ct_mixed(outer) + CRLF +

@@ -2,6 +2,7 @@
 // Table-driven: input, cap, want output and want malformed/truncated flags ("got X, want Y").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <vector>
@@ -203,7 +204,7 @@ TEST(MimeDecode, Base64DialectsAgreeWithAPerByteReading) {
   for (int round = 0; round < 20000; ++round) {
     const std::string in = gen.text(40);
     bool partial = false, after_pad = false, junk = false, pad = false;
-    size_t pos = 0;
+    size_t pos = 0, total = 0;
     while (pos < in.size()) {
       size_t nl = in.find('\n', pos);
       const bool last = nl == std::string::npos || nl + 1 >= in.size();
@@ -221,6 +222,7 @@ TEST(MimeDecode, Base64DialectsAgreeWithAPerByteReading) {
         }
       }
       if (!last && alpha % 4 != 0) partial = true;
+      total += alpha;
     }
     std::vector<DecodeDialect> want;
     if (partial) want.push_back(DecodeDialect::kBase64PerLine);
@@ -228,7 +230,9 @@ TEST(MimeDecode, Base64DialectsAgreeWithAPerByteReading) {
     if (junk) {
       want.push_back(DecodeDialect::kBase64SkipJunkLines);
       want.push_back(DecodeDialect::kBase64StopAtJunk);
+      want.push_back(DecodeDialect::kRawBody);
     }
+    if (total % 4 == 1) want.push_back(DecodeDialect::kRawJoinedLines);
     const auto got = avsink::mime::decode_dialects(TransferEncoding::kBase64, in);
     ASSERT_TRUE(got == want) << "input \"" << show(in) << "\": " << got.size() << " dialects, want "
                              << want.size();
@@ -468,6 +472,42 @@ TEST(MimeDecode, UnknownEncodingHeuristics) {
   EXPECT_TRUE(avsink::mime::looks_like_quoted_printable("caf=C3=A9\r\n"));
   EXPECT_TRUE(avsink::mime::looks_like_quoted_printable("long line=\r\nwrapped\r\n"));
   EXPECT_FALSE(avsink::mime::looks_like_quoted_printable("a=b, c=d\r\n"));
+}
+
+TEST(MimeDecode, BodiesAnEncodingCannotReadAreAlsoReadAsTheyAre) {
+  using avsink::mime::DecodeDialect;
+  auto has = [](TransferEncoding te, std::string_view body, DecodeDialect d) {
+    const auto got = avsink::mime::decode_dialects(te, body);
+    return std::find(got.begin(), got.end(), d) != got.end();
+  };
+  // Readers that do not know uuencode, BinHex or yEnc (or fail to decode it) keep the body.
+  for (TransferEncoding te :
+       {TransferEncoding::kUuencode, TransferEncoding::kBinhex, TransferEncoding::kYenc})
+    EXPECT_TRUE(has(te, "PK\x03\x04 raw bytes\r\n", DecodeDialect::kRawBody));
+  // base64: not for ordinary text; for bytes outside the alphabet (libclamav keeps them); the
+  // lines joined when one alphabet character is left over a quad (Python's email).
+  const std::string clean = "aGVsbG8gd29ybGQ=\r\naGVsbG8=\r\n";
+  EXPECT_FALSE(has(TransferEncoding::kBase64, clean, DecodeDialect::kRawBody));
+  EXPECT_FALSE(has(TransferEncoding::kBase64, clean, DecodeDialect::kRawJoinedLines));
+  EXPECT_TRUE(
+      has(TransferEncoding::kBase64, "PK\x03\x04\x14\x00 zip\r\n", DecodeDialect::kRawBody));
+  EXPECT_TRUE(has(TransferEncoding::kBase64, "abcd\r\nabcde\r\n", DecodeDialect::kRawJoinedLines));
+  EXPECT_FALSE(
+      has(TransferEncoding::kBase64, "abcd\r\nabcdef\r\n", DecodeDialect::kRawJoinedLines));
+
+  std::string out;
+  avsink::mime::decode_transfer_dialect(TransferEncoding::kBase64, DecodeDialect::kRawJoinedLines,
+                                        "ab\r\ncd\nef\rg\r\n", 100, &out);
+  EXPECT_EQ(out, "abcdefg");
+  out.clear();
+  avsink::mime::decode_transfer_dialect(TransferEncoding::kYenc, DecodeDialect::kRawBody,
+                                        "=ybegin\r\nraw\r\n", 100, &out);
+  EXPECT_EQ(out, "=ybegin\r\nraw\r\n");
+  out.clear();
+  const DecodeStatus st = avsink::mime::decode_transfer_dialect(
+      TransferEncoding::kBase64, DecodeDialect::kRawJoinedLines, "abc\r\ndef\r\n", 4, &out);
+  EXPECT_EQ(out, "abcd");
+  EXPECT_TRUE(st.truncated);
 }
 
 }  // namespace

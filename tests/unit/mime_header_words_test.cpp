@@ -237,4 +237,32 @@ TEST(MimeHeaderWords, CharsetToUtf8) {
   EXPECT_EQ(out, "\xe3\x81\x82");
 }
 
+TEST(MimeHeaderWords, UnicodeCharsetsUnderEveryNamePythonAccepts) {
+  // Python's codec registry ignores case, "-", "_", " " and "." and knows aliases glibc's iconv
+  // lacks; a name only Python decodes would hide "run.exe" from a reader using iconv alone.
+  const std::string le("r\0u\0n\0.\0e\0x\0e\0", 14), be("\0r\0u\0n\0.\0e\0x\0e", 14);
+  std::string le32;
+  for (char c : std::string("run.exe")) le32 += std::string{c, '\0', '\0', '\0'};
+  for (const char *cs : {"utf-16-le", "utf_16_le", "UTF16LE", "unicodelittleunmarked", "u16"}) {
+    std::string out;
+    EXPECT_TRUE(avsink::mime::charset_to_utf8(le, cs, &out)) << cs;
+    EXPECT_EQ(out, "run.exe") << cs;
+  }
+  for (const char *cs : {"utf-16-be", "utf_16_be", "unicodebigunmarked"}) {
+    std::string out;
+    EXPECT_TRUE(avsink::mime::charset_to_utf8(be, cs, &out)) << cs;
+    EXPECT_EQ(out, "run.exe") << cs;
+  }
+  for (const char *cs : {"utf-32-le", "utf_32_le", "UTF32LE"}) {
+    std::string out;
+    EXPECT_TRUE(avsink::mime::charset_to_utf8(le32, cs, &out)) << cs;
+    EXPECT_EQ(out, "run.exe") << cs;
+  }
+  for (const char *cs : {"u8", "utf_8", "cp65001"}) {
+    std::string out;
+    EXPECT_TRUE(avsink::mime::charset_to_utf8("run.exe", cs, &out)) << cs;
+    EXPECT_EQ(out, "run.exe") << cs;
+  }
+}
+
 }  // namespace

@@ -277,6 +277,34 @@ TEST(MimeReadings, MessageReturnedInTextRfc822HeadersIsReadAsAMessage) {
     EXPECT_EQ(f.name.rfind("MIME.Ambiguous", 0), std::string::npos) << describe(plain);
 }
 
+TEST(MimeReadings, BareCrLineEndsInAMessageWithLfsAreAlsoLineEnds) {
+  // Python's email and uudeview take every CR for a line end. A message whose headers end in
+  // CRLF but whose body (or only the line end before each delimiter) is bare CRs hides its parts
+  // from a reader that splits on LF alone.
+  const std::string b64 = avsink::test::base64(kMarker);
+  auto cr_only = [](std::string s) {
+    for (char &c : s)
+      if (c == '\n') c = '\r';
+    return s;
+  };
+  const std::string head =
+      crlf("From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n");
+  const std::string parts =
+      "preamble\n--b\nContent-Type: text/plain\n\nhello\n--b\n"
+      "Content-Type: application/octet-stream\n"
+      "Content-Transfer-Encoding: base64\n\n" +
+      b64 + "--b--\n";
+  std::string before_delims = crlf(parts);
+  for (size_t i = before_delims.find("\r\n--b"); i != std::string::npos;
+       i = before_delims.find("\r\n--b", i + 2))
+    before_delims.erase(i + 1, 1);  // "\r--b": only the delimiters' line ends are bare CRs
+  for (const std::string &body : {cr_only(parts), before_delims}) {
+    MessageTree t = parse_message(head + body, Limits());
+    EXPECT_TRUE(leaf_has(t, kMarker)) << describe(t);
+    EXPECT_FALSE(has_unscannable(t)) << describe(t);
+  }
+}
+
 TEST(MimeReadings, OrdinaryMailHasNoAlternateReadings) {
   // Nested multipart/mixed with alternative text/html, a signature, a quoted reply, a PGP block
   // and a base64 attachment: what ordinary clients send. No reading may be added.

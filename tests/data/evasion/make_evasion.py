@@ -680,7 +680,13 @@ def build_issue21():
             ("qp-invalid-escape.eml", "cte", "qp-invalid-escape", 28, "reject"),
             ("header-vt-separator-line.eml", "headers", "vt-separator-line", 22, "reject"),
             ("header-whitespace-separator.eml", "headers", "whitespace-only-separator", 22,
-             "reject")]:
+             "reject"),
+            ("boundary-bare-cr-delimiters.eml", "boundary", "bare-cr-before-delimiters", 31,
+             "reject"),
+            ("cte-uuencode-raw-body.eml", "cte", "raw-under-x-uuencode", 26, "reject"),
+            ("cte-binhex-raw-body.eml", "cte", "raw-under-mac-binhex40", 26, "reject"),
+            ("cte-yencode-raw-body.eml", "cte", "raw-under-x-yencode", 26, "reject"),
+            ("base64-undecodable-raw-body.eml", "cte", "base64-undecodable-raw", 26, "reject")]:
         add(file, "issue 21 oracle technique %s/%s (zipped EICAR, last part)" % (fam, tech), cls,
             "eicar", expect, oracle_case(fam, tech))
         CASES[-1]["zipped"] = True
@@ -703,6 +709,28 @@ def build_issue21():
            b"; file(c)name=\"invoice.exe\"")
     banned("fname-filename-star-differs.eml", "filename=\"a.txt\"; filename*=utf-8''a.exe", 34,
            b"; filename=\"invoice.txt\"; filename*=utf-8''invoice.exe")
+    banned("fname-rfc2231-charset-alias.eml", "filename*=utf_16_le''... (a charset name Python "
+           "knows and iconv does not)", 33, b"; filename*=utf_16_le''" +
+           b"".join(b"%%%02X" % c for c in "invoice.exe".encode("utf-16-le")))
+    banned("fname-rfc2047-charset-alias.eml", "filename=\"=?unicodelittleunmarked?B?...?=\"", 33,
+           b"; filename=\"=?unicodelittleunmarked?B?" +
+           base64.b64encode("invoice.exe".encode("utf-16-le")) + b"?=\"")
+    add("fname-content-location.eml", "no name; Content-Location: file:///C:/tmp/invoice.exe "
+        "(ripmime saves the part under it)", 34, "banned", "reject",
+        mixed("content location", [text_part(), b"Content-Type: application/octet-stream" + CRLF +
+                                   b"Content-Location: file:///C:/tmp/invoice.exe" + CRLF +
+                                   b"Content-Transfer-Encoding: base64" + CRLF + CRLF +
+                                   b64(b"just some text, not a program\r\n")]))
+    zipped = zip_bytes([("eicar.com", EICAR)], zipfile.ZIP_DEFLATED)
+    inner = (b"From: a@example.org" + CRLF + b"Subject: inner" + CRLF + b"MIME-Version: 1.0" +
+             CRLF + b"Content-Type: multipart/mixed; boundary=\"in1\"" + CRLF + CRLF +
+             multipart(b"in1", [text_part(),
+                                attachment_part(zipped, b"report.zip", b"application/zip")]))
+    add("rfc822-labelled-base64-not-encoded.eml", "message/rfc822 labelled base64 whose body is "
+        "not encoded (readers that ignore the label parse it)", 2, "eicar", "reject",
+        mixed("forwarded", [text_part(), b"Content-Type: message/rfc822" + CRLF +
+                            b"Content-Transfer-Encoding: base64" + CRLF + CRLF + inner]))
+    CASES[-1]["zipped"] = True
     add("external-body.eml", "message/external-body (content fetched by the reader): benign", 12,
         "none", "accept",
         mixed("external body", [text_part(b"The file is on the server."),
