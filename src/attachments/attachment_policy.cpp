@@ -14,6 +14,7 @@
 #include "attachments/true_type.h"
 #include "core/config.h"
 #include "mime/header_words.h"
+#include "util/utf8.h"
 
 namespace avsink::attachments {
 namespace {
@@ -432,7 +433,11 @@ MemberDecision AttachmentPolicy::judge_member(const mime::Part &part, const Memb
   const auto lists = lists_.get();
   const std::string base(member_basename(member_utf8));
   if (!base.empty()) {
-    judge_names(*lists, {base}, m.path, member_utf8, part.path, shown,
+    // A name that is not UTF-8 is read as Latin-1 and also as its bytes (name_readings() then
+    // drops those that are not UTF-8, as Info-ZIP unzip does).
+    std::vector<std::string> candidates{base};
+    if (!util::utf8_valid(m.path)) candidates.emplace_back(member_basename(m.path));
+    judge_names(*lists, candidates, m.path, member_utf8, part.path, shown,
                 "archive member (depth " + std::to_string(m.depth) + "): ", out);
   }
   const TrueType type = m.type;

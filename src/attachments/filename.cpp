@@ -135,6 +135,22 @@ std::vector<std::string> name_readings(std::string_view name) {
   if (in.find('(') != std::string::npos) add_with_nul_cut(mime::strip_comments(in));
   const size_t cut = in.find_first_of(";\"");
   if (cut != std::string::npos) add_with_nul_cut(std::string_view(in).substr(0, cut));
+  if (!util::utf8_valid(in)) {
+    // Bytes that are not UTF-8 dropped: Debian's Info-ZIP unzip writes "setup.e\xffxe" as
+    // "setup.exe".
+    std::string kept;
+    for (size_t i = 0; i < in.size();) {
+      uint32_t cp = 0;
+      const size_t len = util::utf8_decode(in, i, &cp);
+      if (len == 0) {
+        ++i;
+        continue;
+      }
+      kept.append(in, i, len);
+      i += len;
+    }
+    add_with_nul_cut(kept);
+  }
   // The name a decompressor gives the file inside a lone compressed stream: gunzip, bunzip2,
   // unxz and 7-Zip drop the suffix (invoice.js.gz opens as invoice.js).
   static constexpr std::string_view kSuffixes[] = {".gz", ".bz2", ".xz",  ".lzma",

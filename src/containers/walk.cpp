@@ -115,6 +115,35 @@ std::string gzip_name(std::string_view d) {
   return util::latin1_to_utf8(d.substr(pos, end - pos));
 }
 
+// The names in Info-ZIP Unicode Path extra fields (0x7075) of a zip's central directory, at most
+// `max` of them. Info-ZIP unzip and 7-Zip name a member by this field; libarchive reads it in
+// local headers only, so a name given in the directory alone went unjudged. Best effort: the
+// directory of the last end record, at its declared offset or right before the end record.
+std::vector<std::string> zip_directory_unicode_names(std::string_view d, size_t max) {
+  std::vector<std::string> out;
+  const size_t end = zip_end_at(d);
+  if (end == std::string_view::npos) return out;
+  const uint64_t dir_size = load_le(d, end + 12, 4), dir_at = load_le(d, end + 16, 4);
+  size_t pos = dir_at;
+  if (pos + 4 > d.size() || d.compare(pos, 4, std::string_view("PK\x01\x02", 4)) != 0)
+    pos = dir_size <= end ? end - dir_size : d.size();
+  while (pos + 46 <= end && out.size() < max &&
+         d.compare(pos, 4, std::string_view("PK\x01\x02", 4)) == 0) {
+    const size_t name_len = load_le(d, pos + 28, 2), extra_len = load_le(d, pos + 30, 2),
+                 comment_len = load_le(d, pos + 32, 2);
+    size_t x = pos + 46 + name_len;
+    const size_t extra_end = std::min(x + extra_len, d.size());
+    while (x + 4 <= extra_end) {
+      const size_t id = load_le(d, x, 2), len = load_le(d, x + 2, 2);
+      if (x + 4 + len > extra_end) break;
+      if (id == 0x7075 && len > 5) out.emplace_back(d.substr(x + 9, len - 5));
+      x += 4 + len;
+    }
+    pos += 46 + name_len + extra_len + comment_len;
+  }
+  return out;
+}
+
 // A member a zip reading listed: its name, size and the CRC-32 of its bytes (when extracted).
 struct ZipListed {
   std::string name;
@@ -525,6 +554,20 @@ class Walker {
     }
     if (!stopped_ && (zip_read || formats == Formats::kZip)) {
       listed |= zip_orphans(data, path, depth, zip_listed);
+      // A name only the directory's Unicode Path field gives: judged by its name.
+      for (const std::string &name : zip_directory_unicode_names(data, limits_.max_archive_files)) {
+        const bool known = std::any_of(zip_listed.begin(), zip_listed.end(),
+                                       [&name](const ZipListed &z) { return z.name == name; });
+        if (known || stopped_) continue;
+        Member m;
+        m.name = name;
+        m.path = join(path, name);
+        m.format = "ZIP (Unicode Path field)";
+        m.depth = depth;
+        if (!count_member(m.path)) break;
+        visit_(m);
+        listed = true;
+      }
     }
     return listed;
   }

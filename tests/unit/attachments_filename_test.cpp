@@ -82,6 +82,14 @@ TEST(AttachmentFilename, Readings) {
       {"decompressed by gunzip", "invoice.js.gz", "invoice.js"},
       {"decompressed by unxz, after a NUL cut", std::string("a.exe.xz\0.txt", 13), "a.exe"},
       {"decompressed by unzstd", "Setup.EXE.zst", "setup.exe"},
+      {"bytes not UTF-8 dropped (Info-ZIP unzip)",
+       "setup.e\xff"
+       "xe",
+       "setup.exe"},
+      {"a broken sequence dropped",
+       "setup.\xe2\x80"
+       "exe\xc3",
+       "setup.exe"},
   };
   for (const auto &c : cases) {
     const auto rs = name_readings(c.in);

@@ -715,6 +715,28 @@ def build_issue21():
     banned("fname-rfc2047-charset-alias.eml", "filename=\"=?unicodelittleunmarked?B?...?=\"", 33,
            b"; filename=\"=?unicodelittleunmarked?B?" +
            base64.b64encode("invoice.exe".encode("utf-16-le")) + b"?=\"")
+    def zipped_banned(file, trick, cls, z):
+        add(file, trick, cls, "banned", "reject",
+            mixed(file[:-4], [text_part(), attachment_part(z, b"files.zip", b"application/zip")]))
+
+    text = b"just some text, not a program\r\n"
+    z = zip_bytes([("notes.txt", text)])
+    cd = z.index(b"PK\x01\x02")
+    name_end = cd + 46 + len(b"notes.txt")
+    upath = b"setup.exe"
+    extra = struct.pack("<HHB", 0x7075, 5 + len(upath), 1) + \
+        struct.pack("<I", binascii.crc32(b"notes.txt")) + upath
+    z = (z[:cd + 30] + struct.pack("<H", len(extra)) + z[cd + 32:name_end] + extra +
+         z[name_end:])
+    eocd = z.rindex(b"PK\x05\x06")
+    cd_size = struct.unpack("<I", z[eocd + 12:eocd + 16])[0] + len(extra)
+    z = z[:eocd + 12] + struct.pack("<I", cd_size) + z[eocd + 16:]
+    zipped_banned("zip-unicode-path-central-only.eml", "zip member notes.txt whose Unicode Path "
+                  "field (0x7075), in the central directory only, names setup.exe (unzip, 7-Zip)",
+                  37, z)
+    zipped_banned("zip-name-not-utf8.eml", "zip member named setup.e\\xffxe (Info-ZIP unzip "
+                  "drops the byte: setup.exe)", 37,
+                  zip_bytes([("setup.eZxe", text)]).replace(b"setup.eZxe", b"setup.e\xffxe"))
     add("fname-content-location.eml", "no name; Content-Location: file:///C:/tmp/invoice.exe "
         "(ripmime saves the part under it)", 34, "banned", "reject",
         mixed("content location", [text_part(), b"Content-Type: application/octet-stream" + CRLF +
