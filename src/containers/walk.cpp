@@ -51,7 +51,9 @@ enum class Formats {
   kTar,
   kIso,
   kCpio,
-  kLha
+  kLha,
+  kArj,   // read by avsink alone (read_arj()); libarchive has no ARJ reader
+  kNone,  // no archive format: with `raw`, a compressed stream's decompressed bytes
 };
 
 bool at(std::string_view d, size_t offset, std::string_view magic) {
@@ -76,6 +78,14 @@ Formats sniff(std::string_view d) {
     return Formats::kCpio;
   }
   if (at(d, 2, "-lh"sv) || at(d, 2, "-lz"sv)) return Formats::kLha;
+  // ARJ: the id, then a main header (file type 2) of a plausible size that fits the data.
+  if (at(d, 0, "\x60\xea"sv) && d.size() >= 4 + 30 + 4) {
+    const size_t size = static_cast<uint8_t>(d[2]) | static_cast<size_t>(static_cast<uint8_t>(d[3]))
+                                                         << 8;
+    if (size >= 30 && size <= 2600 && 4 + size + 4 <= d.size() &&
+        static_cast<uint8_t>(d[4]) >= 30 && static_cast<uint8_t>(d[4]) <= size && d[10] == 2)
+      return Formats::kArj;
+  }
   return Formats::kAll;  // compressed streams, SFX stubs, old tar: let the bidders decide
 }
 
@@ -288,6 +298,185 @@ ArchivePtr open_reader(std::string_view data, Formats formats, bool raw, int &rc
   if (raw) archive_read_support_format_raw(p);
   rc = archive_read_open_memory(p, data.data(), data.size());
   return a;
+}
+
+// Starts like a stream of one of the compressions open_reader() decompresses.
+bool compressed(std::string_view d) {
+  using namespace std::string_view_literals;
+  return at(d, 0, "\x1f\x8b"sv) || at(d, 0, "\x1f\x9d"sv) || at(d, 0, "BZh"sv) ||
+         at(d, 0,
+            "\xfd"
+            "7zXZ\x00"sv) ||
+         at(d, 0, "\x5d\x00\x00"sv) || at(d, 0, "LZIP"sv) || at(d, 0, "\x28\xb5\x2f\xfd"sv) ||
+         at(d, 0, "\x04\x22\x4d\x18"sv);
+}
+
+// ---- ARJ: names and flags from the local headers (libarchive has no ARJ reader) ----
+
+struct ArjEntry {
+  std::string name;
+  bool garbled = false;  // "garbled" with a password (arj -g): its data is encrypted
+  uint8_t method = 0;    // 0 = stored
+  std::string_view data;
+};
+
+// The files of an ARJ archive (the main header first, then a local header per file: 0x60 0xEA,
+// a basic header of at most 2600 bytes, its CRC, extended headers, the file's data), at most
+// `max`. `complete` is false when the headers stop before the end-of-archive header.
+std::vector<ArjEntry> read_arj(std::string_view d, size_t max, bool &complete) {
+  std::vector<ArjEntry> out;
+  complete = false;
+  bool main_header = true;
+  for (size_t pos = 0; out.size() < max;) {
+    if (pos + 4 > d.size() || d[pos] != '\x60' || d[pos + 1] != '\xea') return out;
+    const size_t size = load_le(d, pos + 2, 2);
+    if (size == 0) {
+      complete = true;
+      return out;
+    }
+    if (size < 30 || size > 2600 || pos + 4 + size + 4 > d.size()) return out;
+    const std::string_view h = d.substr(pos + 4, size);
+    pos += 4 + size + 4;
+    while (pos + 2 <= d.size()) {  // extended headers: a size, the header and its CRC; 0 ends
+      const size_t ext = load_le(d, pos, 2);
+      pos += 2;
+      if (ext == 0) break;
+      pos = std::min(d.size(), pos + ext + 4);
+    }
+    const size_t first = static_cast<uint8_t>(h[0]);
+    if (main_header) {
+      main_header = false;
+      continue;
+    }
+    ArjEntry e;
+    if (first < h.size()) {
+      const std::string_view rest = h.substr(first);
+      e.name = std::string(rest.substr(0, std::min(rest.find('\0'), rest.size())));
+    }
+    e.garbled = (h[4] & 0x01) != 0;
+    e.method = static_cast<uint8_t>(h[5]);
+    const uint64_t csize = load_le(h, 12, 4);
+    if (csize > d.size() - pos) return out;
+    e.data = d.substr(pos, static_cast<size_t>(csize));
+    pos += static_cast<size_t>(csize);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- tar headers as GNU tar and Python's tarfile read them ----
+
+// One entry of a tar read header by header: every name a reader could give it and its data.
+struct TarEntry {
+  std::vector<std::string> names;  // the header's (ustar prefix joined), then GNU longname (L),
+                                   // pax path (x), pax global path (g): those present, unique
+  uint64_t size = 0;
+  std::string_view data;  // the entry's data (short when the archive is)
+  bool has_data = false;  // GNU tar and tarfile extract it as a file (any type but 1-6 and S)
+};
+
+// A 512-byte header whose checksum (bytes 148-155 counted as spaces) holds.
+bool tar_checksum_ok(std::string_view b) {
+  if (b.size() < 512) return false;
+  uint64_t sum = 0, want = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<uint8_t>(b[i]);
+  bool digits = false;
+  for (size_t i = 148; i < 156; ++i) {
+    const char c = b[i];
+    if (c >= '0' && c <= '7') {
+      want = want * 8 + static_cast<uint64_t>(c - '0');
+      digits = true;
+    } else if (digits || (c != ' ' && c != '\0')) {
+      break;
+    }
+  }
+  return digits && sum == want;
+}
+
+// A numeric header field: octal digits (leading spaces allowed), or GNU base-256 (high bit set).
+uint64_t tar_number(std::string_view f) {
+  uint64_t v = 0;
+  if (!f.empty() && (static_cast<uint8_t>(f[0]) & 0x80) != 0) {
+    for (size_t i = 0; i < f.size(); ++i)
+      v = v << 8 | static_cast<uint8_t>(i == 0 ? (f[0] & 0x7f) : f[i]);
+    return v;
+  }
+  size_t i = 0;
+  while (i < f.size() && f[i] == ' ') ++i;
+  for (; i < f.size() && f[i] >= '0' && f[i] <= '7'; ++i)
+    v = v * 8 + static_cast<uint64_t>(f[i] - '0');
+  return v;
+}
+
+std::string tar_cstr(std::string_view f) {
+  return std::string(f.substr(0, std::min(f.find('\0'), f.size())));
+}
+
+// The "path" value of pax records ("LEN key=value\n" ...), or "".
+std::string pax_path(std::string_view r) {
+  std::string path;
+  for (size_t pos = 0; pos < r.size();) {
+    size_t len = 0, i = pos;
+    while (i < r.size() && r[i] >= '0' && r[i] <= '9' && len < r.size())
+      len = len * 10 + (r[i++] - '0');
+    if (len == 0 || i >= r.size() || r[i] != ' ' || pos + len > r.size()) break;
+    std::string_view rec = r.substr(i + 1, pos + len - i - 1);
+    if (!rec.empty() && rec.back() == '\n') rec.remove_suffix(1);
+    if (rec.rfind("path=", 0) == 0) path = std::string(rec.substr(5));
+    pos += len;
+  }
+  return path;
+}
+
+// The entries of `tar` read header by header (at most `max`), until a zero block, a header whose
+// checksum fails, or the end. Linear; nothing is copied but names.
+std::vector<TarEntry> read_tar_headers(std::string_view tar, size_t max) {
+  std::vector<TarEntry> out;
+  std::string longname, pax, global;
+  for (size_t pos = 0; pos + 512 <= tar.size() && out.size() < max;) {
+    const std::string_view b = tar.substr(pos, 512);
+    if (!tar_checksum_ok(b)) break;
+    const uint64_t size = tar_number(b.substr(124, 12));
+    const char type = b[156];
+    const size_t data_at = pos + 512;
+    const std::string_view data =
+        tar.substr(data_at, static_cast<size_t>(std::min<uint64_t>(size, tar.size() - data_at)));
+    const uint64_t padded = (size + 511) / 512 * 512;
+    pos = padded > tar.size() - data_at ? tar.size() : data_at + static_cast<size_t>(padded);
+    if (type == 'L') {
+      longname = tar_cstr(data);
+      continue;
+    }
+    if (type == 'K') continue;
+    if (type == 'x' || type == 'X') {
+      pax = pax_path(data);
+      continue;
+    }
+    if (type == 'g') {
+      if (std::string p = pax_path(data); !p.empty()) global = p;
+      continue;
+    }
+    TarEntry e;
+    std::string name = tar_cstr(b.substr(0, 100));
+    const std::string prefix = tar_cstr(b.substr(345, 155));
+    if (b.substr(257, 6) == std::string_view("ustar\0", 6) && !prefix.empty())
+      name = prefix + "/" + name;
+    // A writer puts the start of a long name in the header field: that cut is no reader's name.
+    for (const std::string *longer : {&longname, &pax})
+      if (!longer->empty() && longer->size() > name.size() && longer->rfind(name, 0) == 0)
+        name.clear();
+    for (const std::string *n : {&name, &longname, &pax, &global})
+      if (!n->empty() && std::find(e.names.begin(), e.names.end(), *n) == e.names.end())
+        e.names.push_back(*n);
+    longname.clear();
+    pax.clear();
+    if (type == '5') continue;  // a directory: no file of its own
+    e.size = size;
+    e.data = data;
+    e.has_data = std::string_view("123456S").find(type) == std::string_view::npos;
+    if (!e.names.empty()) out.push_back(std::move(e));
+  }
+  return out;
 }
 
 std::string error_text(archive *a) {
@@ -504,8 +693,40 @@ class Walker {
     return true;
   }
 
+  // An ARJ archive: every member's name is judged, a stored member's bytes read, a garbled
+  // (password) member is Container.Encrypted. Compressed members' bytes are libclamav's (its
+  // ARJ unpacker walks the part).
+  bool walk_arj(std::string_view data, const std::string &path, uint32_t depth) {
+    if (depth == 1 && res_.format.empty()) res_.format = "ARJ";
+    if (!depth_ok(path, depth)) return true;
+    bool complete = false;
+    const std::vector<ArjEntry> entries = read_arj(data, limits_.max_archive_files + 1, complete);
+    if (!complete && entries.size() <= limits_.max_archive_files)
+      problem(Reason::kCorrupt, path, "ARJ: the headers end before the end-of-archive header");
+    for (const ArjEntry &e : entries) {
+      if (stopped_ || deadline_passed(path)) return true;
+      Member m;
+      m.name = e.name;
+      m.path = join(path, e.name);
+      m.format = "ARJ";
+      m.depth = depth;
+      m.size = e.data.size();
+      if (!count_member(m.path)) return true;
+      if (e.garbled) problem(Reason::kEncrypted, m.path, "ARJ: member data is garbled (password)");
+      if (!e.garbled && e.method == 0 && take_bytes(e.data.size(), m.path)) {
+        m.extracted = true;
+        m.data = e.data;
+        visit_and_recurse(m);
+      } else {
+        visit_(m);
+      }
+    }
+    return true;
+  }
+
   bool walk_archive(std::string_view data, const std::string &path, uint32_t depth) {
     const Formats formats = sniff(data);
+    if (formats == Formats::kArj) return walk_arj(data, path, depth);
     if (formats == Formats::kCpio && !cpio_names_fit(data)) {
       if (depth == 1 && res_.format.empty()) res_.format = "cpio";
       problem(Reason::kCorrupt, path, "cpio: a member's name size lies beyond the data");
@@ -552,6 +773,11 @@ class Walker {
       listed |= list_archive(data, Formats::kZip, path, depth, format, &zip_listed);
       zip_read |= format == ARCHIVE_FORMAT_ZIP;
     }
+    // (Also when the bytes look like a tar, or are compressed, and libarchive could not read
+    // them: a tar whose first header is a volume header is "damaged" to it, and not to GNU tar.)
+    if (!stopped_ && (format == ARCHIVE_FORMAT_TAR || formats == Formats::kTar ||
+                      (format == 0 && compressed(data))))
+      listed |= tar_headers(data, path, depth, zip_listed);
     if (!stopped_ && (zip_read || formats == Formats::kZip)) {
       listed |= zip_orphans(data, path, depth, zip_listed);
       // A name only the directory's Unicode Path field gives: judged by its name.
@@ -620,6 +846,72 @@ class Walker {
     return any;
   }
 
+  // The second reading of a tar: its headers read as GNU tar and Python's tarfile read them
+  // (read_tar_headers()), for what libarchive's reading does not list: an entry of a type
+  // libarchive takes for metadata or skips (a Solaris ACL "A", a volume header "V") but those
+  // extract as a file, and the names a GNU longname, a pax path or a pax global path give an
+  // entry when libarchive settled on another. An entry libarchive listed under none of its
+  // names (same size) is read from here, data and all; a name of a listed entry that libarchive
+  // did not use is judged as a name. A compressed tar is decompressed once more for this (up to
+  // the bounds libarchive's reading of it already reported).
+  bool tar_headers(std::string_view data, const std::string &path, uint32_t depth,
+                   const std::vector<ZipListed> &listed) {
+    std::string stream;
+    std::string_view tar = data;
+    if (!tar_checksum_ok(data.substr(0, std::min<size_t>(512, data.size())))) {
+      int rc = ARCHIVE_FATAL;
+      ArchivePtr a = open_reader(data, Formats::kNone, true, rc);
+      archive_entry *entry = nullptr;
+      if (!a || (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) ||
+          archive_read_next_header(a.get(), &entry) != ARCHIVE_OK)
+        return false;
+      const uint64_t bound = std::min<uint64_t>(
+          limits_.max_file_bytes,
+          std::max<uint64_t>(kRatioFloorBytes,
+                             static_cast<uint64_t>(data.size()) * limits_.max_compression_ratio));
+      char buf[64 * 1024];
+      for (la_ssize_t n; (n = archive_read_data(a.get(), buf, sizeof buf)) > 0;) {
+        if (stream.size() + static_cast<uint64_t>(n) > bound) break;
+        stream.append(buf, static_cast<size_t>(n));
+      }
+      tar = stream;
+    }
+    bool any = false;
+    for (const TarEntry &e : read_tar_headers(tar, limits_.max_archive_files)) {
+      if (stopped_ || deadline_passed(path)) return true;
+      auto is_listed = [&listed](const std::string &n) {
+        return std::any_of(listed.begin(), listed.end(),
+                           [&n](const ZipListed &l) { return l.name == n; });
+      };
+      const bool read_here =
+          e.has_data && !std::any_of(listed.begin(), listed.end(), [&e](const ZipListed &l) {
+            return l.size == e.size &&
+                   std::find(e.names.begin(), e.names.end(), l.name) != e.names.end();
+          });
+      bool data_given = false;
+      for (const std::string &name : e.names) {
+        if (!read_here && is_listed(name)) continue;
+        Member m;
+        m.name = name;
+        m.path = join(path, name);
+        m.format = "tar (header by header)";
+        m.depth = depth;
+        m.size = e.size;
+        if (!count_member(m.path)) return true;
+        any = true;
+        if (read_here && !data_given && e.data.size() == e.size && take_bytes(e.size, m.path)) {
+          data_given = true;
+          m.extracted = true;
+          m.data = e.data;
+          visit_and_recurse(m);
+        } else {
+          visit_(m);
+        }
+      }
+    }
+    return any;
+  }
+
   // One reading of `data` with the formats offered; `format` = libarchive's base format code.
   // A zip reading adds what it listed to `zip_listed` (when given); at most `max_entries` entries
   // are read.
@@ -655,7 +947,8 @@ class Walker {
     // One buffer for every member of this reading: a member's bytes live only during its visit,
     // and keeping the capacity spares a fresh allocation (and its page faults) per member.
     std::string bytes;
-    if (format_code != ARCHIVE_FORMAT_ZIP) zip_listed = nullptr;
+    if (format_code != ARCHIVE_FORMAT_ZIP && format_code != ARCHIVE_FORMAT_TAR)
+      zip_listed = nullptr;  // what the zip and tar second readings compare against
     for (size_t entries = 0;; rc = archive_read_next_header(a.get(), &entry)) {
       if (rc == ARCHIVE_EOF || entries++ == max_entries) break;
       if (rc == ARCHIVE_FATAL || rc == ARCHIVE_RETRY) {

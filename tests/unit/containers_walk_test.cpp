@@ -466,6 +466,154 @@ TEST(ContainersWalk, SevenZipWithADamagedStartHeaderIsCorruptNotJunk) {
   EXPECT_FALSE(run(empty, Limits()).has(Reason::kCorrupt)) << run(empty, Limits()).describe();
 }
 
+// One ustar header block for `name` of `type` and `size`, checksum filled in, then `data` padded
+// to the block size.
+std::string tar_entry(const std::string &name, char type, const std::string &data) {
+  std::string h(512, '\0');
+  h.replace(0, std::min<size_t>(name.size(), 100), name.substr(0, 100));
+  h.replace(100, 7, "0000644");
+  char size[13];
+  std::snprintf(size, sizeof size, "%011o", static_cast<unsigned>(data.size()));
+  h.replace(124, 11, size);
+  h.replace(136, 11, "00000000000");
+  h[156] = type;
+  h.replace(257, 8,
+            std::string("ustar\0"
+                        "00",
+                        8));
+  h.replace(148, 8, "        ");
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  char chk[8];
+  std::snprintf(chk, sizeof chk, "%06o", sum);
+  h.replace(148, 7, std::string(chk, 6) + '\0');
+  return h + data + std::string((512 - data.size() % 512) % 512, '\0');
+}
+
+std::string pax_record(const std::string &key, const std::string &value) {
+  const std::string body = " " + key + "=" + value + "\n";
+  size_t n = body.size() + 1;
+  while (std::to_string(n).size() + body.size() != n) ++n;
+  return std::to_string(n) + body;
+}
+
+TEST(ContainersWalk, TarHeadersAreAlsoReadAsGnuTarAndTarfileReadThem) {
+  // libarchive takes a Solaris ACL entry ("A") for metadata of the next entry, skips a volume
+  // header ("V", and calls a tar that starts with one damaged), ignores a pax global path and
+  // prefers a GNU longname to a pax path; GNU tar and Python's tarfile extract the first two as
+  // files and name entries by the others. Every such name is judged, every such data read.
+  const std::string payload = "an executable's bytes, stood in for by text";
+  const std::string end(1024, '\0');
+  struct Case {
+    const char *what;
+    std::string tar;
+    bool data;  // setup.exe comes with the payload as its bytes
+  } cases[] = {
+      {"Solaris ACL entry",
+       tar_entry("setup.exe", 'A', payload) + tar_entry("readme.txt", '0', "hello\n") + end, true},
+      {"volume header first",
+       tar_entry("setup.exe", 'V', payload) + tar_entry("readme.txt", '0', "hello\n") + end, true},
+      {"pax global path",
+       tar_entry("pax_global", 'g', pax_record("path", "setup.exe")) +
+           tar_entry("readme.txt", '0', payload) + end,
+       false},
+      {"longname, then a pax path",
+       tar_entry("././@LongLink", 'L', std::string("notes.txt\0", 10)) +
+           tar_entry("PaxHeader", 'x', pax_record("path", "setup.exe")) +
+           tar_entry("notes.txt", '0', payload) + end,
+       false},
+  };
+  // gzip of `d` (zlib with the gzip wrapper).
+  auto gzip = [](const std::string &d) {
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(d.size() + 1024, '\0');
+    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(d.data()));
+    z.avail_in = static_cast<uInt>(d.size());
+    z.next_out = reinterpret_cast<Bytef *>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+  };
+  std::vector<Case> all(std::begin(cases), std::end(cases));
+  for (const auto &c : cases) all.push_back({c.what, gzip(c.tar), c.data});  // and as .tar.gz
+  for (const auto &c : all) {
+    std::vector<std::pair<std::string, std::string>> seen;
+    walk(c.tar, Limits(), Deadline(), [&seen](const Member &m) {
+      seen.emplace_back(m.name, m.extracted ? std::string(m.data) : std::string("<name only>"));
+    });
+    const auto it = std::find_if(seen.begin(), seen.end(),
+                                 [](const auto &p) { return p.first == "setup.exe"; });
+    ASSERT_NE(it, seen.end()) << c.what << ": " << run(c.tar, Limits()).describe();
+    if (c.data) {
+      EXPECT_EQ(it->second, payload) << c.what;
+    }
+  }
+
+  // An ordinary tar, GNU long names and pax paths included, gives no member twice.
+  const std::string long_name = std::string(120, 'd') + "/report.pdf";
+  const std::string plain = tar_entry("././@LongLink", 'L', long_name + '\0') +
+                            tar_entry(long_name.substr(0, 100), '0', payload) +
+                            tar_entry("PaxHeader", 'x', pax_record("path", "b/notes.txt")) +
+                            tar_entry("b/notes.txt", '0', "hello\n") +
+                            tar_entry("c.txt", '0', "bye\n") + end;
+  const Walked w = run(plain, Limits());
+  EXPECT_EQ(w.members.size(), 3u) << w.describe();
+  EXPECT_TRUE(w.result.problems.empty()) << w.describe();
+}
+
+// One ARJ header (id, basic header, a CRC left zero, no extended header) for `name` with
+// `flags`, `type` (2 = the main header) and stored `data` after it.
+std::string arj_header(const std::string &name, uint8_t flags, uint8_t type,
+                       const std::string &data = "") {
+  std::string h(30, '\0');
+  h[0] = 30;  // first_hdr_size
+  h[1] = 11;
+  h[2] = 1;
+  h[4] = static_cast<char>(flags);
+  h[5] = 0;  // stored
+  h[6] = static_cast<char>(type);
+  for (int i = 0; i < 4; ++i) {
+    h[12 + i] = static_cast<char>((data.size() >> (8 * i)) & 0xff);
+    h[16 + i] = static_cast<char>((data.size() >> (8 * i)) & 0xff);
+  }
+  h += name + std::string(2, '\0');  // the name, then an empty comment
+  std::string out("\x60\xea", 2);
+  out += static_cast<char>(h.size() & 0xff);
+  out += static_cast<char>(h.size() >> 8);
+  return out + h + std::string(4, '\0') + std::string(2, '\0') + data;
+}
+
+TEST(ContainersWalk, ArjMembersAreListedAndGarbledOnesAreEncrypted) {
+  // libarchive has no ARJ reader and libclamav cannot read a garbled (arj -g) member: its name,
+  // stored in clear, was judged by nobody. Every name is judged now, a stored member's bytes
+  // read, and a garbled one is Container.Encrypted.
+  const std::string end("\x60\xea\x00\x00", 4);
+  const std::string main = arj_header("files.arj", 0, 2);
+  const Walked garbled =
+      run(main + arj_header("setup.exe", 0x01, 0, "scrambled bytes") + end, Limits());
+  ASSERT_EQ(garbled.members.size(), 1u) << garbled.describe();
+  EXPECT_EQ(garbled.members[0].name, "setup.exe");
+  EXPECT_TRUE(garbled.has(Reason::kEncrypted)) << garbled.describe();
+
+  std::vector<std::string> data;
+  const std::string plain =
+      main + arj_header("a.txt", 0, 0, "first") + arj_header("b.txt", 0, 0, "second") + end;
+  const WalkResult r = walk(plain, Limits(), Deadline(), [&data](const Member &m) {
+    if (m.extracted) data.emplace_back(m.data);
+  });
+  EXPECT_EQ(data, (std::vector<std::string>{"first", "second"}));
+  EXPECT_TRUE(r.problems.empty()) << run(plain, Limits()).describe();
+
+  // Cut short: the headers end before the end-of-archive header.
+  EXPECT_TRUE(run(main + arj_header("a.txt", 0, 0, "first"), Limits()).has(Reason::kCorrupt));
+  // Two bytes that merely start like ARJ are not one.
+  EXPECT_TRUE(
+      run(std::string("\x60\xea") + std::string(100, 'x'), Limits()).result.problems.empty());
+}
+
 // A XAR archive whose table of contents lists `files` directories (zlib XML, no heap).
 std::string xar_with(uint64_t files, const std::string &prolog = "") {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + prolog + "<xar><toc>";
