@@ -15,6 +15,7 @@
 #include <cctype>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "containers/declared.h"
 #include "containers/tnef.h"
@@ -631,6 +632,29 @@ class Walker {
     if (m.extracted && !m.data.empty() && !stopped_) walk_item(m.data, m.path, m.depth + 1);
   }
 
+  // A member named `name` in the container at `path`, counted (count_member()): false, with the
+  // Problem recorded, once past max_archive_files.
+  bool new_member(Member &m, const std::string &name, const std::string &path, const char *format,
+                  uint32_t depth) {
+    m.name = name;
+    m.path = join(path, name);
+    m.format = format;
+    m.depth = depth;
+    return count_member(m.path);
+  }
+
+  // Visits `m` with `bytes` as its data when the walk's byte budget takes them (take_bytes()
+  // records the Problem when not), else by its name alone.
+  void visit_with(Member &m, std::string_view bytes) {
+    if (take_bytes(bytes.size(), m.path)) {
+      m.extracted = true;
+      m.data = bytes;
+      visit_and_recurse(m);
+    } else {
+      visit_(m);
+    }
+  }
+
   // Per-container output budget: false (and a Problem) once past the compression ratio.
   bool ratio_ok(uint64_t out, size_t container_bytes, const std::string &container,
                 const std::string &member) {
@@ -654,11 +678,7 @@ class Walker {
       for (size_t i = 0; i < std::max<size_t>(a.names.size(), 1); ++i) {
         const std::string name = a.names.empty() ? std::string() : a.names[i];
         Member m;
-        m.name = name;
-        m.path = join(path, name);
-        m.format = "TNEF";
-        m.depth = depth;
-        if (!count_member(m.path)) return;
+        if (!new_member(m, name, path, "TNEF", depth)) return;
         if (i > 0 || !a.has_data) {  // another name of the same bytes: listed only
           visit_(m);
           continue;
@@ -706,17 +726,11 @@ class Walker {
     for (const ArjEntry &e : entries) {
       if (stopped_ || deadline_passed(path)) return true;
       Member m;
-      m.name = e.name;
-      m.path = join(path, e.name);
-      m.format = "ARJ";
-      m.depth = depth;
+      if (!new_member(m, e.name, path, "ARJ", depth)) return true;
       m.size = e.data.size();
-      if (!count_member(m.path)) return true;
       if (e.garbled) problem(Reason::kEncrypted, m.path, "ARJ: member data is garbled (password)");
-      if (!e.garbled && e.method == 0 && take_bytes(e.data.size(), m.path)) {
-        m.extracted = true;
-        m.data = e.data;
-        visit_and_recurse(m);
+      if (!e.garbled && e.method == 0) {
+        visit_with(m, e.data);
       } else {
         visit_(m);
       }
@@ -781,16 +795,12 @@ class Walker {
     if (!stopped_ && (zip_read || formats == Formats::kZip)) {
       listed |= zip_orphans(data, path, depth, zip_listed);
       // A name only the directory's Unicode Path field gives: judged by its name.
+      std::unordered_set<std::string_view> known;
+      for (const ZipListed &z : zip_listed) known.insert(z.name);
       for (const std::string &name : zip_directory_unicode_names(data, limits_.max_archive_files)) {
-        const bool known = std::any_of(zip_listed.begin(), zip_listed.end(),
-                                       [&name](const ZipListed &z) { return z.name == name; });
-        if (known || stopped_) continue;
+        if (known.count(name) > 0 || stopped_) continue;
         Member m;
-        m.name = name;
-        m.path = join(path, name);
-        m.format = "ZIP (Unicode Path field)";
-        m.depth = depth;
-        if (!count_member(m.path)) break;
+        if (!new_member(m, name, path, "ZIP (Unicode Path field)", depth)) break;
         visit_(m);
         listed = true;
       }
@@ -877,33 +887,25 @@ class Walker {
       tar = stream;
     }
     bool any = false;
+    std::unordered_multimap<std::string_view, uint64_t> sizes;  // what libarchive listed
+    for (const ZipListed &l : listed) sizes.emplace(l.name, l.size);
     for (const TarEntry &e : read_tar_headers(tar, limits_.max_archive_files)) {
       if (stopped_ || deadline_passed(path)) return true;
-      auto is_listed = [&listed](const std::string &n) {
-        return std::any_of(listed.begin(), listed.end(),
-                           [&n](const ZipListed &l) { return l.name == n; });
-      };
-      const bool read_here =
-          e.has_data && !std::any_of(listed.begin(), listed.end(), [&e](const ZipListed &l) {
-            return l.size == e.size &&
-                   std::find(e.names.begin(), e.names.end(), l.name) != e.names.end();
-          });
+      bool read_here = e.has_data;
+      for (const std::string &n : e.names) {
+        const auto [from, to] = sizes.equal_range(n);
+        read_here &= std::none_of(from, to, [&e](const auto &l) { return l.second == e.size; });
+      }
       bool data_given = false;
       for (const std::string &name : e.names) {
-        if (!read_here && is_listed(name)) continue;
+        if (!read_here && sizes.count(name) > 0) continue;
         Member m;
-        m.name = name;
-        m.path = join(path, name);
-        m.format = "tar (header by header)";
-        m.depth = depth;
+        if (!new_member(m, name, path, "tar (header by header)", depth)) return true;
         m.size = e.size;
-        if (!count_member(m.path)) return true;
         any = true;
-        if (read_here && !data_given && e.data.size() == e.size && take_bytes(e.size, m.path)) {
+        if (read_here && !data_given && e.data.size() == e.size) {
           data_given = true;
-          m.extracted = true;
-          m.data = e.data;
-          visit_and_recurse(m);
+          visit_with(m, e.data);
         } else {
           visit_(m);
         }
@@ -1006,10 +1008,8 @@ class Walker {
           continue;
         }
         bytes.assign(target);
-        m.extracted = true;
-        m.data = bytes;
         m.size = bytes.size();
-        visit_and_recurse(m);
+        visit_with(m, bytes);
         continue;
       }
       bytes.clear();
