@@ -241,6 +241,28 @@ def m_unicode_path_extra(z, i):
     return bytearray(b.getvalue())
 
 
+def m_unicode_path_central_only(z, i):
+    """The reverse: both headers name the payload c.txt, and a Unicode Path field (0x7075) in its
+    central record alone gives its real name (Info-ZIP unzip and 7-Zip use it; libarchive reads
+    the field in local headers only)."""
+    z = bytearray(z)
+    locals_, centrals, end = layout(z)
+    real = name_at(z, centrals[i], True)
+    other = b"c" * (len(real) - 4) + b".txt"
+    set_name(z, locals_[i], False, other)
+    set_name(z, centrals[i], True, other)
+    field = struct.pack("<BI", 1, zlib.crc32(other)) + real
+    extra = struct.pack("<HH", 0x7075, len(field)) + field
+    c = centrals[i]
+    nlen, xlen = struct.unpack_from("<HH", z, c + 28)
+    at = c + 46 + nlen + xlen
+    struct.pack_into("<H", z, c + 30, xlen + len(extra))
+    z[at:at] = extra
+    end += len(extra)
+    struct.pack_into("<I", z, end + 12, struct.unpack_from("<I", z, end + 12)[0] + len(extra))
+    return z
+
+
 def m_encrypted_flag_local(z, i):
     z = bytearray(z)
     locals_, _, _ = layout(z)
@@ -304,7 +326,8 @@ MUTATIONS = [m_none, m_append_empty_end, m_end_in_comment, m_concat_benign_after
              m_concat_benign_before, m_sfx_prefix, m_trailing_junk, m_drop_central,
              m_rename_central, m_rename_local, m_local_stored, m_central_stored,
              m_descriptor_flag, m_central_points_elsewhere, m_duplicate_central,
-             m_end_count_short, m_shadowed, m_shadowed_same_crc, m_unicode_path_extra, m_encrypted_flag_local,
+             m_end_count_short, m_shadowed, m_shadowed_same_crc, m_unicode_path_extra,
+             m_unicode_path_central_only, m_encrypted_flag_local,
              m_encrypted_flag_central, m_local_size_swallows_next, m_end_record_in_member,
              m_two_directories]
 PAYLOADS = {}  # index -> the payload member of the zip being mutated (set per case)
