@@ -3,6 +3,7 @@
 #include "mime/parser.h"
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <map>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "mime/header_words.h"
 #include "mime/multipart.h"
 #include "mime/readings.h"
+#include "util/text.h"
 
 namespace avsink::mime {
 namespace {
@@ -84,6 +86,58 @@ bool has_body_after_header_block(std::string_view body) {
 
 bool is_message_type(const std::string &type, const std::string &subtype) {
   return type == "message" && (subtype == "rfc822" || subtype == "global");
+}
+
+// Where the MIME entities a text holds start: the first line of each header block (field lines
+// and their continuations, ended by an empty line) that has a Content-Type field naming a
+// multipart, a message, a boundary or a name, a Content-Transfer-Encoding other than identity,
+// or a Content-Disposition naming an attachment or a name. At most `max`. Linear; a text with
+// no "content-" in either case costs two memmem calls.
+std::vector<size_t> embedded_entities(std::string_view text, size_t max) {
+  std::vector<size_t> out;
+  if (text.find("ontent-") == std::string_view::npos &&
+      text.find("ONTENT-") == std::string_view::npos)
+    return out;
+  size_t block = std::string_view::npos;  // start of the current run of field lines
+  bool qualifies = false, last_was_field = false;
+  for (size_t pos = 0; pos < text.size() && out.size() < max;) {
+    const size_t nl = text.find('\n', pos);
+    const size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view line = text.substr(pos, next - pos);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    const size_t here = pos;
+    pos = next;
+    if (line.empty()) {
+      if (block != std::string_view::npos && qualifies) out.push_back(block);
+      block = std::string_view::npos;
+      qualifies = last_was_field = false;
+      continue;
+    }
+    if ((line[0] == ' ' || line[0] == '\t') && last_was_field) continue;  // a continuation
+    size_t colon = 0;
+    while (colon < line.size() && (std::isalnum(static_cast<unsigned char>(line[colon])) ||
+                                   line[colon] == '-' || line[colon] == '_'))
+      ++colon;
+    if (colon == 0 || colon >= line.size() || line[colon] != ':') {
+      block = std::string_view::npos;
+      qualifies = last_was_field = false;
+      continue;
+    }
+    if (block == std::string_view::npos) block = here;
+    last_was_field = true;
+    const std::string name = util::ascii_lower(line.substr(0, colon));
+    const std::string value = util::ascii_lower(line.substr(colon + 1));
+    auto has = [&value](std::string_view x) { return value.find(x) != std::string::npos; };
+    if (name == "content-type")
+      qualifies |= has("multipart") || has("message/") || has("boundary") || has("name");
+    else if (name == "content-transfer-encoding") {
+      const TransferEncoding te = classify_transfer_encoding(normalize_token(value));
+      qualifies |= te != TransferEncoding::kIdentity && te != TransferEncoding::kUnknown;
+    } else if (name == "content-disposition") {
+      qualifies |= has("attachment") || has("name");
+    }
+  }
+  return out;
 }
 
 class Parser {
@@ -398,7 +452,7 @@ class Parser {
       malformed(name, path, "transfer encoding errors were skipped");
     }
     const bool texty = info.type == "text" || is_multipart || info.type == "message";
-    if (texty && te != TransferEncoding::kUuencode) find_embedded(idx, p.body);
+    if (texty && te != TransferEncoding::kUuencode) find_embedded(idx, p.body, w.rfc822_depth);
   }
 
   void split_into_children(const Work &w, int idx, const EntityInfo &info, std::string_view body,
@@ -432,9 +486,9 @@ class Parser {
     // Preamble and epilogue are searched for embedded files too (after the children are queued,
     // so that the parts budget already counts them).
     if (split.preamble.size() > 0)
-      find_embedded(idx, body.substr(split.preamble.begin, split.preamble.size()));
+      find_embedded(idx, body.substr(split.preamble.begin, split.preamble.size()), w.rfc822_depth);
     if (split.epilogue.size() > 0)
-      find_embedded(idx, body.substr(split.epilogue.begin, split.epilogue.size()));
+      find_embedded(idx, body.substr(split.epilogue.begin, split.epilogue.size()), w.rfc822_depth);
   }
 
   // Queues the other readings of the entity `w` (parts[idx]) as kAlternate entities
@@ -894,8 +948,10 @@ class Parser {
   }
 
   // Adds every uuencode, yEnc and BinHex 4.0 block of `text` as a part under parts[parent]
-  // (HOSTILE #29): "P.u1" ..., "P.y1" ..., "P.b1" ...
-  void find_embedded(int parent, std::string_view text) {
+  // (HOSTILE #29): "P.u1" ..., "P.y1" ..., "P.b1" ...; and queues every MIME entity the text
+  // holds (embedded_entities()) as an entity of its own, "P.m1" ...
+  void find_embedded(int parent, std::string_view text, uint32_t rfc822_depth) {
+    queue_embedded_entities(parent, text, rfc822_depth);
     const bool uu = text.find("begin") != std::string_view::npos;
     const bool yenc = text.find("=ybegin ") != std::string_view::npos;
     static constexpr std::string_view kBinhex = "binhex";
@@ -965,6 +1021,54 @@ class Parser {
         r.body = std::move(file.resource_fork);
         tree_.decoded_bytes += r.body.size();
       }
+    }
+  }
+
+  // The entities a text holds (embedded_entities()), each from its header block to the next
+  // one (or the end), queued as kAlternate entities "P.m1" ... under parts[parent]: ripmime
+  // always, munpack and uudeview for some, extract what a bounce quoting the message, or a
+  // text part holding an entity, carries. Counted against max_parts and the message's readings;
+  // past either, the message is unscannable.
+  void queue_embedded_entities(int parent, std::string_view text, uint32_t rfc822_depth) {
+    const size_t room =
+        std::min(parts_budget(),
+                 kMaxAltReadingsPerMessage - std::min(alt_readings_, kMaxAltReadingsPerMessage));
+    const std::vector<size_t> starts = embedded_entities(text, room + 1);
+    if (starts.empty()) return;
+    const Part &par = tree_.parts[static_cast<size_t>(parent)];
+    const std::string par_path = par.path;
+    const uint32_t depth = par.depth + 1;
+    if (depth > lim_.max_mime_depth) {
+      unscannable("Depth", par_path,
+                  "an entity in this text would nest deeper than max_mime_depth " +
+                      std::to_string(lim_.max_mime_depth));
+      return;
+    }
+    size_t n = starts.size();
+    if (n > room) {
+      unscannable(
+          room == parts_budget() ? "Parts" : "Alternates", par_path,
+          "more entities in a text than the parts or readings left (" + std::to_string(room) + ")");
+      n = room;
+    }
+    alt_readings_ += n;
+    for (size_t k = 0; k < n; ++k) {
+      const size_t end = k + 1 < starts.size() ? starts[k + 1] : text.size();
+      arena_.emplace_back(text.substr(starts[k], end - starts[k]));
+      Work e;
+      e.bytes = arena_.back();
+      e.path = par_path + ".m" + std::to_string(k + 1);
+      e.parent = parent;
+      e.depth = depth;
+      e.rfc822_depth = rfc822_depth;
+      e.origin = PartOrigin::kAlternate;
+      e.in_raw = false;
+      e.raw_offset = par.raw_offset;
+      e.raw_length = par.raw_length;
+      malformed("MIME.Ambiguous.EntityInText", e.path,
+                "a header block in text that declares structure or an encoding: also read as an "
+                "entity");
+      stack_.push_back(std::move(e));
     }
   }
 

@@ -565,6 +565,15 @@ LEAF = {
         "cr-separator-line", "bare-cr-separator", "whitespace-only-separator",
         "tab-only-separator", "junk-continuation-first", "junk-continuation-after-cte",
         "junk-line-in-headers")},
+    "text": {
+        # the payload entity quoted whole in the body of a text part, as ripmime, munpack and
+        # uudeview extract it: alone, after a bounce's introduction, or as an html part's body
+        "entity-in-text-part": lambda ctx: b"Content-Type: text/plain" + CRLF + CRLF + ctx.leaf(),
+        "entity-after-bounce-intro": lambda ctx: (
+            b"Content-Type: text/plain" + CRLF + CRLF + b"Hi. This is the mail delivery program."
+            + CRLF + b"--- Below this line is a copy of the message." + CRLF + CRLF + ctx.leaf()),
+        "entity-in-html-part": lambda ctx: b"Content-Type: text/html" + CRLF + CRLF + ctx.leaf(),
+    },
 }
 
 

@@ -305,6 +305,31 @@ TEST(MimeReadings, BareCrLineEndsInAMessageWithLfsAreAlsoLineEnds) {
   }
 }
 
+TEST(MimeReadings, EntitiesQuotedInTextAreRead) {
+  // A bounce quoting the message, or a text part holding an entity: ripmime, munpack, uudeview
+  // and libclamav extract the entity. A header block that declares no structure or encoding
+  // (an inline forward's From/Sent/To/Subject, a digest's kept fields) is not read as one.
+  const std::string entity =
+      "Content-Type: application/octet-stream; name=\"m.bin\"\n"
+      "Content-Transfer-Encoding: base64\n\n" +
+      avsink::test::base64(kMarker);
+  for (const std::string &text :
+       {entity,
+        "Hi. This is the mail program.\n--- Below this line is a copy of the message.\n\n"
+        "Return-Path: <a@example.org>\nFrom: a@example.org\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"q\"\n\n--q\n" +
+            entity + "--q--\n"}) {
+    MessageTree t =
+        parse_message(crlf("Subject: returned\nContent-Type: text/plain\n\n" + text), Limits());
+    EXPECT_TRUE(leaf_has(t, kMarker)) << describe(t);
+  }
+  MessageTree fwd = parse_message(
+      crlf("Content-Type: text/plain\n\nsee below\n\n-----Original Message-----\nFrom: Bob\n"
+           "Sent: Monday\nTo: Alice\nSubject: plans\n\nthe plans\n"),
+      Limits());
+  for (const Part &p : fwd.parts) EXPECT_NE(p.origin, PartOrigin::kAlternate) << describe(fwd);
+}
+
 TEST(MimeReadings, OrdinaryMailHasNoAlternateReadings) {
   // Nested multipart/mixed with alternative text/html, a signature, a quoted reply, a PGP block
   // and a base64 attachment: what ordinary clients send. No reading may be added.

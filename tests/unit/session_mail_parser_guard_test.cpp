@@ -83,12 +83,22 @@ TEST(MailParserGuard, MessagesItWouldStallOnAreUnscannable) {
                            "fuzz-large/scan/regression-quadratic-open-quote.eml"}) {
     // The raw pass (off by default) is where the whole message would reach libclamav's parser.
     for (bool raw_pass : {true, false}) {
+      // Unscannable, or rejected: these fuzz outputs quote pieces of other test messages in their
+      // text, EICAR parts included, which the entities-in-text reading finds.
       const avsink::Verdict v = scan_file(file, raw_pass);
-      EXPECT_EQ(v.action, avsink::Action::kQuarantine) << file << ": " << v.reason;
-      size_t found = 0;
-      for (const auto &f : v.findings) found += f.name == "Limits.Exceeded.MimeFieldLength";
-      EXPECT_EQ(found, raw_pass ? 2u : 1u)
-          << file << ": want part 1, and the message when the raw pass runs: " << v.reason;
+      EXPECT_TRUE(v.action == avsink::Action::kQuarantine || v.action == avsink::Action::kReject)
+          << file << ": " << v.reason;
+      size_t found = 0, message = 0, part1 = 0;
+      for (const auto &f : v.findings) {
+        if (f.name != "Limits.Exceeded.MimeFieldLength") continue;
+        ++found;
+        message += f.part_path.empty();
+        part1 += f.part_path == "1";
+      }
+      EXPECT_EQ(part1, 1u) << file << ": want part 1 flagged: " << v.reason;
+      EXPECT_EQ(message, raw_pass ? 1u : 0u)
+          << file << ": want the message flagged when the raw pass runs: " << v.reason;
+      EXPECT_GE(found, part1 + message) << file;
     }
   }
 }

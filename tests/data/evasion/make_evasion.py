@@ -683,6 +683,7 @@ def build_issue21():
              "reject"),
             ("boundary-bare-cr-delimiters.eml", "boundary", "bare-cr-before-delimiters", 31,
              "reject"),
+            ("text-holds-entity-bounce.eml", "text", "entity-after-bounce-intro", 29, "reject"),
             ("cte-uuencode-raw-body.eml", "cte", "raw-under-x-uuencode", 26, "reject"),
             ("cte-binhex-raw-body.eml", "cte", "raw-under-mac-binhex40", 26, "reject"),
             ("cte-yencode-raw-body.eml", "cte", "raw-under-x-yencode", 26, "reject"),
