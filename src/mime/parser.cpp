@@ -45,6 +45,7 @@ struct Work {
   uint32_t rfc822_depth = 0;
   bool digest_child = false;
   bool top = false;  // the message itself, or an alternate reading of it (mbox "From " allowed)
+  bool message_root = false;  // the message itself, or the message a message/* part carries
   PartOrigin origin = PartOrigin::kMime;  // kAlternate for an alternate reading and all below it
   bool has_reading = false;               // `reading` replaces what the fields say
   AltReading reading;
@@ -151,6 +152,7 @@ class Parser {
     root.raw_length = raw_.size();
     root.path = "1";
     root.top = true;
+    root.message_root = true;
     if (cr_only_lines(raw_)) {
       // No LF at all: every CR is a line end (old Mac). Same length, so offsets still hold.
       // An oversized message is only read for its header: copy no more than that needs.
@@ -402,6 +404,7 @@ class Parser {
       child.parent = idx;
       child.depth = w.depth + 1;
       child.rfc822_depth = w.rfc822_depth + 1;
+      child.message_root = true;
       child.origin = w.origin;
       child.raw_offset = body_raw_offset;
       child.raw_length = body.size();
@@ -518,12 +521,13 @@ class Parser {
     //    of the header block, or of a block that ends earlier.
     if (primary_header) plan_header_readings(w, hs, info, &planned);
 
-    // 1b. Bare CRs (not before an LF) in the body of a multipart message that has LF line ends
-    //     too: readers that take every CR for a line end (Python's email, uudeview) find
-    //     delimiter lines and header fields there. The whole message is read again as a
-    //     same-length copy with each bare CR an LF (offsets still hold); nested entities are read
-    //     in that copy. (Bare CRs in the header block alone: plan_header_readings().)
-    if (w.top && primary_header && w.origin != PartOrigin::kAlternate && !headers_only_ &&
+    // 1b. Bare CRs (not before an LF) in the body of a multipart message (the message itself,
+    //     or one a message/* part carries) that has LF line ends too: readers that take every CR
+    //     for a line end (Python's email, uudeview) find delimiter lines and header fields
+    //     there. The whole message is read again as a same-length copy with each bare CR an LF
+    //     (offsets still hold); nested entities are read in that copy. (Bare CRs in the header
+    //     block alone: plan_header_readings().)
+    if (w.message_root && primary_header && w.origin != PartOrigin::kAlternate && !headers_only_ &&
         info.type == "multipart" && w.bytes.size() <= lim_.max_message_bytes &&
         hs.body_offset < w.bytes.size() && has_bare_cr(w.bytes.substr(hs.body_offset))) {
       arena_.emplace_back(w.bytes);

@@ -302,6 +302,13 @@ TEST(MimeReadings, BareCrLineEndsInAMessageWithLfsAreAlsoLineEnds) {
     MessageTree t = parse_message(head + body, Limits());
     EXPECT_TRUE(leaf_has(t, kMarker)) << describe(t);
     EXPECT_FALSE(has_unscannable(t)) << describe(t);
+    // The same message forwarded inside a base64-encoded message/rfc822 part.
+    MessageTree fwd = parse_message(
+        crlf("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: text/plain\n\nfyi\n"
+             "--o\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n") +
+            avsink::test::base64(head + body) + crlf("--o--\n"),
+        Limits());
+    EXPECT_TRUE(leaf_has(fwd, kMarker)) << describe(fwd);
   }
 }
 
